@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// stderr sink for log lines; one write(2) per line so concurrent lines never interleave.
+#include "common/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+namespace credgate::log {
+namespace {
+std::atomic<int> max_level{static_cast<int>(Level::info)};
+}
+
+void set_max_level(Level level) noexcept { max_level.store(static_cast<int>(level)); }
+
+bool enabled(Level level) noexcept { return static_cast<int>(level) <= max_level.load(); }
+
+void write(Level level, std::string_view component, std::string_view message) {
+    if (!enabled(level)) return;
+    std::string line = fmt::format("<{}>{}: {}\n", static_cast<int>(level), component, message);
+    const char* p = line.data();
+    size_t left = line.size();
+    while (left > 0) {
+        ssize_t n = ::write(STDERR_FILENO, p, left);
+        if (n <= 0) return;
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+}
+
+}  // namespace credgate::log
