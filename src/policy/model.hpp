@@ -21,10 +21,14 @@ struct SourceLocation {
     int column = 0;
 };
 
+// Field path ("spec.vault.address", "spec.selectors[0].process:uid[1]") -> where its value was written.
+using FieldLocations = std::map<std::string, SourceLocation>;
+
 struct ObjectMeta {
     std::string name;
     std::map<std::string, std::string> labels;
     SourceLocation location;  // of the document
+    FieldLocations field_locations;  // filled by the loader; empty when built in code
 };
 
 // ---- Agent settings: /etc/credgate/credgate.yaml ------------------------------------------
@@ -65,7 +69,7 @@ struct MetricsSettings {
 
 struct AgentConfig {
     std::string trust_domain;
-    std::string node;
+    std::string node;  // empty: the daemon uses the host name
     IssuerSettings issuer;
     DeliverySettings delivery;
     EnforcementSettings enforcement;
@@ -74,6 +78,7 @@ struct AgentConfig {
     std::string policies_dir = "/etc/credgate/policies.d";
     bool revoke_on_shutdown = true;
     SourceLocation location;
+    FieldLocations field_locations;  // filled by the loader; empty when built in code
 };
 
 // ---- WorkloadIdentity ---------------------------------------------------------------------
