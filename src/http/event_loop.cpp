@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// EventLoop over one boost::asio::io_context: real-time Clock on steady timers, posted work, signals.
+#include "http/event_loop.hpp"
+
+#include "common/log.hpp"
+#include "http/detail/io_context.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <vector>
+
+namespace credgate::http {
+namespace net = boost::asio;
+
+namespace {
+
+// One armed wait; the generation number makes a cancelled or re-armed wait a no-op even when its
+// completion was already queued.
+class SteadyTimer final : public Timer {
+public:
+    explicit SteadyTimer(net::io_context& io) : state_(std::make_shared<State>(io)) {}
+    ~SteadyTimer() override { cancel(); }
+
+    void arm(TimePoint when, std::function<void()> callback) override {
+        cancel();
+        auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+        auto wait = when > now ? when - now : Duration::zero();
+        state_->callback = std::move(callback);
+        uint64_t generation = ++state_->generation;
+        state_->timer.expires_after(wait);
+        std::weak_ptr<State> weak = state_;
+        state_->timer.async_wait([weak, generation](const boost::system::error_code& ec) {
+            auto state = weak.lock();
+            if (!state || ec || state->generation != generation) return;
+            auto cb = std::move(state->callback);
+            state->callback = nullptr;
+            if (cb) cb();
+        });
+    }
+
+    void cancel() override {
+        ++state_->generation;
+        state_->callback = nullptr;
+        state_->timer.cancel();
+    }
+
+private:
+    struct State {
+        explicit State(net::io_context& io) : timer(io) {}
+        net::steady_timer timer;
+        uint64_t generation = 0;
+        std::function<void()> callback;
+    };
+    std::shared_ptr<State> state_;
+};
+
+class RealClock final : public Clock {
+public:
+    explicit RealClock(net::io_context& io) : io_(io) {}
+    TimePoint now() const override {
+        return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+    }
+    std::unique_ptr<Timer> make_timer() override { return std::make_unique<SteadyTimer>(io_); }
+
+private:
+    net::io_context& io_;
+};
+
+}  // namespace
+
+struct EventLoop::Impl {
+    net::io_context io{1};
+    RealClock clock{io};
+    std::vector<std::unique_ptr<net::signal_set>> signals;
+};
+
+net::io_context& detail::EventLoopAccess::io(EventLoop& loop) { return loop.impl_->io; }
+
+EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {}
+
+EventLoop::~EventLoop() {
+    for (auto& s : impl_->signals) {
+        boost::system::error_code ignored;
+        s->cancel(ignored);
+    }
+}
+
+size_t EventLoop::run() { return impl_->io.run(); }
+
+void EventLoop::run_until(const std::function<bool()>& done) {
+    while (!done() && !impl_->io.stopped()) {
+        if (impl_->io.run_one() == 0) break;
+    }
+}
+
+void EventLoop::stop() { impl_->io.stop(); }
+bool EventLoop::stopped() const { return impl_->io.stopped(); }
+void EventLoop::restart() { impl_->io.restart(); }
+
+void EventLoop::post(std::function<void()> fn) { net::post(impl_->io, std::move(fn)); }
+
+Clock& EventLoop::clock() { return impl_->clock; }
+
+namespace {
+void wait_signal(net::signal_set& set, std::shared_ptr<std::function<void(int)>> fn) {
+    set.async_wait([&set, fn](const boost::system::error_code& ec, int signo) {
+        if (ec) return;  // the loop is going away
+        (*fn)(signo);
+        wait_signal(set, fn);
+    });
+}
+}  // namespace
+
+bool EventLoop::on_signal(int signo, std::function<void(int)> fn) {
+    auto set = std::make_unique<net::signal_set>(impl_->io);
+    boost::system::error_code ec;
+    set->add(signo, ec);
+    if (ec) {
+        log::error("http", "Failed to register signal {}: {}", signo, ec.message());
+        return false;
+    }
+    wait_signal(*set, std::make_shared<std::function<void(int)>>(std::move(fn)));
+    impl_->signals.push_back(std::move(set));
+    return true;
+}
+
+}  // namespace credgate::http

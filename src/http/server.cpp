@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Beast/Asio http::Server: accept loops for TCP, TLS and unix sockets, one session per
+// connection with a fresh parser per request and a timer bounding every wait.
+#include "http/server.hpp"
+
+#include "common/log.hpp"
+#include "http/detail/io_context.hpp"
+#include "http/event_loop.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <list>
+
+namespace credgate::http {
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using unix_socket = net::local::stream_protocol;
+using boost::system::error_code;
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::string> ServerRequest::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) return v;
+    return std::nullopt;
+}
+
+ServerResponse text_response(int status, std::string body, std::string content_type) {
+    ServerResponse r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", std::move(content_type));
+    r.body = std::move(body);
+    return r;
+}
+
+// What a Responder points at: the session waiting for this one response.
+struct Responder::State {
+    std::function<void(ServerResponse)> deliver;  // empty once used or once the session is gone
+};
+
+void Responder::operator()(ServerResponse response) const {
+    if (!state_ || !state_->deliver) return;
+    auto deliver = std::move(state_->deliver);
+    state_->deliver = nullptr;
+    deliver(std::move(response));
+}
+
+namespace {
+
+using TlsStream = ssl::stream<tcp::socket>;
+
+struct ServerCore {
+    ServerCore(net::io_context& i, ServerOptions o, Handler h) : io(i), options(std::move(o)), handler(std::move(h)) {}
+    net::io_context& io;
+    ServerOptions options;
+    Handler handler;
+    std::optional<ssl::context> tls;
+    size_t accepted = 0;
+    size_t open_sessions = 0;
+    bool closed = false;
+    std::list<std::function<void()>> closers;  // one per live session
+};
+
+template <typename Socket>
+auto& lowest(Socket& s) {
+    if constexpr (std::is_same_v<Socket, TlsStream>)
+        return s.lowest_layer();
+    else
+        return s;
+}
+
+template <typename Socket>
+class Session : public std::enable_shared_from_this<Session<Socket>> {
+public:
+    Session(std::shared_ptr<ServerCore> core, Socket socket, std::optional<PeerCredentials> peer, std::string remote)
+        : core_(std::move(core)), socket_(std::move(socket)), timer_(core_->io), peer_(peer), remote_(std::move(remote)) {}
+
+    ~Session() {
+        if (closer_) core_->closers.erase(*closer_);
+        --core_->open_sessions;
+    }
+
+    void start() {
+        ++core_->open_sessions;
+        std::weak_ptr<Session> weak = this->shared_from_this();
+        core_->closers.push_front([weak] {
+            if (auto s = weak.lock()) s->close();
+        });
+        closer_ = core_->closers.begin();
+        if constexpr (std::is_same_v<Socket, TlsStream>) {
+            arm(core_->options.handshake_timeout);
+            auto self = this->shared_from_this();
+            socket_.async_handshake(ssl::stream_base::server, [self](const error_code& ec) {
+                if (ec) {
+                    log::debug("http", "TLS handshake with {} failed: {}", self->remote_, ec.message());
+                    return self->close();
+                }
+                self->wait_for_request(true);
+            });
+        } else {
+            wait_for_request(true);
+        }
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        if (responder_) responder_->deliver = nullptr;
+        timer_.cancel();
+        error_code ignored;
+        lowest(socket_).shutdown(net::socket_base::shutdown_both, ignored);
+        lowest(socket_).close(ignored);
+    }
+
+private:
+    // Any expiry closes the socket, which completes the pending operation with an error.
+    void arm(Duration d) {
+        timer_.expires_after(d);
+        std::weak_ptr<Session> weak = this->shared_from_this();
+        timer_.async_wait([weak](const error_code& ec) {
+            if (ec) return;
+            if (auto s = weak.lock()) s->close();
+        });
+    }
+
+    bool has_buffered_input() {
+        if (buffer_.size() > 0) return true;
+        if constexpr (std::is_same_v<Socket, TlsStream>) return SSL_pending(socket_.native_handle()) > 0;
+        return false;
+    }
+
+    // Between requests the idle timeout applies; once bytes arrive, the read timeout does.
+    void wait_for_request(bool first) {
+        if (closed_) return;
+        if (has_buffered_input()) return read_request();
+        arm(first ? core_->options.read_timeout : core_->options.idle_timeout);
+        auto self = this->shared_from_this();
+        lowest(socket_).async_wait(net::socket_base::wait_read, [self](const error_code& ec) {
+            if (ec || self->closed_) return self->close();
+            self->read_request();
+        });
+    }
+
+    void read_request() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<uint32_t>(core_->options.max_header_bytes));
+        parser_->body_limit(core_->options.max_body_bytes);
+        arm(core_->options.read_timeout);
+        auto self = this->shared_from_this();
+        bhttp::async_read(socket_, buffer_, *parser_, [self](const error_code& ec, size_t) { self->on_read(ec); });
+    }
+
+    void on_read(const error_code& ec) {
+        if (closed_) return;
+        if (ec == bhttp::error::end_of_stream || ec == net::error::eof) return close();
+        if (ec == bhttp::error::body_limit)
+            return reply_error(413, "request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes");
+        if (ec == bhttp::error::header_limit)
+            return reply_error(431, "request header exceeds " + std::to_string(core_->options.max_header_bytes) +
+                                        " bytes");
+        if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) return reply_error(400, "malformed request");
+        if (ec) return close();
+
+        auto& msg = parser_->get();
+        ServerRequest request;
+        request.method = std::string(msg.method_string());
+        request.target = std::string(msg.target());
+        auto q = request.target.find('?');
+        request.path = request.target.substr(0, q);
+        if (q != std::string::npos) request.query = request.target.substr(q + 1);
+        for (const auto& f : msg) request.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        request.body = std::move(msg.body());
+        request.peer = peer_;
+        request.remote = remote_;
+        keep_alive_ = msg.keep_alive();
+        head_ = msg.method() == bhttp::verb::head;
+
+        responder_ = std::make_shared<Responder::State>();
+        std::weak_ptr<Session> weak = this->shared_from_this();
+        responder_->deliver = [weak](ServerResponse r) {
+            if (auto s = weak.lock()) s->write_response(std::move(r));
+        };
+        arm(core_->options.handler_timeout);
+        core_->handler(request, Responder(responder_));
+    }
+
+    void reply_error(int status, std::string text) {
+        keep_alive_ = false;
+        head_ = false;
+        write_response(text_response(status, std::move(text) + "\n"));
+    }
+
+    void write_response(ServerResponse r) {
+        if (closed_) return;
+        responder_.reset();
+        res_ = {};
+        res_.version(11);
+        res_.result(static_cast<unsigned>(r.status));
+        for (const auto& [k, v] : r.headers) res_.set(k, v);
+        if (head_) {
+            res_.content_length(r.body.size());
+        } else {
+            res_.body() = std::move(r.body);
+            res_.prepare_payload();
+        }
+        bool closing = !keep_alive_ || core_->closed;
+        res_.keep_alive(!closing);
+        arm(core_->options.write_timeout);
+        auto self = this->shared_from_this();
+        bhttp::async_write(socket_, res_, [self, closing](const error_code& ec, size_t) {
+            if (ec || closing || self->closed_) return self->close();
+            self->wait_for_request(false);
+        });
+    }
+
+    std::shared_ptr<ServerCore> core_;
+    Socket socket_;
+    net::steady_timer timer_;
+    std::optional<PeerCredentials> peer_;
+    std::string remote_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    bhttp::response<bhttp::string_body> res_;
+    std::shared_ptr<Responder::State> responder_;
+    std::optional<std::list<std::function<void()>>::iterator> closer_;
+    bool keep_alive_ = false;
+    bool head_ = false;
+    bool closed_ = false;
+};
+
+Result<tcp::endpoint> parse_listen(net::io_context& io, const std::string& listen) {
+    auto bad = [&](const std::string& why) {
+        return fail(ErrorKind::config, "http: invalid listen address '" + listen + "': " + why);
+    };
+    std::string host;
+    std::string port_text;
+    if (listen.starts_with('[')) {
+        auto close = listen.find("]:");
+        if (close == std::string::npos) return bad("expected [ipv6]:port");
+        host = listen.substr(1, close - 1);
+        port_text = listen.substr(close + 2);
+    } else {
+        auto colon = listen.rfind(':');
+        if (colon == std::string::npos) return bad("expected host:port or an absolute socket path");
+        host = listen.substr(0, colon);
+        port_text = listen.substr(colon + 1);
+    }
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
+        return bad("invalid port");
+    error_code aec;
+    auto address = net::ip::make_address(host, aec);
+    if (!aec) return tcp::endpoint(address, static_cast<uint16_t>(port));
+    // A name (e.g. "localhost"): resolved once, at startup.
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, port_text, aec);
+    if (aec || results.empty()) return bad("cannot resolve '" + host + "': " + aec.message());
+    return results.begin()->endpoint();
+}
+
+class BeastServer final : public Server {
+public:
+    BeastServer(std::shared_ptr<ServerCore> core) : core_(std::move(core)), tcp_acceptor_(core_->io), unix_acceptor_(core_->io) {}
+    ~BeastServer() override { close(); }
+
+    Result<void> listen() {
+        const auto& listen = core_->options.listen;
+        if (listen.starts_with('/')) return listen_unix(listen);
+        auto endpoint = parse_listen(core_->io, listen);
+        if (!endpoint) return fail(endpoint.error());
+        error_code ec;
+        auto step = [&](const char* what) {
+            return fail(ErrorKind::unavailable, std::string("http: Failed to ") + what + " '" + listen + "': " + ec.message());
+        };
+        tcp_acceptor_.open(endpoint->protocol(), ec);
+        if (ec) return step("open a socket for");
+        tcp_acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+        tcp_acceptor_.bind(*endpoint, ec);
+        if (ec) return step("bind");
+        tcp_acceptor_.listen(net::socket_base::max_listen_connections, ec);
+        if (ec) return step("listen on");
+        auto local = tcp_acceptor_.local_endpoint(ec);
+        port_ = local.port();
+        local_ = local.address().is_v6() ? "[" + local.address().to_string() + "]:" + std::to_string(port_)
+                                         : local.address().to_string() + ":" + std::to_string(port_);
+        accept_tcp();
+        return {};
+    }
+
+    uint16_t port() const override { return port_; }
+    std::string local_address() const override { return local_; }
+    size_t accepted_connections() const override { return core_->accepted; }
+
+    void close() override {
+        if (core_->closed) return;
+        core_->closed = true;
+        error_code ignored;
+        tcp_acceptor_.close(ignored);
+        unix_acceptor_.close(ignored);
+        auto closers = core_->closers;  // closing erases entries
+        for (auto& c : closers) c();
+        if (!socket_path_.empty()) {
+            struct stat st {};
+            if (::lstat(socket_path_.c_str(), &st) == 0 && st.st_ino == socket_inode_) ::unlink(socket_path_.c_str());
+        }
+    }
+
+private:
+    Result<void> listen_unix(const std::string& path) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode))
+                return fail(ErrorKind::config, "http: Failed to listen on '" + path + "': a non-socket file exists there");
+            if (::unlink(path.c_str()) != 0)
+                return fail(ErrorKind::unavailable, "http: Failed to remove stale socket '" + path + "': " + std::strerror(errno));
+        }
+        error_code ec;
+        auto step = [&](const char* what) {
+            return fail(ErrorKind::unavailable, std::string("http: Failed to ") + what + " '" + path + "': " + ec.message());
+        };
+        unix_acceptor_.open(unix_socket(), ec);
+        if (ec) return step("open a socket for");
+        // The socket file must never be connectable by others, not even between bind and chmod.
+        mode_t old = ::umask(0177);
+        unix_acceptor_.bind(unix_socket::endpoint(path), ec);
+        ::umask(old);
+        if (ec) return step("bind");
+        if (::chmod(path.c_str(), 0600) != 0) {
+            ec.assign(errno, boost::system::system_category());
+            return step("chmod 0600");
+        }
+        unix_acceptor_.listen(net::socket_base::max_listen_connections, ec);
+        if (ec) return step("listen on");
+        if (::lstat(path.c_str(), &st) == 0) socket_inode_ = st.st_ino;
+        socket_path_ = path;
+        local_ = path;
+        accept_unix();
+        return {};
+    }
+
+    bool admit() {
+        ++core_->accepted;
+        if (core_->open_sessions >= core_->options.max_connections) {
+            log::warning("http", "Refusing a connection on {}: {} connections open", local_, core_->open_sessions);
+            return false;
+        }
+        return true;
+    }
+
+    void accept_tcp() {
+        std::weak_ptr<ServerCore> weak = core_;
+        tcp_acceptor_.async_accept([this, weak](const error_code& ec, tcp::socket socket) {
+            auto core = weak.lock();
+            if (!core || core->closed) return;
+            if (!ec && admit()) {
+                error_code rec;
+                auto ep = socket.remote_endpoint(rec);
+                std::string remote = rec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+                if (core->tls) {
+                    std::make_shared<Session<TlsStream>>(core, TlsStream(std::move(socket), *core->tls), std::nullopt,
+                                                         std::move(remote))
+                        ->start();
+                } else {
+                    std::make_shared<Session<tcp::socket>>(core, std::move(socket), std::nullopt, std::move(remote))->start();
+                }
+            } else if (ec) {
+                log::warning("http", "Failed to accept on {}: {}", local_, ec.message());
+            }
+            accept_tcp();
+        });
+    }
+
+    void accept_unix() {
+        std::weak_ptr<ServerCore> weak = core_;
+        unix_acceptor_.async_accept([this, weak](const error_code& ec, unix_socket::socket socket) {
+            auto core = weak.lock();
+            if (!core || core->closed) return;
+            if (!ec && admit()) {
+                ucred cred{};
+                socklen_t len = sizeof cred;
+                std::optional<PeerCredentials> peer;
+                if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+                    peer = PeerCredentials{cred.pid, cred.uid, cred.gid};
+                std::make_shared<Session<unix_socket::socket>>(core, std::move(socket), peer, "unix")->start();
+            } else if (ec) {
+                log::warning("http", "Failed to accept on {}: {}", local_, ec.message());
+            }
+            accept_unix();
+        });
+    }
+
+    std::shared_ptr<ServerCore> core_;
+    tcp::acceptor tcp_acceptor_;
+    unix_socket::acceptor unix_acceptor_;
+    uint16_t port_ = 0;
+    std::string local_;
+    std::string socket_path_;
+    ino_t socket_inode_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerOptions options, Handler handler) {
+    if (!handler) return fail(ErrorKind::internal, "http: server for '" + options.listen + "' has no handler");
+    if (options.tls_cert.has_value() != options.tls_key.has_value())
+        return fail(ErrorKind::config, "http: TLS for '" + options.listen + "' needs both a certificate and a key");
+    if (options.tls_cert && options.listen.starts_with('/'))
+        return fail(ErrorKind::config, "http: TLS is not supported on unix socket '" + options.listen + "'");
+    auto core = std::make_shared<ServerCore>(detail::io_context(loop), std::move(options), std::move(handler));
+    if (core->options.tls_cert) {
+        core->tls.emplace(ssl::context::tls_server);
+        error_code ec;
+        core->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                               ec);
+        core->tls->use_certificate_chain_file(*core->options.tls_cert, ec);
+        if (ec)
+            return fail(ErrorKind::config, "http: Failed to load TLS certificate '" + *core->options.tls_cert +
+                                               "': " + ec.message());
+        core->tls->use_private_key_file(*core->options.tls_key, ssl::context::pem, ec);
+        if (ec)
+            return fail(ErrorKind::config, "http: Failed to load TLS key '" + *core->options.tls_key + "': " +
+                                               ec.message());
+    }
+    auto server = std::make_unique<BeastServer>(core);
+    if (auto r = server->listen(); !r) return fail(r.error());
+    return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace credgate::http

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+// Serves an Issuer's discovery document and JWKS over HTTP(S) on the configured listen address.
+#pragma once
+
+#include "common/result.hpp"
+#include "issuer/issuer.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace credgate::http {
+class EventLoop;
+}
+
+namespace credgate::issuer {
+
+class IssuerService {
+public:
+    virtual ~IssuerService() = default;
+    // Listens on settings.listen (HTTPS when tls_cert and tls_key are both set). `issuer` must
+    // outlive the service.
+    static Result<std::unique_ptr<IssuerService>> create(http::EventLoop& loop, const Issuer& issuer,
+                                                         const policy::IssuerSettings& settings);
+    virtual uint16_t port() const = 0;
+};
+
+}  // namespace credgate::issuer
