@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-binding refresh state machine. Pure scheduling: every effect goes through BindingOps,
+// every wait through the Clock, so tests drive it by hand.
+#include "refresh/engine.hpp"
+
+#include "common/log.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace credgate::refresh {
+namespace {
+
+constexpr std::string_view kComponent = "refresh";
+
+std::string format_time(TimePoint t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+Duration scale(Duration d, double f) {
+    return Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * f)};
+}
+
+vault::VaultError local_error(vault::Operation op, std::string what) {
+    vault::VaultError e;
+    e.error_class = vault::ErrorClass::local;
+    e.operation = op;
+    e.explanation = std::move(what);
+    e.retryable = true;
+    return e;
+}
+
+}  // namespace
+
+const char* to_string(State s) noexcept {
+    switch (s) {
+    case State::pending: return "Pending";
+    case State::ok: return "OK";
+    case State::refreshing: return "Refreshing";
+    case State::retrying: return "Retrying";
+    case State::failed: return "Failed";
+    case State::expired: return "Expired";
+    case State::stopped: return "Stopped";
+    }
+    return "Unknown";
+}
+
+// A login token and what it read. The token stays in memory because the lease dies with it
+// (vault-wire.md §5.2).
+struct Engine::Held {
+    vault::Token token;
+    TimePoint token_base{};                  // login or last renew-self
+    std::optional<TimePoint> token_expiry;   // none: the token has no TTL
+    bool token_renewable = false;
+    int64_t uses_left = -1;                  // -1: unlimited
+    bool leased = false;
+    std::string lease_id;
+    bool lease_renewable = false;
+    Duration lease_granted{0};               // the lease duration of the read
+    TimePoint lease_base{};                  // read or last lease renewal
+    std::optional<TimePoint> lease_expiry;
+    TimePoint read_at{};
+    std::string data_json;
+
+    // Spending `n` uses must leave one for revoke-self.
+    bool can_spend(int64_t n) const { return uses_left < 0 || uses_left > n; }
+    bool revocable(TimePoint now) const {
+        return uses_left != 0 && !token.empty() && (!token_expiry || *token_expiry > now);
+    }
+};
+
+struct Engine::Retiring {
+    vault::Token token;
+    TimePoint revoke_at;
+};
+
+Engine::Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions options)
+    : name_(std::move(name)),
+      clock_(clock),
+      ops_(ops),
+      options_(std::move(options)),
+      backoff_(options_.backoff_min, options_.backoff_max,
+               options_.random ? options_.random : (options_.random = default_random_source())),
+      main_timer_(clock.make_timer()),
+      expiry_timer_(clock.make_timer()),
+      revoke_timer_(clock.make_timer()) {}
+
+Engine::~Engine() = default;
+
+double Engine::fraction() {
+    double lo = std::clamp(options_.tuning.lease_fraction_min, 0.1, 0.99);
+    double hi = std::clamp(options_.tuning.lease_fraction_max, lo, 0.99);
+    return lo + (hi - lo) * std::clamp(options_.random(), 0.0, 1.0);
+}
+
+// A jittered point between `base` and `deadline`: the configured fraction of the span, never later
+// than min_lead before the deadline, and (when min_lead exceeds the span) never earlier than half
+// of it, so a short lease cannot turn into a tight refresh loop.
+TimePoint Engine::point_in(TimePoint base, TimePoint deadline) {
+    const TimePoint now = clock_.now();
+    const Duration span = deadline - base;
+    if (span <= Duration::zero()) return now;
+    TimePoint p = base + scale(span, fraction());
+    const TimePoint latest = deadline - std::chrono::duration_cast<Duration>(options_.tuning.min_lead);
+    if (p > latest) p = latest;
+    const TimePoint floor = base + span / 2;
+    if (p < floor) p = floor;
+    return std::max(p, now);
+}
+
+std::optional<TimePoint> Engine::effective_expiry() const {
+    if (!current_ || !current_->leased || !current_->lease_expiry) return std::nullopt;
+    TimePoint e = *current_->lease_expiry;
+    // The lease is revoked when the token that read it expires.
+    if (current_->token_expiry && *current_->token_expiry < e) e = *current_->token_expiry;
+    return e;
+}
+
+void Engine::start() {
+    if (stopped_) return;
+    status_.state = State::pending;
+    status_.message = "fetching the first secret";
+    run(Action::fetch);
+}
+
+void Engine::refresh_now() {
+    if (stopped_ || busy_) return;
+    main_timer_->cancel();
+    status_.next_attempt.reset();
+    run(Action::fetch);
+}
+
+void Engine::run(Action action) {
+    if (stopped_ || busy_) return;
+    status_.next_attempt.reset();
+    if (action != Action::fetch && !current_) action = Action::fetch;
+    switch (action) {
+    case Action::fetch: return run_fetch();
+    case Action::reread: return run_reread();
+    case Action::renew_token: return run_renew_token();
+    case Action::renew_lease: return run_renew_lease();
+    }
+}
+
+void Engine::run_fetch() {
+    busy_ = true;
+    if (current_) {
+        status_.state = State::refreshing;
+        status_.message = "fetching a new secret; the current one stays delivered";
+    }
+    auto jwt = ops_.mint_jwt();
+    if (!jwt) {
+        busy_ = false;
+        on_failure(local_error(vault::Operation::login, "could not mint a JWT-SVID: " + jwt.error().message));
+        return;
+    }
+    ++status_.requests;
+    ++status_.logins;
+    auto alive = life();
+    ops_.login(*jwt, [this, alive](vault::VaultResult<vault::LoginResult> r) {
+        if (alive.expired()) return;
+        if (!r) {
+            busy_ = false;
+            if (!stopped_) on_failure(r.error());
+            return;
+        }
+        const TimePoint now = clock_.now();
+        auto held = std::make_shared<Held>();
+        held->token = std::move(r->token);
+        held->token_base = now;
+        if (r->lease_duration.count() > 0)
+            held->token_expiry = now + std::chrono::duration_cast<Duration>(r->lease_duration);
+        held->token_renewable = r->renewable;
+        held->uses_left = r->num_uses > 0 ? r->num_uses : -1;
+        if (stopped_) {
+            busy_ = false;
+            if (revoke_on_stop_) revoke_token(held->token, {});
+            return;
+        }
+        ++status_.requests;
+        ++status_.reads;
+        ops_.read(held->token, true, [this, alive, held](vault::VaultResult<vault::SecretResult> s) {
+            if (alive.expired()) return;
+            busy_ = false;
+            if (held->uses_left > 0) --held->uses_left;
+            const TimePoint t = clock_.now();
+            if (stopped_) {
+                if (revoke_on_stop_ && held->revocable(t)) revoke_token(held->token, {});
+                return;
+            }
+            if (!s) {
+                // The new token read nothing worth keeping.
+                if (held->revocable(t)) revoke_token(held->token, {});
+                on_failure(s.error());
+                return;
+            }
+            held->read_at = t;
+            held->leased = s->leased();
+            held->lease_id = s->lease_id;
+            held->lease_renewable = s->renewable;
+            held->lease_granted = std::chrono::duration_cast<Duration>(s->lease_duration);
+            held->lease_base = t;
+            if (held->leased) held->lease_expiry = t + held->lease_granted;
+            held->data_json = s->data_json;
+            commit(held, *s);
+        });
+    });
+}
+
+void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secret) {
+    const TimePoint now = clock_.now();
+    if (auto p = ops_.publish(secret); !p) {
+        if (fresh->revocable(now)) revoke_token(fresh->token, {});
+        on_failure(local_error(vault::Operation::read, "could not deliver the secret: " + p.error().message));
+        return;
+    }
+    ++status_.publishes;
+    auto old = std::move(current_);
+    current_ = std::move(fresh);
+    // Rotation: the previous token (and the lease it read) is revoked only after the new secret is
+    // delivered, and after a grace period for readers still using the old one.
+    if (old && old->revocable(now) && !(old->token == current_->token))
+        retire(*old, now + std::chrono::duration_cast<Duration>(options_.tuning.revoke_grace));
+    expired_ = false;
+    ever_published_ = true;
+    backoff_.reset();
+    status_.attempts = 0;
+    status_.last_success = now;
+    status_.lease_id = current_->lease_id;
+    status_.state = State::ok;
+    schedule();
+    const auto expiry = effective_expiry();
+    status_.message = expiry ? fmt::format("secret delivered; it expires at {}", format_time(*expiry))
+                             : "secret delivered; it has no lease and is re-read periodically";
+    if (current_->leased)
+        log::info(kComponent, "Binding '{}': delivered a new secret (lease '{}', expires {})", name_,
+                  current_->lease_id, expiry ? format_time(*expiry) : "never");
+    else
+        log::info(kComponent, "Binding '{}': delivered a secret without lease{}", name_,
+                  secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string());
+}
+
+void Engine::run_reread() {
+    busy_ = true;
+    ++status_.requests;
+    ++status_.reads;
+    auto held = current_;
+    auto alive = life();
+    ops_.read(held->token, false, [this, alive, held](vault::VaultResult<vault::SecretResult> r) {
+        if (alive.expired()) return;
+        busy_ = false;
+        if (held->uses_left > 0) --held->uses_left;
+        if (stopped_ || held != current_) return;
+        if (!r) {
+            if (r.error().error_class == vault::ErrorClass::permission) {
+                // The token expired, was revoked or used up: log in again now, no backoff.
+                held->uses_left = 0;
+                run_fetch();
+                return;
+            }
+            on_failure(r.error());
+            return;
+        }
+        const TimePoint now = clock_.now();
+        if (r->data_json != held->data_json) {
+            if (auto p = ops_.publish(*r); !p) {
+                on_failure(local_error(vault::Operation::read, "could not deliver the secret: " + p.error().message));
+                return;
+            }
+            ++status_.publishes;
+            held->data_json = r->data_json;
+            log::info(kComponent, "Binding '{}': the secret changed and was delivered again", name_);
+        }
+        held->read_at = now;
+        backoff_.reset();
+        status_.attempts = 0;
+        status_.last_success = now;
+        status_.state = State::ok;
+        status_.message = "secret delivered; it has no lease and is re-read periodically";
+        schedule();
+    });
+}
+
+void Engine::run_renew_token() {
+    busy_ = true;
+    ++status_.requests;
+    ++status_.renewals;
+    auto held = current_;
+    auto alive = life();
+    ops_.renew_self(held->token, [this, alive, held](vault::VaultResult<vault::LoginResult> r) {
+        if (alive.expired()) return;
+        busy_ = false;
+        if (held->uses_left > 0) --held->uses_left;
+        if (stopped_ || held != current_) return;
+        const TimePoint now = clock_.now();
+        if (!r) {
+            log::warning(kComponent, "Binding '{}': Failed to renew the login token: {}", name_, r.error().describe());
+            if (r.error().error_class == vault::ErrorClass::permission) {
+                // The token is gone, and the lease with it: fetch a new secret now.
+                held->uses_left = 0;
+                run_fetch();
+                return;
+            }
+            // Stop renewing this token; the schedule then rotates before it expires.
+            held->token_renewable = false;
+            schedule();
+            return;
+        }
+        const auto old_expiry = held->token_expiry;
+        held->token_base = now;
+        held->token_expiry = r->lease_duration.count() > 0
+                                 ? std::optional(now + std::chrono::duration_cast<Duration>(r->lease_duration))
+                                 : std::nullopt;
+        held->token_renewable = r->renewable;
+        // Capped by the token's max TTL: renewing again would not extend it.
+        if (old_expiry && held->token_expiry && *held->token_expiry <= *old_expiry) held->token_renewable = false;
+        schedule();
+    });
+}
+
+void Engine::run_renew_lease() {
+    busy_ = true;
+    ++status_.requests;
+    ++status_.renewals;
+    auto held = current_;
+    auto alive = life();
+    ops_.renew_lease(held->token, held->lease_id, [this, alive, held](vault::VaultResult<vault::LeaseRenewal> r) {
+        if (alive.expired()) return;
+        busy_ = false;
+        if (held->uses_left > 0) --held->uses_left;
+        if (stopped_ || held != current_) return;
+        const TimePoint now = clock_.now();
+        if (!r) {
+            log::warning(kComponent, "Binding '{}': Failed to renew lease '{}': {}", name_, held->lease_id,
+                         r.error().describe());
+            if (r.error().error_class == vault::ErrorClass::permission && r.error().retryable) {
+                held->uses_left = 0;
+                run_fetch();
+                return;
+            }
+            held->lease_renewable = false;  // fall back to fetching a new secret before expiry
+            schedule();
+            return;
+        }
+        const Duration granted = std::chrono::duration_cast<Duration>(r->lease_duration);
+        held->lease_base = now;
+        held->lease_expiry = now + granted;
+        // Near the max TTL Vault grants less and less; then fetch a new secret instead.
+        if (!r->renewable || granted < held->lease_granted / 2) held->lease_renewable = false;
+        status_.secret_expiry = effective_expiry();
+        schedule();
+    });
+}
+
+void Engine::schedule() {
+    main_timer_->cancel();
+    status_.next_attempt.reset();
+    if (stopped_ || !current_) return;
+    const Held& h = *current_;
+    const auto min_lead = std::chrono::duration_cast<Duration>(options_.tuning.min_lead);
+    if (!h.leased) {
+        const TimePoint at = h.read_at + std::chrono::duration_cast<Duration>(options_.tuning.static_interval);
+        const bool token_usable = h.can_spend(1) && (!h.token_expiry || *h.token_expiry - min_lead > at);
+        arm_main(at, token_usable ? Action::reread : Action::fetch);
+        arm_expiry();
+        return;
+    }
+    const TimePoint lease_deadline = *h.lease_expiry;
+    TimePoint at;
+    Action action;
+    if (h.lease_renewable && h.can_spend(1)) {
+        at = point_in(h.lease_base, lease_deadline);
+        action = Action::renew_lease;
+    } else {
+        at = point_in(h.lease_base, lease_deadline);
+        action = Action::fetch;
+    }
+    if (h.token_expiry && *h.token_expiry < lease_deadline) {
+        TimePoint token_at;
+        Action token_action;
+        if (h.token_renewable && h.can_spend(1)) {
+            token_at = point_in(h.token_base, *h.token_expiry);
+            token_action = Action::renew_token;
+        } else {
+            token_at = point_in(h.lease_base, *h.token_expiry);
+            token_action = Action::fetch;
+        }
+        if (token_at < at) {
+            at = token_at;
+            action = token_action;
+        }
+    }
+    arm_main(at, action);
+    arm_expiry();
+}
+
+void Engine::arm_main(TimePoint when, Action action) {
+    status_.next_attempt = when;
+    main_timer_->arm(when, [this, action] { run(action); });
+}
+
+void Engine::arm_expiry() {
+    expiry_timer_->cancel();
+    status_.secret_expiry = effective_expiry();
+    if (status_.secret_expiry) expiry_timer_->arm(*status_.secret_expiry, [this] { on_expired(); });
+}
+
+void Engine::on_expired() {
+    if (stopped_ || !current_) return;
+    const TimePoint now = clock_.now();
+    const std::string reason =
+        status_.last_error ? "refreshing failed: " + status_.last_error->explanation : "no refresh succeeded in time";
+    log::warning(kComponent, "Binding '{}': secret (lease '{}') expired at {}; removing it ({})", name_,
+                 current_->lease_id, format_time(now), reason);
+    ops_.unpublish();
+    auto old = std::move(current_);
+    // A token that outlived its lease holds nothing any more.
+    if (old->revocable(now)) retire(*old, now);
+    expired_ = true;
+    status_.secret_expiry.reset();
+    status_.lease_id.clear();
+    status_.state = State::expired;
+    status_.message = fmt::format("the secret expired at {} and was removed: {}", format_time(now), reason);
+    if (status_.next_attempt)
+        status_.message += fmt::format("; next attempt at {}", format_time(*status_.next_attempt));
+    else if (!busy_)
+        arm_main(now, Action::fetch);
+}
+
+void Engine::on_failure(const vault::VaultError& error) {
+    const TimePoint now = clock_.now();
+    ++status_.failures;
+    ++status_.attempts;
+    status_.last_error = LastError{error.error_class, error.operation, error.http_status, error.explanation,
+                                   error.vault_message, error.retryable, now};
+    Duration delay;
+    if (error.retryable) {
+        delay = backoff_.next();
+        if (error.retry_after && *error.retry_after > delay) delay = *error.retry_after;
+    } else {
+        delay = options_.config_error_retry;
+    }
+    const TimePoint retry_at = now + delay;
+    log::warning(kComponent, "Binding '{}': Failed to refresh (attempt {}): {}; next attempt at {}", name_,
+                 status_.attempts, error.describe(), format_time(retry_at));
+    set_state_after_failure(error, retry_at);
+    arm_main(retry_at, Action::fetch);
+}
+
+void Engine::set_state_after_failure(const vault::VaultError& error, TimePoint retry_at) {
+    const auto expiry = effective_expiry();
+    const std::string keep =
+        expiry ? fmt::format("; the current secret stays delivered until {}", format_time(*expiry))
+               : (current_ ? "; the current secret stays delivered" : "");
+    if (expired_) {
+        status_.state = State::expired;
+        status_.message = fmt::format("the secret expired and was removed; {}; next attempt at {}",
+                                      error.explanation, format_time(retry_at));
+    } else if (!error.retryable) {
+        status_.state = State::failed;
+        status_.message = fmt::format("waiting for the policy or Vault to change: {}; next attempt at {}{}",
+                                      error.explanation, format_time(retry_at), keep);
+    } else {
+        status_.state = State::retrying;
+        status_.message = fmt::format("{} error: {}; retrying at {}{}", vault::to_string(error.error_class),
+                                      error.explanation, format_time(retry_at), keep);
+    }
+}
+
+void Engine::retire(const Held& held, TimePoint revoke_at) {
+    retiring_.push_back(Retiring{held.token, revoke_at});
+    arm_revoke_timer();
+}
+
+void Engine::arm_revoke_timer() {
+    revoke_timer_->cancel();
+    if (retiring_.empty() || stopped_) return;
+    auto earliest = std::min_element(retiring_.begin(), retiring_.end(),
+                                     [](const Retiring& a, const Retiring& b) { return a.revoke_at < b.revoke_at; });
+    revoke_timer_->arm(earliest->revoke_at, [this] { revoke_due(); });
+}
+
+void Engine::revoke_due() {
+    const TimePoint now = clock_.now();
+    std::vector<vault::Token> due;
+    std::erase_if(retiring_, [&](Retiring& r) {
+        if (r.revoke_at > now) return false;
+        due.push_back(std::move(r.token));
+        return true;
+    });
+    for (const auto& t : due) revoke_token(t, {});
+    arm_revoke_timer();
+}
+
+void Engine::revoke_token(const vault::Token& token, std::function<void()> then) {
+    ++status_.requests;
+    ++status_.revocations;
+    auto alive = life();
+    ops_.revoke_self(token, [this, alive, then = std::move(then)](vault::VaultResult<vault::Empty> r) {
+        if (!alive.expired() && !r)
+            log::warning(kComponent, "Binding '{}': Failed to revoke a superseded login token (it expires on its "
+                                     "own): {}", name_, r.error().describe());
+        if (then) then();
+    });
+}
+
+void Engine::stop(bool revoke, std::function<void()> done) {
+    if (stopped_) {
+        if (done) done();
+        return;
+    }
+    stopped_ = true;
+    revoke_on_stop_ = revoke;
+    main_timer_->cancel();
+    expiry_timer_->cancel();
+    revoke_timer_->cancel();
+    status_.next_attempt.reset();
+    status_.state = State::stopped;
+    const TimePoint now = clock_.now();
+    std::vector<vault::Token> tokens;
+    if (current_ && current_->revocable(now)) tokens.push_back(current_->token);
+    for (auto& r : retiring_) tokens.push_back(std::move(r.token));
+    retiring_.clear();
+    if (!revoke) {
+        status_.message = "stopped; tokens left to expire on their own";
+        if (done) done();
+        return;
+    }
+    // Revoking the token revokes its lease, so the delivered secret is dead: remove it.
+    if (current_) ops_.unpublish();
+    current_.reset();
+    status_.secret_expiry.reset();
+    status_.lease_id.clear();
+    status_.message = fmt::format("stopped; {} token(s) revoked", tokens.size());
+    if (tokens.empty()) {
+        if (done) done();
+        return;
+    }
+    auto remaining = std::make_shared<size_t>(tokens.size());
+    for (const auto& t : tokens)
+        revoke_token(t, [remaining, done] {
+            if (--*remaining == 0 && done) done();
+        });
+}
+
+Status Engine::status() const {
+    Status s = status_;
+    s.tokens_held = (current_ ? 1 : 0) + retiring_.size();
+    return s;
+}
+
+}  // namespace credgate::refresh

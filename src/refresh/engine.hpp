@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// One refresh state machine per binding (DESIGN §6): log in, read, publish, keep the login token
+// while its secret is in use, rotate before expiry, back off on failure, revoke superseded tokens.
+#pragma once
+
+#include "common/clock.hpp"
+#include "policy/model.hpp"
+#include "refresh/backoff.hpp"
+#include "refresh/binding_ops.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace credgate::refresh {
+
+enum class State {
+    pending,     // started, no secret delivered yet and no failure so far
+    ok,          // a valid secret is delivered and the next refresh is scheduled
+    refreshing,  // a refresh is in flight while a valid secret is delivered
+    retrying,    // the last attempt failed with a transient error; the next one is scheduled
+    failed,      // the last attempt failed in a way retrying will not fix; waiting for a change
+    expired,     // the delivered secret expired and was removed; attempts continue
+    stopped,
+};
+
+const char* to_string(State s) noexcept;
+
+struct LastError {
+    vault::ErrorClass error_class = vault::ErrorClass::local;
+    vault::Operation operation = vault::Operation::read;
+    int http_status = 0;
+    std::string explanation;    // plain words
+    std::string vault_message;  // verbatim
+    bool retryable = false;
+    TimePoint at{};
+};
+
+struct Status {
+    State state = State::pending;
+    std::string message;  // what is happening, in plain words
+    std::optional<LastError> last_error;
+    uint64_t attempts = 0;  // consecutive failed attempts since the last success
+    uint64_t requests = 0;  // Vault requests issued
+    uint64_t logins = 0;
+    uint64_t reads = 0;
+    uint64_t renewals = 0;
+    uint64_t revocations = 0;
+    uint64_t publishes = 0;
+    uint64_t failures = 0;
+    std::optional<TimePoint> next_attempt;
+    std::optional<TimePoint> secret_expiry;  // when the delivered secret stops working
+    std::optional<TimePoint> last_success;
+    std::string lease_id;  // never the token
+    size_t tokens_held = 0;  // current + superseded tokens not yet revoked
+};
+
+struct EngineOptions {
+    policy::RefreshTuning tuning;
+    Duration backoff_min{std::chrono::seconds{1}};
+    Duration backoff_max{std::chrono::minutes{5}};
+    // Wait after an error retrying cannot fix (4xx other than 429): long, so a mis-configured role
+    // is not hammered, short enough that a fix is picked up without a restart.
+    Duration config_error_retry{std::chrono::minutes{5}};
+    RandomSource random;  // default: a seeded Mersenne Twister
+};
+
+class Engine {
+public:
+    // `name` is the binding name (for logs). `clock` and `ops` must outlive the engine.
+    Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions options);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Starts the first fetch immediately.
+    void start();
+    // Attempts a fresh fetch now (after a policy reload, or an operator's request), cancelling any
+    // backoff wait. Ignored while a request is in flight or after stop().
+    void refresh_now();
+    // Cancels every timer. With `revoke`, revokes every token held (which revokes their leases) and
+    // removes the delivered file, since it would hold a dead secret; `done` runs when all revocations
+    // have answered. Keep the engine alive until then.
+    void stop(bool revoke, std::function<void()> done = {});
+
+    Status status() const;
+    const std::string& name() const noexcept { return name_; }
+
+private:
+    struct Held;
+    struct Retiring;
+    enum class Action { fetch, reread, renew_token, renew_lease };
+
+    void run(Action action);
+    void run_fetch();
+    void run_reread();
+    void run_renew_token();
+    void run_renew_lease();
+    void commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secret);
+    void on_failure(const vault::VaultError& error);
+    void schedule();
+    void arm_main(TimePoint when, Action action);
+    void arm_expiry();
+    void on_expired();
+    void retire(const Held& held, TimePoint revoke_at);
+    void arm_revoke_timer();
+    void revoke_due();
+    void revoke_token(const vault::Token& token, std::function<void()> then);
+    void set_state_after_failure(const vault::VaultError& error, TimePoint retry_at);
+    std::optional<TimePoint> effective_expiry() const;
+    TimePoint point_in(TimePoint base, TimePoint deadline);
+    double fraction();
+    std::weak_ptr<int> life() const { return life_; }
+
+    std::string name_;
+    Clock& clock_;
+    BindingOps& ops_;
+    EngineOptions options_;
+    Backoff backoff_;
+    std::unique_ptr<Timer> main_timer_;
+    std::unique_ptr<Timer> expiry_timer_;
+    std::unique_ptr<Timer> revoke_timer_;
+
+    std::shared_ptr<Held> current_;
+    std::vector<Retiring> retiring_;
+    bool busy_ = false;
+    bool stopped_ = false;
+    bool ever_published_ = false;
+    bool expired_ = false;
+    bool revoke_on_stop_ = false;
+    Status status_;
+    std::shared_ptr<int> life_ = std::make_shared<int>(0);
+};
+
+}  // namespace credgate::refresh
