@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: Apache-2.0
+# Command line of devvault: parses flags, starts both listeners, prints the ready line and runs until
+# SIGTERM or SIGINT.
+import argparse
+import signal
+import ssl
+import sys
+import threading
+
+from .core import Core
+from .httpd import make_server, serve_in_thread
+from .openai import OpenAIStore
+
+
+def _host_port(s, flag):
+    if ":" not in s:
+        raise argparse.ArgumentTypeError(f"{flag}: expected HOST:PORT, got {s!r}")
+    host, port = s.rsplit(":", 1)
+    host = host.strip("[]")
+    try:
+        return host, int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{flag}: port must be a number, got {port!r}")
+
+
+def _url(scheme, server):
+    host, port = server.server_address[:2]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="devvault", description="Vault/OpenBao-compatible development server "
+                                "with the OpenAI secrets engine and an OpenAI API stand-in.")
+    p.add_argument("--listen", required=True, help="HOST:PORT of the Vault API (port 0 picks a free port)")
+    p.add_argument("--openai-listen", help="HOST:PORT of the OpenAI API stand-in (default: the --listen host, port 0)")
+    p.add_argument("--flavor", choices=["vault", "openbao"], default="openbao")
+    p.add_argument("--root-token", help="root token (default: a random hvs. token)")
+    p.add_argument("--tls-cert", help="PEM certificate chain for the Vault API listener")
+    p.add_argument("--tls-key", help="PEM private key for the Vault API listener")
+    p.add_argument("--openai-project", action="append", help="an active OpenAI project id (repeatable; "
+                   "default proj_default)")
+    p.add_argument("--active-address", help="URL that a standby node redirects clients to (307)")
+    args = p.parse_args(argv)
+    try:
+        host, port = _host_port(args.listen, "--listen")
+        ohost, oport = _host_port(args.openai_listen, "--openai-listen") if args.openai_listen else (host, 0)
+    except argparse.ArgumentTypeError as e:
+        p.error(str(e))
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key must be given together")
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            print(f"devvault: Failed to load TLS certificate '{args.tls_cert}': {e}", file=sys.stderr)
+            return 1
+    store = OpenAIStore(args.openai_project or ["proj_default"])
+    core = Core(flavor=args.flavor, root_token=args.root_token, active_address=args.active_address,
+                openai_store=store)
+    try:
+        vault_srv = make_server("vault", host, port, core, tls)
+        openai_srv = make_server("openai", ohost, oport, core)
+    except OSError as e:
+        print(f"devvault: Failed to listen on '{args.listen}': {e}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    serve_in_thread(vault_srv, "devvault-vault")
+    serve_in_thread(openai_srv, "devvault-openai")
+    print(f"devvault ready vault={_url('https' if tls else 'http', vault_srv)} openai={_url('http', openai_srv)} "
+          f"root_token={core.root_token}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    core.stop_event.set()
+    vault_srv.shutdown()
+    openai_srv.shutdown()
+    vault_srv.server_close()
+    openai_srv.server_close()
+    return 0
