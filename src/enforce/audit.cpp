@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// Audit events as JSON lines: the subject's exe path, binding name and SPIFFE ID, verdict and hook.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <climits>
+#include <string>
+
+#include "enforce/enforcer.hpp"
+
+namespace credgate::enforce {
+
+namespace {
+
+std::string exe_path(uint32_t tgid) {
+    char buf[PATH_MAX];
+    const std::string link = "/proc/" + std::to_string(tgid) + "/exe";
+    const ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+}  // namespace
+
+std::string audit_json(const AuditEvent& event, const identity::CompiledRules* rules) {
+    rapidjson::StringBuffer out;
+    rapidjson::Writer<rapidjson::StringBuffer> w(out);
+    auto str = [&](const char* key, const std::string& value) {
+        w.Key(key);
+        w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+    };
+    w.StartObject();
+    str("event", "credgate.audit");
+    str("hook", event.hook);
+    str("verdict", event.verdict);
+    w.Key("pid"); w.Uint(event.pid);
+    w.Key("tgid"); w.Uint(event.tgid);
+    w.Key("uid"); w.Uint(event.uid);
+    w.Key("gid"); w.Uint(event.gid);
+    str("comm", event.comm);
+    // The running image; for a script this is the interpreter, exe_dev/exe_ino name the script.
+    str("exe", exe_path(event.tgid));
+    w.Key("exe_dev"); w.Uint64(event.exe.dev);
+    w.Key("exe_ino"); w.Uint64(event.exe.ino);
+    w.Key("cgroup_id"); w.Uint64(event.cgroup_id);
+    w.Key("object_dev"); w.Uint64(event.object.dev);
+    w.Key("object_ino"); w.Uint64(event.object.ino);
+    if (event.hook == "file_open" || event.hook == "file_receive") {
+        w.Key("binding_index"); w.Uint(event.binding);
+        if (rules && event.binding < rules->bindings.size()) {
+            const auto& b = rules->bindings[event.binding];
+            str("binding", b.name);
+            if (!b.spiffe_id.empty()) str("spiffe_id", b.spiffe_id);
+        }
+    }
+    w.Key("suppressed_before"); w.Uint(event.suppressed);
+    w.Key("monotonic_ns"); w.Uint64(event.timestamp_ns);
+    w.EndObject();
+    return std::string(out.GetString(), out.GetSize());
+}
+
+}  // namespace credgate::enforce

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// Kernel enforcement: loads (or adopts) credgate's pinned BPF LSM programs and maps, protects
+// credential files, applies compiled rules atomically and reads audit events. No libbpf type here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "identity/rules.hpp"
+
+namespace credgate::enforce {
+
+using identity::FileKey;
+
+enum class Mode { enforce, audit };
+
+// Whether this kernel can enforce. "Unsupported" is a value with a message naming the missing piece.
+struct Support {
+    bool supported = false;
+    std::string message;  // empty when supported
+};
+
+// Checks /sys/kernel/security/lsm, kernel BTF, and that a no-op LSM program loads and attaches.
+// Cached: the first result is returned on every later call.
+const Support& probe();
+
+struct Settings {
+    Mode mode = Mode::enforce;
+    std::string pin_dir = "/sys/fs/bpf/credgate";
+    // Executables whose root processes are credgated (exempt from tamper and self-protection
+    // checks). Empty: this process's own executable (/proc/self/exe).
+    std::vector<std::string> owner_executables;
+};
+
+// One decision on a protected object, as read from the audit ring buffer.
+struct AuditEvent {
+    uint64_t timestamp_ns = 0;  // CLOCK_MONOTONIC
+    uint64_t cgroup_id = 0;
+    FileKey exe;
+    FileKey object;
+    uint32_t pid = 0, tgid = 0, uid = 0, gid = 0;
+    uint32_t binding = 0;
+    std::string hook;     // "file_open", "file_receive", "inode_unlink", ... "bpf_map"
+    std::string verdict;  // "allow", "deny", "audit-deny"
+    uint32_t suppressed = 0;  // events of this subject dropped by the kernel's rate limit before this one
+    std::string comm;
+};
+
+class Enforcer {
+public:
+    // Adopts the pinned programs, links and maps under settings.pin_dir when they exist (no window
+    // without enforcement: nothing is detached), else loads, attaches and pins them. Fails with
+    // ErrorKind::unsupported (probe()'s message) on kernels that cannot enforce.
+    static Result<std::unique_ptr<Enforcer>> create(const Settings& settings);
+    ~Enforcer();
+    Enforcer(const Enforcer&) = delete;
+    Enforcer& operator=(const Enforcer&) = delete;
+
+    bool adopted() const noexcept;  // true when pinned state was reused
+
+    // Gate open() of this inode by the rules of `binding` (index into CompiledRules::bindings).
+    // Call it BEFORE the file gets content. The inode may no longer be renamed, linked, unlinked
+    // or chmod-ed by anyone but credgated.
+    Result<void> protect_file(FileKey file, uint32_t binding);
+    // A directory holding credential files: entries are added/removed only by credgated.
+    Result<void> protect_directory(FileKey dir);
+    Result<void> unprotect(FileKey file);
+    // A workload's program: write-opens and truncation are refused, its processes cannot be ptraced.
+    Result<void> register_trusted_exec(FileKey file);
+
+    // Replaces the whole rule set at once (double buffer; readers see the old or the new set) and
+    // registers every rule's trusted executables.
+    Result<void> apply_rules(const identity::CompiledRules& rules);
+    Result<void> set_mode(Mode mode);
+
+    // Waits up to `timeout` for audit events and hands each to `on_event`; returns how many.
+    Result<size_t> poll_audit(std::chrono::milliseconds timeout, const std::function<void(const AuditEvent&)>& on_event);
+
+    struct Impl;
+
+private:
+    explicit Enforcer(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// One JSON object (no newline) for an audit event; exe path from /proc/<tgid>/exe while the process
+// lives; binding name and SPIFFE ID from `rules` when the index is known.
+std::string audit_json(const AuditEvent& event, const identity::CompiledRules* rules);
+
+// Removes every pin under pin_dir (detaching enforcement). For tests and uninstall; credgated's
+// own process must run it (the programs refuse everyone else).
+Result<void> remove_pins(const std::string& pin_dir);
+
+}  // namespace credgate::enforce

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+// credgate-enforce-test: loads or adopts the enforcement pins, applies rules given on the command line,
+// protects files, prints audit lines. VM test scripts run it as "credgated" and then attack the files.
+//
+//   probe                           print "supported" or "unsupported: <why>"; exit 0 / 1
+//   apply [--mode M] [--pin-dir D] [--candidate EXE]... [--dir DIR]... SPEC...
+//       SPEC = FILE::ALT[||ALT...]   ALT = key=v1,v2[&key=v...]   (binding index = SPEC position)
+//       e.g. '/run/c/a::process:path=/tmp/agent&process:uid=1000||systemd:unit=agent.service'
+//   audit [--pin-dir D] --count N --timeout-ms T   print up to N audit JSON lines
+//   hold [--pin-dir D]              adopt, print "ready", sleep until killed (a resident credgated)
+//   unload [--pin-dir D]            remove the pins (detaches enforcement)
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "enforce/enforcer.hpp"
+#include "identity/rules.hpp"
+
+using namespace credgate;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, const std::string& sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (true) {
+        size_t pos = s.find(sep, start);
+        out.push_back(s.substr(start, pos - start));
+        if (pos == std::string::npos) break;
+        start = pos + sep.size();
+    }
+    return out;
+}
+
+bool parse_key(const std::string& k, policy::SelectorKey& key) {
+    static const std::pair<const char*, policy::SelectorKey> keys[] = {
+        {"process:path", policy::SelectorKey::process_path}, {"process:sha256", policy::SelectorKey::process_sha256},
+        {"process:uid", policy::SelectorKey::process_uid},   {"process:gid", policy::SelectorKey::process_gid},
+        {"process:user", policy::SelectorKey::process_user}, {"process:group", policy::SelectorKey::process_group},
+        {"systemd:unit", policy::SelectorKey::systemd_unit}, {"cgroup:path", policy::SelectorKey::cgroup_path},
+        {"process:name", policy::SelectorKey::process_name}};
+    for (const auto& [name, value] : keys)
+        if (k == name) { key = value; return true; }
+    return false;
+}
+
+int die(const std::string& message) {
+    std::fprintf(stderr, "credgate-enforce-test: %s\n", message.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return die("usage: credgate-enforce-test probe|apply|audit|hold|unload ...");
+    const std::string cmd = argv[1];
+    enforce::Settings settings;
+    std::vector<std::string> candidates, specs, dirs;
+    int count = 1, timeout_ms = 1000;
+    for (int i = 2; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+        if (a == "--mode") settings.mode = next() == "audit" ? enforce::Mode::audit : enforce::Mode::enforce;
+        else if (a == "--pin-dir") settings.pin_dir = next();
+        else if (a == "--candidate") candidates.push_back(next());
+        else if (a == "--dir") dirs.push_back(next());
+        else if (a == "--count") count = std::stoi(next());
+        else if (a == "--timeout-ms") timeout_ms = std::stoi(next());
+        else specs.push_back(a);
+    }
+
+    if (cmd == "probe") {
+        const auto& s = enforce::probe();
+        if (s.supported) { std::puts("supported"); return 0; }
+        std::printf("unsupported: %s\n", s.message.c_str());
+        return 1;
+    }
+
+    auto enforcer = enforce::Enforcer::create(settings);
+    if (!enforcer) return die(enforcer.error().message);
+
+    if (cmd == "unload") {
+        enforcer->reset();
+        auto r = enforce::remove_pins(settings.pin_dir);
+        return r ? 0 : die(r.error().message);
+    }
+    if (cmd == "hold") {
+        std::printf("ready %s\n", (*enforcer)->adopted() ? "adopted" : "loaded");
+        std::fflush(stdout);
+        while (true) std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+    if (cmd == "audit") {
+        int seen = 0;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (seen < count && std::chrono::steady_clock::now() < deadline) {
+            auto n = (*enforcer)->poll_audit(std::chrono::milliseconds(100), [&](const enforce::AuditEvent& e) {
+                if (seen++ < count) std::printf("%s\n", enforce::audit_json(e, nullptr).c_str());
+            });
+            if (!n) return die(n.error().message);
+        }
+        return 0;
+    }
+    if (cmd != "apply") return die("unknown command '" + cmd + "'");
+
+    identity::SystemResolver resolver;
+    identity::CompiledRules rules;
+    std::vector<std::pair<std::string, uint32_t>> files;
+    for (const auto& spec : specs) {
+        auto parts = split(spec, "::");
+        if (parts.size() != 2) return die("bad SPEC '" + spec + "': want FILE::ALT[||ALT]");
+        policy::WorkloadIdentity id;
+        id.meta.name = "binding" + std::to_string(rules.bindings.size());
+        id.workload_id = id.meta.name;
+        for (const auto& alt_text : split(parts[1], "||")) {
+            policy::SelectorAlternative alt;
+            for (const auto& term_text : split(alt_text, "&")) {
+                auto kv = split(term_text, "=");
+                policy::SelectorTerm term;
+                if (kv.size() != 2 || !parse_key(kv[0], term.key)) return die("bad selector '" + term_text + "'");
+                term.values = split(kv[1], ",");
+                alt.terms.push_back(term);
+            }
+            id.selectors.push_back(alt);
+        }
+        auto compiled = identity::compile_identity(id, resolver, candidates);
+        if (!compiled) return die(compiled.error().message);
+        for (const auto& w : compiled->warnings) std::fprintf(stderr, "credgate-enforce-test: warning: %s\n", w.c_str());
+        files.emplace_back(parts[0], static_cast<uint32_t>(rules.bindings.size()));
+        rules.bindings.push_back({id.meta.name, "spiffe://example.org/" + id.workload_id, *compiled});
+    }
+    for (const auto& dir : dirs) {
+        auto key = resolver.file(dir);
+        if (!key) return die(key.error().message);
+        if (auto r = (*enforcer)->protect_directory(*key); !r) return die(r.error().message);
+    }
+    // Protect before applying rules: a file is never readable under a half-built state.
+    for (const auto& [path, binding] : files) {
+        auto key = resolver.file(path);
+        if (!key) return die(key.error().message);
+        if (auto r = (*enforcer)->protect_file(*key, binding); !r) return die(r.error().message);
+    }
+    if (auto r = (*enforcer)->apply_rules(rules); !r) return die(r.error().message);
+    if (auto r = (*enforcer)->set_mode(settings.mode); !r) return die(r.error().message);
+    std::printf("applied %zu bindings (%s)\n", rules.bindings.size(), (*enforcer)->adopted() ? "adopted" : "loaded");
+    return 0;
+}
