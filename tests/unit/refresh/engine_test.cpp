@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: Apache-2.0
+// The refresh engine's schedule, backoff, rotation and shutdown, driven by a hand-moved clock over
+// scripted Vault operations.
+#include "common/manual_clock.hpp"
+#include "refresh/engine.hpp"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <deque>
+#include <random>
+
+using namespace credgate;
+using namespace credgate::refresh;
+using namespace std::chrono_literals;
+
+namespace {
+
+vault::VaultError vault_error(vault::ErrorClass c, int status, bool retryable, std::string message = {}) {
+    vault::VaultError e;
+    e.error_class = c;
+    e.http_status = status;
+    e.retryable = retryable;
+    e.vault_message = message;
+    e.explanation = "scripted " + std::string(vault::to_string(c));
+    return e;
+}
+
+vault::SecretResult openai_secret(std::chrono::seconds lease, bool renewable = false, std::string key = "sk-1") {
+    vault::SecretResult s;
+    s.data_json = fmt::format(R"({{"api_key":"{}"}})", key);
+    s.string_fields = {{"api_key", key}};
+    s.lease_id = "openai/creds/my-role/" + key;
+    s.lease_duration = lease;
+    s.renewable = renewable;
+    return s;
+}
+
+// Scripted Vault: each operation answers from its function, synchronously or (async = true) when
+// the test calls complete_next().
+class FakeOps final : public BindingOps {
+public:
+    explicit FakeOps(ManualClock& clock) : clock_(clock) {}
+
+    std::function<vault::VaultResult<vault::LoginResult>()> on_login = [this] {
+        vault::LoginResult r;
+        r.token = vault::Token(fmt::format("hvs.t{}", ++token_counter));
+        r.lease_duration = token_ttl;
+        r.renewable = true;
+        r.num_uses = num_uses;
+        return r;
+    };
+    std::function<vault::VaultResult<vault::SecretResult>(const vault::Token&)> on_read =
+        [](const vault::Token&) { return openai_secret(3600s); };
+    std::function<vault::VaultResult<vault::LoginResult>(const vault::Token&)> on_renew_self =
+        [this](const vault::Token& t) {
+            vault::LoginResult r;
+            r.token = t;
+            r.lease_duration = token_ttl;
+            r.renewable = true;
+            return r;
+        };
+    std::function<vault::VaultResult<vault::LeaseRenewal>(const std::string&)> on_renew_lease =
+        [](const std::string& id) {
+            vault::LeaseRenewal r;
+            r.lease_id = id;
+            r.lease_duration = 3600s;
+            r.renewable = true;
+            return r;
+        };
+    std::function<Result<void>(const vault::SecretResult&)> on_publish = [](const vault::SecretResult&) {
+        return Result<void>{};
+    };
+
+    Result<std::string> mint_jwt() override { return std::string("eyJ.jwt.sig"); }
+
+    void login(const std::string&, Callback<vault::LoginResult> done) override {
+        events.push_back("login");
+        times.push_back(clock_.now());
+        ++logins;
+        deliver([this, done] { done(on_login()); });
+    }
+    void read(const vault::Token& token, bool fresh, Callback<vault::SecretResult> done) override {
+        events.push_back(fmt::format("read {}{}", token.reveal(), fresh ? " fresh" : ""));
+        ++reads;
+        deliver([this, token, done] { done(on_read(token)); });
+    }
+    void renew_self(const vault::Token& token, Callback<vault::LoginResult> done) override {
+        events.push_back("renew-self " + token.reveal());
+        ++token_renewals;
+        deliver([this, token, done] { done(on_renew_self(token)); });
+    }
+    void renew_lease(const vault::Token&, const std::string& lease_id, Callback<vault::LeaseRenewal> done) override {
+        events.push_back("renew-lease " + lease_id);
+        ++lease_renewals;
+        deliver([this, lease_id, done] { done(on_renew_lease(lease_id)); });
+    }
+    void revoke_self(const vault::Token& token, Callback<vault::Empty> done) override {
+        events.push_back("revoke " + token.reveal());
+        revoked.push_back(token.reveal());
+        deliver([done] { done(vault::Empty{}); });
+    }
+    Result<void> publish(const vault::SecretResult& secret) override {
+        auto r = on_publish(secret);
+        if (r) {
+            events.push_back("publish " + secret.lease_id);
+            published = secret.data_json;
+            ++publishes;
+        }
+        return r;
+    }
+    void unpublish() override {
+        events.push_back("unpublish");
+        published.reset();
+        ++unpublishes;
+    }
+
+    void complete_next() {
+        REQUIRE_FALSE(queue.empty());
+        auto f = std::move(queue.front());
+        queue.pop_front();
+        f();
+    }
+    void complete_all() {
+        while (!queue.empty()) complete_next();
+    }
+    size_t index_of(const std::string& event) const {
+        for (size_t i = 0; i < events.size(); ++i)
+            if (events[i] == event) return i;
+        return events.size();
+    }
+
+    bool async = false;
+    std::chrono::seconds token_ttl{24h};
+    int64_t num_uses = 0;
+    int token_counter = 0;
+    int logins = 0, reads = 0, token_renewals = 0, lease_renewals = 0, publishes = 0, unpublishes = 0;
+    std::vector<std::string> events;
+    std::vector<TimePoint> times;  // of logins
+    std::vector<std::string> revoked;
+    std::optional<std::string> published;
+    std::deque<std::function<void()>> queue;
+
+private:
+    void deliver(std::function<void()> f) {
+        if (async)
+            queue.push_back(std::move(f));
+        else
+            f();
+    }
+    ManualClock& clock_;
+};
+
+EngineOptions options(double random_value = 0.5) {
+    EngineOptions o;
+    o.random = [random_value] { return random_value; };
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("a non-renewable lease is re-fetched inside the 80-90 % window and at least minLead before expiry") {
+    for (double r : {0.0, 0.25, 0.5, 0.999}) {
+        CAPTURE(r);
+        ManualClock clock;
+        FakeOps ops(clock);
+        Engine engine("b", clock, ops, options(r));
+        const TimePoint t0 = clock.now();
+        engine.start();
+        REQUIRE(ops.published);
+        auto st = engine.status();
+        CHECK(st.state == State::ok);
+        REQUIRE(st.next_attempt);
+        REQUIRE(st.secret_expiry);
+        CHECK(*st.secret_expiry == t0 + 3600s);
+        CHECK(*st.next_attempt >= t0 + 2880s);
+        CHECK(*st.next_attempt <= t0 + 3240s);
+        CHECK(*st.next_attempt <= *st.secret_expiry - 30s);
+        // Nothing happens before the scheduled time; the new login happens at it.
+        clock.advance(*st.next_attempt - clock.now() - 1ms);
+        CHECK(ops.logins == 1);
+        clock.advance(1ms);
+        CHECK(ops.logins == 2);
+        CHECK(ops.publishes == 2);
+    }
+}
+
+TEST_CASE("a real random source keeps every refresh within the window") {
+    std::mt19937_64 gen(42);
+    EngineOptions o;
+    o.random = [&gen] { return std::uniform_real_distribution<double>(0.0, 1.0)(gen); };
+    ManualClock clock;
+    FakeOps ops(clock);
+    Engine engine("b", clock, ops, o);
+    engine.start();
+    for (int i = 0; i < 50; ++i) {
+        const TimePoint obtained = clock.now();
+        auto at = *engine.status().next_attempt;
+        CHECK(at >= obtained + 2880s);
+        CHECK(at <= obtained + 3240s);
+        clock.advance(at - clock.now());
+    }
+    CHECK(ops.logins == 51);
+}
+
+TEST_CASE("minLead wins over the fraction when the lease is short") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_read = [](const vault::Token&) { return openai_secret(120s); };
+    auto o = options(0.999);
+    o.tuning.min_lead = 60s;
+    Engine engine("b", clock, ops, o);
+    const TimePoint t0 = clock.now();
+    engine.start();
+    // 90 % of 120 s would be 108 s; minLead caps it at 60 s.
+    CHECK(*engine.status().next_attempt == t0 + 60s);
+}
+
+TEST_CASE("failures back off exponentially with jitter up to 5 minutes") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_login = [] {
+        return vault::VaultResult<vault::LoginResult>(
+            std::unexpected(vault_error(vault::ErrorClass::unavailable, 503, true, "Vault is sealed")));
+    };
+    Engine engine("b", clock, ops, options(0.5));
+    engine.start();
+    clock.advance(2h);
+    REQUIRE(ops.times.size() > 10);
+    std::vector<Duration> gaps;
+    for (size_t i = 1; i < ops.times.size(); ++i) gaps.push_back(ops.times[i] - ops.times[i - 1]);
+    CHECK(gaps[0] == 1s);
+    for (size_t i = 1; i < gaps.size(); ++i) {
+        CAPTURE(i);
+        const Duration doubled = std::min<Duration>(gaps[i - 1] * 2, 5min);
+        CHECK(gaps[i] >= doubled * 3 / 4);
+        CHECK(gaps[i] <= doubled);
+        CHECK(gaps[i] <= 5min);
+    }
+    CHECK(gaps.back() >= 225s);
+    auto st = engine.status();
+    CHECK(st.state == State::retrying);
+    CHECK(st.attempts == ops.times.size());
+    REQUIRE(st.last_error);
+    CHECK(st.last_error->vault_message == "Vault is sealed");
+    CHECK_FALSE(ops.published);
+}
+
+TEST_CASE("Retry-After from a 429 is honoured over a shorter backoff") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    int calls = 0;
+    ops.on_login = [&calls, &ops] {
+        if (++calls == 1) {
+            auto e = vault_error(vault::ErrorClass::rate_limited, 429, true);
+            e.retry_after = Duration{120s};
+            return vault::VaultResult<vault::LoginResult>(std::unexpected(e));
+        }
+        vault::LoginResult r;
+        r.token = vault::Token("hvs.ok");
+        r.lease_duration = ops.token_ttl;
+        return vault::VaultResult<vault::LoginResult>(r);
+    };
+    Engine engine("b", clock, ops, options());
+    const TimePoint t0 = clock.now();
+    engine.start();
+    CHECK(*engine.status().next_attempt == t0 + 120s);
+    clock.advance(119s);
+    CHECK(ops.logins == 1);
+    clock.advance(1s);
+    CHECK(ops.logins == 2);
+    CHECK(engine.status().state == State::ok);
+}
+
+TEST_CASE("a configuration error is not retried in a tight loop") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_login = [] {
+        return vault::VaultResult<vault::LoginResult>(std::unexpected(
+            vault_error(vault::ErrorClass::auth_config, 400, false, "role with oidc role_type is not allowed")));
+    };
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    clock.advance(1h);
+    // One attempt at start, then one every 5 minutes.
+    CHECK(ops.logins == 13);
+    auto st = engine.status();
+    CHECK(st.state == State::failed);
+    CHECK(st.message.find("waiting for the policy or Vault to change") != std::string::npos);
+    REQUIRE(st.last_error);
+    CHECK(st.last_error->vault_message == "role with oidc role_type is not allowed");
+    CHECK(st.failures == 13);
+}
+
+TEST_CASE("refresh_now retries at once after a configuration fix") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    bool broken = true;
+    auto ok_login = ops.on_login;
+    ops.on_login = [&] {
+        if (broken)
+            return vault::VaultResult<vault::LoginResult>(
+                std::unexpected(vault_error(vault::ErrorClass::auth_config, 400, false)));
+        return ok_login();
+    };
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    CHECK(engine.status().state == State::failed);
+    broken = false;
+    engine.refresh_now();
+    CHECK(engine.status().state == State::ok);
+    CHECK(ops.logins == 2);
+}
+
+TEST_CASE("the old token is revoked only after the new publish and the grace period") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.async = true;
+    auto o = options();
+    o.tuning.revoke_grace = 30s;
+    Engine engine("b", clock, ops, o);
+    engine.start();
+    ops.complete_all();
+    REQUIRE(ops.published);
+    CHECK(engine.status().tokens_held == 1);
+
+    clock.advance(*engine.status().next_attempt - clock.now());
+    REQUIRE(ops.logins == 2);
+    CHECK(engine.status().state == State::refreshing);
+    ops.complete_next();  // login answers
+    clock.advance(10s);   // the read is slow
+    CHECK(ops.revoked.empty());
+    ops.complete_next();  // read answers, publish happens
+    CHECK(ops.publishes == 2);
+    CHECK(engine.status().tokens_held == 2);
+    clock.advance(29s);
+    CHECK(ops.revoked.empty());
+    clock.advance(1s);
+    REQUIRE(ops.revoked.size() == 1);
+    CHECK(ops.revoked[0] == "hvs.t1");
+    CHECK(ops.index_of("publish openai/creds/my-role/sk-1") < ops.index_of("revoke hvs.t1"));
+    ops.complete_all();
+    CHECK(engine.status().tokens_held == 1);
+}
+
+TEST_CASE("the last good secret stays until its lease expires, then it is removed and status says why") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    Engine engine("b", clock, ops, options());
+    const TimePoint t0 = clock.now();
+    engine.start();
+    REQUIRE(ops.published);
+    ops.on_login = [] {
+        return vault::VaultResult<vault::LoginResult>(
+            std::unexpected(vault_error(vault::ErrorClass::unavailable, 503, true, "Vault is sealed")));
+    };
+    clock.advance(3599s);
+    CHECK(ops.published);
+    CHECK(ops.unpublishes == 0);
+    auto st = engine.status();
+    CHECK(st.state == State::retrying);
+    CHECK(st.message.find("stays delivered until") != std::string::npos);
+    clock.advance(1s);
+    CHECK_FALSE(ops.published);
+    CHECK(ops.unpublishes == 1);
+    st = engine.status();
+    CHECK(st.state == State::expired);
+    CHECK(st.message.find("expired") != std::string::npos);
+    CHECK(st.message.find("scripted unavailable") != std::string::npos);
+    CHECK_FALSE(st.secret_expiry);
+    REQUIRE(st.next_attempt);
+    // Vault comes back: the next attempt delivers again.
+    ops.on_login = FakeOps(clock).on_login;
+    ops.on_login = [&ops] {
+        vault::LoginResult r;
+        r.token = vault::Token("hvs.back");
+        r.lease_duration = ops.token_ttl;
+        return vault::VaultResult<vault::LoginResult>(r);
+    };
+    clock.advance(*st.next_attempt - clock.now());
+    CHECK(ops.published);
+    CHECK(engine.status().state == State::ok);
+    CHECK(clock.now() > t0 + 3600s);
+}
+
+TEST_CASE("a renewable lease is renewed, then re-fetched when renewals stop extending it") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_read = [](const vault::Token&) { return openai_secret(3600s, true); };
+    int renewals = 0;
+    ops.on_renew_lease = [&renewals](const std::string& id) {
+        vault::LeaseRenewal r;
+        r.lease_id = id;
+        r.lease_duration = ++renewals < 3 ? 3600s : 600s;  // the third hits the max TTL
+        r.renewable = true;
+        return r;
+    };
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    clock.advance(*engine.status().next_attempt - clock.now());
+    CHECK(ops.lease_renewals == 1);
+    CHECK(ops.logins == 1);
+    clock.advance(*engine.status().next_attempt - clock.now());
+    CHECK(ops.lease_renewals == 2);
+    clock.advance(*engine.status().next_attempt - clock.now());
+    CHECK(ops.lease_renewals == 3);
+    CHECK(ops.logins == 1);
+    // The short grant means a new secret is fetched before it runs out, not another renewal.
+    const TimePoint renewed = clock.now();
+    clock.advance(*engine.status().next_attempt - clock.now());
+    CHECK(ops.logins == 2);
+    CHECK(ops.lease_renewals == 3);
+    CHECK(clock.now() <= renewed + 600s - 30s);
+}
+
+TEST_CASE("a token shorter than its lease is renewed, unless that would spend its last use") {
+    SUBCASE("unlimited uses: renew-self before the token expires") {
+        ManualClock clock;
+        FakeOps ops(clock);
+        ops.token_ttl = 600s;
+        Engine engine("b", clock, ops, options());
+        const TimePoint t0 = clock.now();
+        engine.start();
+        CHECK(*engine.status().secret_expiry == t0 + 600s);  // the lease dies with the token
+        clock.advance(*engine.status().next_attempt - clock.now());
+        CHECK(ops.token_renewals == 1);
+        CHECK(ops.logins == 1);
+        CHECK(clock.now() <= t0 + 570s);
+        CHECK(*engine.status().secret_expiry > t0 + 600s);
+    }
+    SUBCASE("token_num_uses=2: no renewal, rotate before the token expires") {
+        ManualClock clock;
+        FakeOps ops(clock);
+        ops.token_ttl = 600s;
+        ops.num_uses = 2;
+        Engine engine("b", clock, ops, options());
+        const TimePoint t0 = clock.now();
+        engine.start();
+        clock.advance(*engine.status().next_attempt - clock.now());
+        CHECK(ops.token_renewals == 0);
+        CHECK(ops.logins == 2);
+        CHECK(clock.now() <= t0 + 570s);
+        clock.advance(31s);
+        // The old token still had its one use left for revoke-self.
+        CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    }
+}
+
+TEST_CASE("an unleased KV secret is re-read on the interval with the same token") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    std::string value = "v1";
+    ops.on_read = [&value](const vault::Token&) {
+        vault::SecretResult s;
+        s.data_json = fmt::format(R"({{"foo":"{}"}})", value);
+        s.string_fields = {{"foo", value}};
+        s.is_kv2 = true;
+        return vault::VaultResult<vault::SecretResult>(s);
+    };
+    auto o = options();
+    o.tuning.static_interval = 300s;
+    Engine engine("b", clock, ops, o);
+    engine.start();
+    CHECK_FALSE(engine.status().secret_expiry);
+    clock.advance(299s);
+    CHECK(ops.reads == 1);
+    clock.advance(1s);
+    CHECK(ops.reads == 2);
+    CHECK(ops.events.back() == "read hvs.t1");
+    CHECK(ops.publishes == 1);  // unchanged: not re-published
+    value = "v2";
+    clock.advance(300s);
+    CHECK(ops.reads == 3);
+    CHECK(ops.publishes == 2);
+    CHECK(*ops.published == R"({"foo":"v2"})");
+    CHECK(ops.logins == 1);
+}
+
+TEST_CASE("a re-read refused for the token logs in again at once") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_read = [](const vault::Token& t) -> vault::VaultResult<vault::SecretResult> {
+        if (t.reveal() == "hvs.t1" ) {
+            static int n = 0;
+            if (++n > 1) return std::unexpected(vault_error(vault::ErrorClass::permission, 403, true));
+        }
+        vault::SecretResult s;
+        s.data_json = R"({"foo":"bar"})";
+        return s;
+    };
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    clock.advance(300s);
+    CHECK(ops.logins == 2);
+    CHECK(engine.status().state == State::ok);
+    CHECK(engine.status().attempts == 0);
+}
+
+TEST_CASE("a denied read with a fresh token fails as configuration and revokes that token") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_read = [](const vault::Token&) -> vault::VaultResult<vault::SecretResult> {
+        return std::unexpected(vault_error(vault::ErrorClass::permission, 403, false, "permission denied"));
+    };
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    CHECK(engine.status().state == State::failed);
+    CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    CHECK(engine.status().tokens_held == 0);
+}
+
+TEST_CASE("a token used up by the read is not revoked again") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.num_uses = 1;
+    ops.on_read = [](const vault::Token&) -> vault::VaultResult<vault::SecretResult> {
+        return std::unexpected(vault_error(vault::ErrorClass::auth_config, 400, false,
+                                           "Secret cannot be returned; token had one use left, so leased "
+                                           "credentials were immediately revoked."));
+    };
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    CHECK(ops.revoked.empty());
+    CHECK(engine.status().state == State::failed);
+}
+
+TEST_CASE("a failing delivery keeps the old secret and revokes the new token") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    ops.on_publish = [](const vault::SecretResult&) { return Result<void>(fail(ErrorKind::internal, "disk full")); };
+    clock.advance(*engine.status().next_attempt - clock.now());
+    CHECK(ops.revoked == std::vector<std::string>{"hvs.t2"});
+    auto st = engine.status();
+    CHECK(st.state == State::retrying);
+    CHECK(st.lease_id == "openai/creds/my-role/sk-1");
+    REQUIRE(st.last_error);
+    CHECK(st.last_error->error_class == vault::ErrorClass::local);
+}
+
+TEST_CASE("stop revokes every token held, removes the secret and reports when done") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    auto o = options();
+    o.tuning.revoke_grace = 60s;
+    Engine engine("b", clock, ops, o);
+    engine.start();
+    clock.advance(*engine.status().next_attempt - clock.now());  // rotation: t1 now waits for its grace
+    REQUIRE(engine.status().tokens_held == 2);
+    ops.async = true;
+    bool done = false;
+    engine.stop(true, [&done] { done = true; });
+    CHECK_FALSE(done);
+    CHECK(ops.unpublishes == 1);
+    std::vector<std::string> revoked = ops.revoked;
+    std::sort(revoked.begin(), revoked.end());
+    CHECK(revoked == std::vector<std::string>{"hvs.t1", "hvs.t2"});
+    ops.complete_all();
+    CHECK(done);
+    CHECK(engine.status().state == State::stopped);
+    CHECK(engine.status().tokens_held == 0);
+    CHECK(clock.pending() == 0);
+    clock.advance(24h);
+    CHECK(ops.logins == 2);
+}
+
+TEST_CASE("stop without revoke leaves tokens and the file alone") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    bool done = false;
+    engine.stop(false, [&done] { done = true; });
+    CHECK(done);
+    CHECK(ops.revoked.empty());
+    CHECK(ops.unpublishes == 0);
+    CHECK(clock.pending() == 0);
+}
+
+TEST_CASE("a login answered after stop has its token revoked") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.async = true;
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    engine.stop(true);
+    ops.complete_all();
+    CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    CHECK(ops.reads == 0);
+    CHECK_FALSE(ops.published);
+}
+
+TEST_CASE("status never contains the token") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    auto st = engine.status();
+    CHECK(st.message.find("hvs.") == std::string::npos);
+    CHECK(st.lease_id == "openai/creds/my-role/sk-1");
+    CHECK(st.requests == 2);
+    CHECK(st.last_success == clock.now());
+}
