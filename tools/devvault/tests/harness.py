@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: Apache-2.0
+# Test harness: starts real devvault processes and a loopback identity provider (OIDC discovery and
+# JWKS, optionally over TLS), signs JWTs with generated keys and speaks plain HTTP to both.
+import datetime
+import http.client
+import json
+import os
+import select
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEVVAULT = os.environ.get("DEVVAULT") or os.path.join(os.path.dirname(HERE), "devvault")
+START_TIMEOUT_S = 10
+SPIFFE_ID = "spiffe://example.org/ns/agents/sa/ai-agent"
+
+
+class DevVault:
+    """One devvault process on 127.0.0.1 port 0."""
+
+    def __init__(self, *args, flavor="openbao", root_token="root-token"):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", DEVVAULT, "--listen", "127.0.0.1:0", "--openai-listen", "127.0.0.1:0",
+             "--flavor", flavor, "--root-token", root_token, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+        self.flavor = flavor
+        self.root = root_token
+        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        if not line.startswith("devvault ready "):
+            self.proc.kill()
+            err = self.proc.stderr.read().decode()
+            raise RuntimeError(f"devvault did not start: {line!r} {err}")
+        fields = dict(kv.split("=", 1) for kv in line.split()[2:])
+        self.vault = fields["vault"]
+        self.openai = fields["openai"]
+        assert fields["root_token"] == root_token
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc
+
+    def call(self, method, path, body=None, token=None, headers=None, raw_body=None):
+        h = dict(headers or {})
+        if token:
+            h["X-Vault-Token"] = token
+        data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+        return request(self.vault + "/v1/" + path, method, data, h)
+
+    def root_call(self, method, path, body=None):
+        status, headers, out = self.call(method, path, body, token=self.root)
+        if status not in (200, 204):
+            raise AssertionError(f"{method} {path} -> {status} {out!r}")
+        return json.loads(out) if out else None
+
+    def openai_call(self, method, path, key=None, headers=None, body=None):
+        h = dict(headers or {})
+        if key is not None:
+            h["Authorization"] = f"Bearer {key}"
+        return request(self.openai + path, method, json.dumps(body).encode() if body is not None else None, h)
+
+
+def request(url, method="GET", body=None, headers=None, context=None, timeout=10):
+    u = urlsplit(url)
+    if u.scheme == "https":
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        path = u.path + (("?" + u.query) if u.query else "")
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def err(*msgs):
+    """The exact error body Vault writes."""
+    return (json.dumps({"errors": list(msgs)}, separators=(",", ":")) + "\n").encode()
+
+
+# ---- keys and tokens -----------------------------------------------------------------------------
+class Key:
+    def __init__(self, kind, kid):
+        self.kind = kind
+        self.kid = kid
+        if kind == "ES256":
+            self.private = ec.generate_private_key(ec.SECP256R1())
+            jwk = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
+        elif kind == "RS256":
+            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            jwk = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
+        elif kind == "EdDSA":
+            self.private = ed25519.Ed25519PrivateKey.generate()
+            jwk = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
+        else:
+            raise ValueError(kind)
+        jwk["kid"] = kid
+        jwk["use"] = "sig"
+        self.jwk = jwk
+        self.public_pem = self.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    def sign(self, claims, kid=True, alg=None):
+        headers = {"kid": self.kid} if kid is True else ({"kid": kid} if kid else {})
+        return jwt.encode(claims, self.private, algorithm=alg or self.kind, headers=headers)
+
+
+def claims(issuer, **over):
+    now = int(time.time())
+    c = {"iss": issuer, "sub": SPIFFE_ID, "aud": "vault", "iat": now, "nbf": now, "exp": now + 300}
+    for k, v in over.items():
+        if v is None:
+            c.pop(k, None)
+        else:
+            c[k] = v
+    return c
+
+
+# ---- TLS material --------------------------------------------------------------------------------
+class TLSMaterial:
+    """A CA and a server certificate for 127.0.0.1, written to a temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory()
+        now = datetime.datetime.now(datetime.timezone.utc)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "devvault test CA")])
+        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+              .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+              .not_valid_after(now + datetime.timedelta(days=1))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        key = ec.generate_private_key(ec.SECP256R1())
+        import ipaddress
+        cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        self.ca_pem = ca.public_bytes(serialization.Encoding.PEM).decode()
+        self.cert_file = os.path.join(self.dir.name, "cert.pem")
+        self.key_file = os.path.join(self.dir.name, "key.pem")
+        with open(self.cert_file, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(self.key_file, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+
+    def server_context(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert_file, self.key_file)
+        return ctx
+
+    def client_context(self):
+        return ssl.create_default_context(cadata=self.ca_pem)
+
+
+# ---- identity provider ---------------------------------------------------------------------------
+class IdP:
+    """Serves /.well-known/openid-configuration and /jwks on loopback and counts the GETs."""
+
+    def __init__(self, keys, tls=None):
+        self.keys = list(keys)
+        self.counts = {"discovery": 0, "jwks": 0}
+        self.lock = threading.Lock()
+        self.jwks_status = 200
+        self.issuer_override = None
+        idp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    with idp.lock:
+                        idp.counts["discovery"] += 1
+                    doc = {"issuer": idp.issuer_override or idp.issuer, "jwks_uri": idp.issuer + "/jwks",
+                           "id_token_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
+                           "response_types_supported": ["id_token"], "subject_types_supported": ["public"]}
+                    return self.reply(200, doc)
+                if self.path == "/jwks":
+                    with idp.lock:
+                        idp.counts["jwks"] += 1
+                        keys = [k.jwk for k in idp.keys]
+                        status = idp.jwks_status
+                    if status != 200:
+                        return self.reply(status, {"error": "unavailable"})
+                    return self.reply(200, {"keys": keys})
+                self.reply(404, {"error": "not found"})
+
+            def reply(self, status, doc):
+                body = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        scheme = "http"
+        if tls is not None:
+            ctx = tls.server_context()
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.issuer = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def count(self, what):
+        with self.lock:
+            return self.counts[what]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- the seed scenario ---------------------------------------------------------------------------
+ORG = "org-credgate-test"
+PROJECT = "proj_default"
+READ_POLICY = 'path "openai/creds/my-role" {\n  capabilities = ["read"]\n}\n'
+
+
+def configure_seed(dv, jwt_config, role_overrides=None, auth_path="jwt", openai_path="openai"):
+    """The operator steps of the seed scenario, over the HTTP API with the root token."""
+    dv.root_call("POST", f"sys/mounts/{openai_path}", {"type": "openai"})
+    dv.root_call("POST", f"{openai_path}/config", {"admin_api_key": "sk-admin-test", "admin_api_key_id": "key_admin",
+                                                   "organization_id": ORG})
+    dv.root_call("POST", f"{openai_path}/roles/my-role",
+                 {"project_id": PROJECT, "service_account_name_template": "vault-{{.RoleName}}-{{.RandomSuffix}}",
+                  "ttl": "15m", "max_ttl": "1h"})
+    dv.root_call("PUT", "sys/policies/acl/read-openai-apikeys",
+                 {"policy": READ_POLICY.replace("openai/", openai_path + "/")})
+    dv.root_call("POST", f"sys/auth/{auth_path}", {"type": "jwt"})
+    dv.root_call("POST", f"auth/{auth_path}/config", jwt_config)
+    role = {"user_claim": "sub", "bound_audiences": "vault", "bound_subject": SPIFFE_ID,
+            "token_policies": "read-openai-apikeys", "token_type": "service", "token_num_uses": 2, "role_type": "jwt"}
+    role.update(role_overrides or {})
+    dv.root_call("POST", f"auth/{auth_path}/role/openai-apikeys", role)
+
+
+def login(dv, token, role="openai-apikeys", auth_path="jwt"):
+    return dv.call("POST", f"auth/{auth_path}/login", {"role": role, "jwt": token})
+
+
+def login_token(dv, token, role="openai-apikeys", auth_path="jwt"):
+    status, _, body = login(dv, token, role, auth_path)
+    if status != 200:
+        raise AssertionError(f"login failed: {status} {body!r}")
+    return json.loads(body)["auth"]["client_token"]
+
+
+class DevVaultTestCase(unittest.TestCase):
+    """Starts one devvault per test class; tests use distinct mounts where they share it."""
+    flavor = "openbao"
+    extra_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dv = DevVault(*cls.extra_args, flavor=cls.flavor)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.dv.stop()
+        assert rc == 0, f"devvault exited with {rc}"
+
+    def assertBody(self, result, status, body):
+        self.assertEqual((result[0], result[2]), (status, body))
+
+    def wait_until(self, predicate, timeout=3.0, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        self.fail(f"timed out waiting for {what}")
