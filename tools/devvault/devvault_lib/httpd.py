@@ -134,7 +134,7 @@ class VaultHandler(_BaseHandler):
             return
         if faulted and self._should_fail(f):
             status = f.fail_status
-            msg = multierror(["internal error"]) if status >= 500 else "injected failure"
+            msg = multierror(["injected failure"]) if status >= 500 else "injected failure"
             return self.write(status, {"Cache-Control": "no-store", "Content-Type": "application/json"},
                               go_json({"errors": [msg]}))
         query = {}
