@@ -111,6 +111,13 @@ public:
         return std::nullopt;
     }
 
+    // An optional mapping section; a key with no value (only comments under it) means "all defaults".
+    static std::optional<YAML::Node> section(const YAML::Node& map, std::string_view key) {
+        auto v = find(map, key);
+        if (!v || v->IsNull()) return std::nullopt;
+        return v;
+    }
+
     static std::string path(const std::string& parent, std::string_view key) {
         return parent.empty() ? std::string(key) : parent + "." + std::string(key);
     }
@@ -346,7 +353,7 @@ void read_binding(Reader& r, const YAML::Node& spec, CredentialBinding& out) {
     r.string_field(spec, "spec", "credentialSource", out.credential_source);
     if (auto p = Reader::find(spec, "propagation")) read_propagation(r, *p, out.propagation);
     bool file_given = false;
-    if (auto o = Reader::find(spec, "output")) {
+    if (auto o = Reader::section(spec, "output")) {
         const std::string f = "spec.output";
         if (r.check_map(*o, f, {"file", "format", "field"})) {
             if (Reader::find(*o, "file")) file_given = true;
@@ -362,7 +369,7 @@ void read_binding(Reader& r, const YAML::Node& spec, CredentialBinding& out) {
             case OutputFormat::raw: out.output.file_name = "vault.txt"; break;
         }
     }
-    if (auto rf = Reader::find(spec, "refresh")) {
+    if (auto rf = Reader::section(spec, "refresh")) {
         const std::string f = "spec.refresh";
         if (r.check_map(*rf, f, {"leaseFractionMin", "leaseFractionMax", "minLead", "staticInterval", "revokeGrace"})) {
             r.number_field(*rf, f, "leaseFractionMin", out.refresh.lease_fraction_min);
@@ -496,7 +503,7 @@ void read_agent_config(Reader& r, const YAML::Node& doc, AgentConfig& c) {
     r.string_field(doc, "", "trustDomain", c.trust_domain);
     r.string_field(doc, "", "node", c.node);
     r.bool_field(doc, "", "revokeOnShutdown", c.revoke_on_shutdown);
-    if (auto n = Reader::find(doc, "issuer")) {
+    if (auto n = Reader::section(doc, "issuer")) {
         const std::string f = "issuer";
         if (r.check_map(*n, f,
                         {"url", "listen", "tlsCert", "tlsKey", "algorithm", "tokenTTL", "keyRotation", "keyFile"})) {
@@ -511,25 +518,25 @@ void read_agent_config(Reader& r, const YAML::Node& doc, AgentConfig& c) {
             r.string_field(*n, f, "keyFile", c.issuer.key_file);
         }
     }
-    if (auto n = Reader::find(doc, "delivery")) {
+    if (auto n = Reader::section(doc, "delivery")) {
         if (r.check_map(*n, "delivery", {"backend", "fileRoot"})) {
             r.enum_field(*n, "delivery", "backend", c.delivery.backend, &delivery_backend_from_string,
                          {"auto", "sysfs", "file"});
             r.string_field(*n, "delivery", "fileRoot", c.delivery.file_root);
         }
     }
-    if (auto n = Reader::find(doc, "enforcement")) {
+    if (auto n = Reader::section(doc, "enforcement")) {
         if (r.check_map(*n, "enforcement", {"mode"}))
             r.enum_field(*n, "enforcement", "mode", c.enforcement.mode, &enforcement_mode_from_string,
                          {"enforce", "audit"});
     }
-    if (auto n = Reader::find(doc, "control")) {
+    if (auto n = Reader::section(doc, "control")) {
         if (r.check_map(*n, "control", {"socket"})) r.string_field(*n, "control", "socket", c.control.socket);
     }
-    if (auto n = Reader::find(doc, "metrics")) {
+    if (auto n = Reader::section(doc, "metrics")) {
         if (r.check_map(*n, "metrics", {"listen"})) r.string_field(*n, "metrics", "listen", c.metrics.listen);
     }
-    if (auto n = Reader::find(doc, "policies")) {
+    if (auto n = Reader::section(doc, "policies")) {
         if (r.check_map(*n, "policies", {"dir"})) r.string_field(*n, "policies", "dir", c.policies_dir);
     }
 }
@@ -582,8 +589,9 @@ bool is_prefix_field(const std::string& prefix, const std::string& field) {
     return field.size() == prefix.size() || field[prefix.size()] == '.' || field[prefix.size()] == '[';
 }
 
-// Puts structural findings first, drops semantic ones that only repeat them (a field that could not
-// be read is also "missing"), and orders everything by file and position.
+// Puts structural findings first and drops semantic ones about a field that could not be read (it
+// would also look "missing") or about its parent (e.g. an alternative judged without its unreadable
+// term), then orders everything by file and position.
 std::vector<Diagnostic> merge(std::vector<Diagnostic> structural, std::vector<Diagnostic> semantic,
                               const std::vector<std::string>& files) {
     std::vector<Diagnostic> out = std::move(structural);
@@ -592,7 +600,8 @@ std::vector<Diagnostic> merge(std::vector<Diagnostic> structural, std::vector<Di
         bool repeated = false;
         for (std::size_t i = 0; i < n_structural && !repeated; ++i)
             repeated = out[i].severity == Severity::error && out[i].object == d.object &&
-                       out[i].location.file == d.location.file && is_prefix_field(out[i].field, d.field);
+                       out[i].location.file == d.location.file &&
+                       (is_prefix_field(out[i].field, d.field) || is_prefix_field(d.field, out[i].field));
         if (!repeated) out.push_back(std::move(d));
     }
     auto file_rank = [&](const std::string& f) {

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// credgatectl: the operator's command line. Dispatches to one subcommand per file.
+#include "cli/subcommand.hpp"
+
+#include <vector>
+
+int main(int argc, char** argv) {
+    using namespace credgate::cli;
+    CLI::App app{"credgatectl: inspect and validate credgate policies and the running credgated"};
+    app.require_subcommand(1);
+
+    std::vector<Subcommand> subcommands;
+    subcommands.push_back(add_validate(app));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? kExitOk : kExitUsage;
+    }
+    for (auto& s : subcommands)
+        if (s.app->parsed()) return s.run();
+    return kExitUsage;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# `credgatectl validate` end to end: exit codes 0/1/2, the summary line, and every invalid
+# fixture's expected FILE:LINE:COL and message on stderr.
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ctl = sys.argv[1]
+root = os.environ["CREDGATE_SOURCE_ROOT"]
+config = os.path.join(root, "packaging", "credgate.yaml")
+examples = os.path.join(root, "policies", "examples")
+fixtures = os.path.join(root, "tests", "fixtures", "policies")
+failures = []
+
+
+def run(*args):
+    p = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(cond, what, out=""):
+    if not cond:
+        failures.append(f"{what}\n{out}")
+
+
+def expectation(path):
+    with open(path) as f:
+        m = re.match(r"# expect: (\d+):(\d+) (.+)$", f.readline().rstrip("\n"))
+    if not m:
+        failures.append(f"{path}: first line is not '# expect: LINE:COL substring'")
+        return None
+    return int(m.group(1)), int(m.group(2)), m.group(3)
+
+
+# Valid: examples with the packaged settings.
+rc, out, err = run("validate", "--config", config, examples)
+check(rc == 0, f"validate examples: exit {rc}, want 0", err)
+check(re.match(r"valid: \d+ objects \(.*WorkloadIdentity.*\) in 3 files", out), "summary line", out)
+check("trust domain is unknown" not in out, "a settings file was given: trust domain is known", out)
+
+# --config alone validates the configured policy dir.
+with tempfile.TemporaryDirectory() as tmp:
+    cfg = os.path.join(tmp, "credgate.yaml")
+    with open(config) as src, open(cfg, "w") as dst:
+        dst.write(src.read().replace("dir: /etc/credgate/policies.d", f"dir: {examples}"))
+    rc, out, err = run("validate", "--config", cfg)
+    check(rc == 0 and out.startswith("valid: "), f"validate --config only: exit {rc}", out + err)
+
+# Without a settings file (when the default one does not exist) the trust domain is unknown.
+if not os.path.exists("/etc/credgate/credgate.yaml"):
+    rc, out, err = run("validate", examples)
+    check(rc == 0, f"validate without settings: exit {rc}", err)
+    check("trust domain is unknown" in out, "summary says the trust domain is unknown", out)
+
+# Warnings are printed and do not change the exit code.
+for f in sorted(os.listdir(os.path.join(fixtures, "warnings"))):
+    path = os.path.join(fixtures, "warnings", f)
+    exp = expectation(path)
+    rc, out, err = run("validate", "--config", config, path)
+    check(rc == 0, f"{f}: exit {rc}, want 0", err)
+    check(re.search(r"1 warning\b", out), f"{f}: summary counts the warning", out)
+    if exp:
+        line, col, text = exp
+        check(any(l.startswith(f"{path}:{line}:{col}: warning: ") and text in l for l in err.splitlines()),
+              f"{f}: warning at {line}:{col} with '{text}' not on stderr", err)
+
+# Invalid: every fixture fails with its expected error on stderr.
+invalid = sorted(os.listdir(os.path.join(fixtures, "invalid")))
+check(len(invalid) >= 25, f"only {len(invalid)} invalid fixtures")
+for f in invalid:
+    path = os.path.join(fixtures, "invalid", f)
+    exp = expectation(path)
+    rc, out, err = run("validate", "--config", config, path)
+    check(rc == 1, f"{f}: exit {rc}, want 1", err)
+    check(out == "", f"{f}: nothing on stdout when invalid", out)
+    if exp:
+        line, col, text = exp
+        check(any(l.startswith(f"{path}:{line}:{col}: ") and text in l for l in err.splitlines()),
+              f"{f}: '{path}:{line}:{col}: ...{text}' not on stderr", err)
+
+for f in sorted(os.listdir(os.path.join(fixtures, "config-invalid"))):
+    path = os.path.join(fixtures, "config-invalid", f)
+    exp = expectation(path)
+    rc, out, err = run("validate", "--config", path, examples)
+    check(rc == 1, f"config {f}: exit {rc}, want 1", err)
+    if exp:
+        line, col, text = exp
+        check(any(l.startswith(f"{path}:{line}:{col}: ") and text in l for l in err.splitlines()),
+              f"config {f}: '{path}:{line}:{col}: ...{text}' not on stderr", err)
+
+# Several bad files: every error of every file is reported.
+two = [os.path.join(fixtures, "invalid", n) for n in ("dangling-source.yaml", "process-uid-negative.yaml")]
+rc, out, err = run("validate", "--config", config, *two)
+check(rc == 1 and all(p + ":" in err for p in two), "errors from both files", err)
+
+# A missing path or settings file is an error, not a usage error.
+rc, out, err = run("validate", "--config", config, "/nonexistent/policies.d")
+check(rc == 1 and "/nonexistent/policies.d: cannot read" in err, f"missing path: exit {rc}", err)
+rc, out, err = run("validate", "--config", "/nonexistent/credgate.yaml", examples)
+check(rc == 1 and "/nonexistent/credgate.yaml" in err, f"missing settings: exit {rc}", err)
+
+# Usage errors exit 2.
+for args in ([], ["validate", "--no-such-option"], ["no-such-command"], ["validate", "--config"]):
+    rc, out, err = run(*args)
+    check(rc == 2, f"{args}: exit {rc}, want 2", err)
+rc, out, err = run("--help")
+check(rc == 0 and "validate" in out, "--help exits 0 and lists validate", out + err)
+
+if failures:
+    print("\n".join(failures), file=sys.stderr)
+    print(f"{len(failures)} check(s) failed", file=sys.stderr)
+    sys.exit(1)
+print("cli-validate: all checks passed")
