@@ -35,7 +35,6 @@ int run_validate(const ValidateOptions& opts) {
 
     std::optional<policy::AgentConfig> config;
     std::vector<policy::Diagnostic> warnings;
-    std::size_t config_files = 0;
     std::error_code ec;
     bool load_config = config_given || opts.paths.empty() || std::filesystem::exists(config_path, ec);
     if (!config_given && opts.paths.empty() && !std::filesystem::exists(config_path, ec)) {
@@ -55,7 +54,6 @@ int run_validate(const ValidateOptions& opts) {
         }
         config = std::move(loaded->value);
         warnings = std::move(loaded->warnings);
-        config_files = 1;
     }
 
     std::vector<std::string> paths = opts.paths;
@@ -89,12 +87,12 @@ int run_validate(const ValidateOptions& opts) {
     std::size_t objects = set.services.size() + set.sources.size() + set.identities.size() + set.bindings.size();
     std::string summary = fmt::format("valid: {}", plural(objects, "object", "objects"));
     if (!kinds.empty()) summary += fmt::format(" ({})", fmt::join(kinds, ", "));
-    summary += fmt::format(" in {}", plural(loaded->files.size(), "file", "files"));
-    if (config_files > 0) summary += fmt::format(" and settings {}", config_path);
-    summary += fmt::format(", {}", plural(warnings.size(), "warning", "warnings"));
-    if (!trust_domain)
-        summary += fmt::format("; no settings file ({} does not exist), so the trust domain is unknown and "
-                               "workloadIDs were checked as SPIFFE paths only",
+    summary += fmt::format(" in {}, {}", plural(loaded->files.size(), "file", "files"),
+                           plural(warnings.size(), "warning", "warnings"));
+    if (config) summary += fmt::format("; settings {} (trust domain {})", config_path, config->trust_domain);
+    else
+        summary += fmt::format("; no settings ({} does not exist): the trust domain is unknown, so workloadIDs "
+                               "were checked as SPIFFE paths only",
                                config_path);
     std::printf("%s\n", summary.c_str());
     return kExitOk;

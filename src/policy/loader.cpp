@@ -455,6 +455,11 @@ void read_document(Reader& r, const YAML::Node& doc, PolicySet& set) {
         if (auto n = Reader::find(*m, "name"); n && n->IsScalar()) name = n->Scalar();
     bool known_kind = std::find(std::begin(kKinds), std::end(kKinds), kind) != std::end(kKinds);
     r.begin_object(known_kind ? object_ref(kind, name) : std::string(), nullptr);
+    if (!Reader::find(doc, "kind") && !Reader::find(doc, "apiVersion") && Reader::find(doc, "trustDomain")) {
+        r.error(doc, "", "this is the agent settings file (credgate.yaml), not a policy document; "
+                         "pass it with --config");
+        return;
+    }
     r.check_map(doc, "", {"apiVersion", "kind", "metadata", "spec"});
 
     bool ok = true;
@@ -494,6 +499,10 @@ void read_agent_config(Reader& r, const YAML::Node& doc, AgentConfig& c) {
     c.location = r.loc(doc);
     if (doc.IsNull()) {
         r.error(doc, "", "the settings file is empty; trustDomain and issuer.url are required");
+        return;
+    }
+    if (Reader::find(doc, "kind") || Reader::find(doc, "apiVersion")) {
+        r.error(doc, "", "this looks like a policy document (it has apiVersion/kind), not the agent settings file");
         return;
     }
     if (!r.check_map(doc, "",
@@ -627,24 +636,44 @@ void read_policy_text(std::string_view text, const std::string& file, PolicySet&
     auto docs = parse_yaml(text, file, diags);
     if (!docs) return;
     Reader r(file, diags);
-    for (const auto& doc : *docs) read_document(r, doc, set);
+    for (const auto& doc : *docs) {
+        try {
+            read_document(r, doc, set);
+        } catch (const YAML::Exception& e) {  // not expected after a successful parse; never let it escape
+            r.begin_object("", nullptr);
+            r.error(doc, "", fmt::format("cannot read this document: {}", e.msg));
+        }
+    }
 }
 
 LoadResult<AgentConfig> agent_config_from_text(std::string_view text, const std::string& file) {
     std::vector<Diagnostic> structural;
     AgentConfig config;
+    config.location = SourceLocation{file, 0, 0};
+    bool read = false;
     auto docs = parse_yaml(text, file, structural);
     if (docs) {
+        // A stray '---' adds empty documents; only documents with content count.
+        std::erase_if(*docs, [](const YAML::Node& d) { return d.IsNull(); });
         if (docs->size() > 1) {
             structural.push_back(Diagnostic{Severity::error, SourceLocation{file, 0, 0}, "", "",
-                                            "the settings file must hold exactly one YAML document"});
+                                            fmt::format("the settings file must hold exactly one YAML document, not {} "
+                                                        "(is this a policy file?)",
+                                                        docs->size())});
         } else {
             Reader r(file, structural);
-            read_agent_config(r, docs->empty() ? YAML::Node() : docs->front(), config);
+            try {
+                read_agent_config(r, docs->empty() ? YAML::Node() : docs->front(), config);
+                read = true;
+            } catch (const YAML::Exception& e) {  // not expected after a successful parse
+                structural.push_back(Diagnostic{Severity::error, SourceLocation{file, 0, 0}, "", "",
+                                                fmt::format("cannot read the settings: {}", e.msg)});
+            }
         }
     }
     // Value rules run even after structural errors, on the parts that did read; merge() drops repeats.
-    std::vector<Diagnostic> semantic = validate_agent_config(config);
+    std::vector<Diagnostic> semantic;
+    if (read) semantic = validate_agent_config(config);
     return finish(std::move(config), merge(std::move(structural), std::move(semantic), {file}), {file});
 }
 

@@ -488,3 +488,23 @@ TEST_CASE("settings: an empty file or a second document is an error") {
     CHECK_FALSE(load_agent_config_from_string("", "c.yaml").has_value());
     CHECK_FALSE(load_agent_config_from_string("trustDomain: a\n---\ntrustDomain: b\n", "c.yaml").has_value());
 }
+
+TEST_CASE("settings: a trailing document separator is accepted") {
+    auto r = load_agent_config_from_string("trustDomain: example.org\nissuer: {url: 'http://127.0.0.1:8421'}\n---\n",
+                                           "c.yaml");
+    CHECK_MESSAGE(r.has_value(), (r ? "" : dump(r.error())));
+}
+
+TEST_CASE("a settings file given as a policy, or a policy given as settings, is named as such in one error") {
+    auto as_policy = load_policies_from_string("trustDomain: example.org\nissuer:\n  url: http://127.0.0.1:8421\n",
+                                               "credgate.yaml", kTd);
+    REQUIRE_FALSE(as_policy.has_value());
+    REQUIRE(as_policy.error().size() == 1);
+    CHECK(as_policy.error()[0].to_string() ==
+          "credgate.yaml:1:1: this is the agent settings file (credgate.yaml), not a policy document; pass it with --config");
+
+    auto as_settings = load_agent_config_from_string(kIdentity, "agent.yaml");
+    REQUIRE_FALSE(as_settings.has_value());
+    REQUIRE(as_settings.error().size() == 1);
+    CHECK(as_settings.error()[0].message.find("looks like a policy document") != std::string::npos);
+}
