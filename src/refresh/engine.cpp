@@ -239,6 +239,18 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
     const auto expiry = effective_expiry();
     status_.message = expiry ? fmt::format("secret delivered; it expires at {}", format_time(*expiry))
                              : "secret delivered; it has no lease and is re-read periodically";
+    const Held& h = *current_;
+    if (h.leased && h.token_expiry && h.lease_expiry && *h.token_expiry < *h.lease_expiry &&
+        !(h.token_renewable && h.can_spend(1))) {
+        // The lease is revoked with the token (vault-wire.md §5.2): the role is cutting the secret short.
+        const std::string why = fmt::format(
+            "the login token expires at {}, before the secret's lease ({}), and cannot be renewed{}; the secret "
+            "dies with the token, so set token_ttl on the Vault role to at least the lease duration",
+            format_time(*h.token_expiry), format_time(*h.lease_expiry),
+            h.token_renewable ? " (token_num_uses leaves no use to spare for renew-self)" : "");
+        log::warning(kComponent, "Binding '{}': {}", name_, why);
+        status_.message += "; warning: " + why;
+    }
     if (current_->leased)
         log::info(kComponent, "Binding '{}': delivered a new secret (lease '{}', expires {})", name_,
                   current_->lease_id, expiry ? format_time(*expiry) : "never");

@@ -436,6 +436,8 @@ TEST_CASE("a token shorter than its lease is renewed, unless that would spend it
         Engine engine("b", clock, ops, options());
         const TimePoint t0 = clock.now();
         engine.start();
+        CHECK(engine.status().message.find("set token_ttl on the Vault role to at least the lease duration") !=
+              std::string::npos);
         clock.advance(*engine.status().next_attempt - clock.now());
         CHECK(ops.token_renewals == 0);
         CHECK(ops.logins == 2);
