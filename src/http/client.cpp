@@ -293,13 +293,23 @@ private:
         parser_->header_limit(kClientMaxHeaderBytes);
         parser_->body_limit(request_.body_limit);
         if (request_.method == "HEAD") parser_->skip(true);
+        // The header is read on its own: Boost 1.74's parser misses an oversized Content-Length
+        // when header and body arrive in one buffer, so the limit is checked here first.
         auto self = shared_from_this();
         std::visit(
             [&](auto& s) {
                 if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) {
-                    bhttp::async_read(s, conn_->buffer, *parser_, [self](const error_code& ec, size_t) {
+                    bhttp::async_read_header(s, conn_->buffer, *parser_, [self, &s](const error_code& ec, size_t) {
                         if (self->finished_) return;
-                        self->on_read(ec);
+                        if (ec) return self->on_read(ec);
+                        auto length = self->parser_->content_length();
+                        if (length && *length > self->request_.body_limit)
+                            return self->on_read(bhttp::error::body_limit);
+                        bhttp::async_read(s, self->conn_->buffer, *self->parser_,
+                                          [self](const error_code& rec, size_t) {
+                                              if (self->finished_) return;
+                                              self->on_read(rec);
+                                          });
                     });
                 }
             },

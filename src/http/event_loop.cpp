@@ -74,6 +74,12 @@ struct EventLoop::Impl {
     net::io_context io{1};
     RealClock clock{io};
     std::vector<std::unique_ptr<net::signal_set>> signals;
+    // Asio also stops an io_context that ran out of work; only an explicit stop() should stick.
+    bool stop_requested = false;
+
+    void resume_if_idle() {
+        if (io.stopped() && !stop_requested) io.restart();
+    }
 };
 
 net::io_context& detail::EventLoopAccess::io(EventLoop& loop) { return loop.impl_->io; }
@@ -87,17 +93,27 @@ EventLoop::~EventLoop() {
     }
 }
 
-size_t EventLoop::run() { return impl_->io.run(); }
+size_t EventLoop::run() {
+    impl_->resume_if_idle();
+    return impl_->io.run();
+}
 
 void EventLoop::run_until(const std::function<bool()>& done) {
+    impl_->resume_if_idle();
     while (!done() && !impl_->io.stopped()) {
-        if (impl_->io.run_one() == 0) break;
+        if (impl_->io.run_one() == 0) break;  // stopped, or nothing left that could make done() true
     }
 }
 
-void EventLoop::stop() { impl_->io.stop(); }
-bool EventLoop::stopped() const { return impl_->io.stopped(); }
-void EventLoop::restart() { impl_->io.restart(); }
+void EventLoop::stop() {
+    impl_->stop_requested = true;
+    impl_->io.stop();
+}
+bool EventLoop::stopped() const { return impl_->stop_requested; }
+void EventLoop::restart() {
+    impl_->stop_requested = false;
+    impl_->io.restart();
+}
 
 void EventLoop::post(std::function<void()> fn) { net::post(impl_->io, std::move(fn)); }
 

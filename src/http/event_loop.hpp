@@ -26,7 +26,8 @@ public:
     // Runs handlers until `done()` is true, stop() is called, or no work is left; for tests and
     // synchronous helpers that wait for one outcome without sleeping.
     void run_until(const std::function<bool()>& done);
-    // Makes run() return as soon as possible; safe to call from a handler or a signal callback.
+    // Makes run() and run_until() return as soon as possible, and keeps them returning until restart();
+    // safe to call from a handler or a signal callback.
     void stop();
     bool stopped() const;
     // Clears the stopped state so run() can be called again.

@@ -130,7 +130,8 @@ public:
     void close() {
         if (closed_) return;
         closed_ = true;
-        if (responder_) responder_->deliver = nullptr;
+        auto keep = this->shared_from_this();  // clearing the Responder below may drop the last owner
+        if (auto r = responder_.lock()) r->deliver = nullptr;  // drops the Responder's hold on us
         timer_.cancel();
         error_code ignored;
         lowest(socket_).shutdown(net::socket_base::shutdown_both, ignored);
@@ -197,16 +198,21 @@ private:
         request.body = std::move(msg.body());
         request.peer = peer_;
         request.remote = remote_;
+        if constexpr (std::is_same_v<Socket, TlsStream>) {
+            if (const char* sni = SSL_get_servername(socket_.native_handle(), TLSEXT_NAMETYPE_host_name))
+                request.tls_server_name = sni;
+        }
         keep_alive_ = msg.keep_alive();
         head_ = msg.method() == bhttp::verb::head;
 
-        responder_ = std::make_shared<Responder::State>();
-        std::weak_ptr<Session> weak = this->shared_from_this();
-        responder_->deliver = [weak](ServerResponse r) {
-            if (auto s = weak.lock()) s->write_response(std::move(r));
-        };
+        // The Responder keeps the session alive while the handler holds it; dropping it unanswered
+        // closes the connection.
+        auto state = std::make_shared<Responder::State>();
+        auto self = this->shared_from_this();
+        state->deliver = [self](ServerResponse r) { self->write_response(std::move(r)); };
+        responder_ = state;
         arm(core_->options.handler_timeout);
-        core_->handler(request, Responder(responder_));
+        core_->handler(request, Responder(std::move(state)));
     }
 
     void reply_error(int status, std::string text) {
@@ -246,7 +252,7 @@ private:
     boost::beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> res_;
-    std::shared_ptr<Responder::State> responder_;
+    std::weak_ptr<Responder::State> responder_;
     std::optional<std::list<std::function<void()>>::iterator> closer_;
     bool keep_alive_ = false;
     bool head_ = false;
@@ -316,6 +322,7 @@ public:
     uint16_t port() const override { return port_; }
     std::string local_address() const override { return local_; }
     size_t accepted_connections() const override { return core_->accepted; }
+    size_t open_connections() const override { return core_->open_sessions; }
 
     void close() override {
         if (core_->closed) return;

@@ -61,6 +61,7 @@ struct ServerRequest {
     std::string body;
     std::optional<PeerCredentials> peer;  // unix sockets only
     std::string remote;                   // "ip:port" or "unix"
+    std::string tls_server_name;          // SNI the client sent (TLS only; empty without SNI)
 
     std::optional<std::string> header(std::string_view name) const;
 };
@@ -98,6 +99,8 @@ public:
     virtual std::string local_address() const = 0;
     // Connections accepted so far (tests use this to observe keep-alive reuse).
     virtual size_t accepted_connections() const = 0;
+    // Connections currently open.
+    virtual size_t open_connections() const = 0;
     // Stops accepting and closes every connection (also done by the destructor).
     virtual void close() = 0;
 };
