@@ -15,7 +15,21 @@ std::string Diagnostic::to_string() const {
     if (!object.empty()) out += object + ": ";
     if (!field.empty()) out += field + ": ";
     out += message;
-    return out;
+    // One finding is one line: values echoed from a file must not add lines or terminal escapes.
+    std::string safe;
+    safe.reserve(out.size());
+    for (char c : out) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            safe += "\\x";
+            safe += kHex[u >> 4];
+            safe += kHex[u & 0xf];
+        } else {
+            safe += c;
+        }
+    }
+    return safe;
 }
 
 bool has_errors(const std::vector<Diagnostic>& diagnostics) {

@@ -46,7 +46,11 @@ std::string describe(const YAML::Node& n) {
     if (n.IsNull()) return "nothing (null)";
     if (n.IsMap()) return "a mapping";
     if (n.IsSequence()) return "a list";
-    if (n.IsScalar()) return fmt::format("'{}'", n.Scalar());
+    if (n.IsScalar()) {
+        constexpr std::size_t kMaxEcho = 64;
+        const std::string& v = n.Scalar();
+        return v.size() <= kMaxEcho ? fmt::format("'{}'", v) : fmt::format("'{}...'", v.substr(0, kMaxEcho));
+    }
     return "an undefined value";
 }
 

@@ -30,7 +30,11 @@ SourceLocation locate(const FieldLocations& locs, std::string field, const Sourc
     return fallback;
 }
 
-std::string at(const SourceLocation& l) { return fmt::format("{}:{}:{}", l.file, l.line, l.column); }
+std::string at(const SourceLocation& l) {
+    if (l.file.empty()) return "<input>";
+    if (l.line == 0) return l.file;
+    return fmt::format("{}:{}:{}", l.file, l.line, l.column);
+}
 
 class Findings {
 public:
@@ -49,15 +53,9 @@ public:
     void warning(const std::string& field, std::string message) {
         add(Severity::warning, field, std::move(message));
     }
-    void error_at(const SourceLocation& l, const std::string& field, std::string message) {
-        out_.push_back(Diagnostic{Severity::error, l, ref_, field, std::move(message)});
-    }
     // Reports `problem` (if any) at `field`.
     void check(const std::string& field, const std::optional<std::string>& problem) {
         if (problem) error(field, *problem);
-    }
-    void required(const std::string& field, const std::string& value, std::string_view hint = {}) {
-        if (value.empty()) error(field, hint.empty() ? std::string("is required") : fmt::format("is required ({})", hint));
     }
 
 private:

@@ -508,3 +508,8 @@ TEST_CASE("a settings file given as a policy, or a policy given as settings, is 
     REQUIRE(as_settings.error().size() == 1);
     CHECK(as_settings.error()[0].message.find("looks like a policy document") != std::string::npos);
 }
+
+TEST_CASE("a finding is always one line, whatever the file contains") {
+    Diagnostic d{Severity::error, {"f.yaml", 3, 4}, "Service/s", "spec.labels.a", "bad value 'x\ny\x1b[31m'"};
+    CHECK(d.to_string() == "f.yaml:3:4: Service/s: spec.labels.a: bad value 'x\\x0ay\\x1b[31m'");
+}
