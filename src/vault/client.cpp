@@ -137,6 +137,8 @@ http::Request VaultClient::make_request(std::string method, std::string path_and
     req.method = std::move(method);
     req.url = address_ + "/v1/" + path_and_query;
     req.timeout = options_.request_timeout;
+    // Refused by the HTTP client while reading, before any parsing.
+    req.body_limit = kMaxResponseBody;
     req.body = std::move(body);
     if (!req.body.empty()) req.headers.emplace_back("Content-Type", "application/json");
     if (token) req.headers.emplace_back("X-Vault-Token", token->reveal());
