@@ -39,7 +39,7 @@ std::string audit_json(const AuditEvent& event, const identity::CompiledRules* r
     w.Key("gid"); w.Uint(event.gid);
     str("comm", event.comm);
     // The running image; for a script this is the interpreter, exe_dev/exe_ino name the script.
-    str("exe", exe_path(event.tgid));
+    if (auto exe = exe_path(event.tgid); !exe.empty()) str("exe", exe);  // absent once the process is gone
     w.Key("exe_dev"); w.Uint64(event.exe.dev);
     w.Key("exe_ino"); w.Uint64(event.exe.ino);
     w.Key("cgroup_id"); w.Uint64(event.cgroup_id);

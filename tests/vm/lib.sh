@@ -11,8 +11,11 @@ if [[ "${CREDGATE_IN_VM:-}" != 1 ]]; then
   exit 2
 fi
 
-pass() { cases=$((cases + 1)); echo "PASS: $*"; }
-failed() { cases=$((cases + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+# Guest seconds since the script started (TCG: relative figures only, to find slow cases).
+started=${EPOCHREALTIME/./}
+at() { local now=${EPOCHREALTIME/./}; printf '%d.%01ds' $(((now - started) / 1000000)) $(((now - started) / 100000 % 10)); }
+pass() { cases=$((cases + 1)); echo "PASS: $* [$(at)]"; }
+failed() { cases=$((cases + 1)); failures=$((failures + 1)); echo "FAIL: $* [$(at)]"; }
 
 # as UID[:GID] CMD...: run CMD with those real/effective/file-system ids and no supplementary groups.
 as() {
