@@ -18,6 +18,10 @@ inline constexpr std::size_t kMaxObjectNameBytes = 253;
 inline constexpr std::size_t kMaxUnitNameBytes = 255;   // systemd UNIT_NAME_MAX - 1
 inline constexpr std::size_t kMaxUserNameBytes = 32;
 inline constexpr unsigned long long kMaxId = 4294967294ULL;  // (uid_t)-1 means "no id"
+// Limits of the kernel rule format (bpf/include/credgate_abi.h): a policy beyond them could not be
+// enforced, so it is invalid rather than failing later when the rules are compiled.
+inline constexpr std::size_t kMaxSelectorAlternatives = 8;  // CREDGATE_MAX_ALTERNATIVES
+inline constexpr std::size_t kMaxBindings = 256;            // CREDGATE_MAX_BINDINGS
 
 // YAML spellings.
 std::string_view to_string(SelectorKey key);

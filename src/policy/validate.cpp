@@ -111,6 +111,9 @@ void check_identity(Findings& f, const WorkloadIdentity& id, const std::optional
         f.error("spec.selectors", "at least one selector alternative is required; without one no process gets the identity");
         return;
     }
+    if (id.selectors.size() > kMaxSelectorAlternatives)
+        f.error("spec.selectors", fmt::format("{} alternatives; the kernel rules hold at most {} per identity",
+                                              id.selectors.size(), kMaxSelectorAlternatives));
     for (std::size_t i = 0; i < id.selectors.size(); ++i) {
         const auto& alt = id.selectors[i];
         const std::string af = fmt::format("spec.selectors[{}]", i);
@@ -262,6 +265,11 @@ std::vector<Diagnostic> validate_policy_set(const PolicySet& set, const std::opt
     for (const auto& o : set.services) {
         f.object(object_ref("Service", o.meta.name), &o.meta.field_locations, o.meta.location);
         check_service(f, o);
+    }
+    if (set.bindings.size() > kMaxBindings) {
+        const auto& extra = set.bindings[kMaxBindings];
+        f.object(object_ref("CredentialBinding", extra.meta.name), &extra.meta.field_locations, extra.meta.location);
+        f.error("", fmt::format("{} bindings; the kernel rules hold at most {}", set.bindings.size(), kMaxBindings));
     }
     auto name = [](const auto& o) { return o.meta.name; };
     check_unique(f, "WorkloadIdentity", set.identities, "metadata.name", "name", name);

@@ -513,3 +513,36 @@ TEST_CASE("a finding is always one line, whatever the file contains") {
     Diagnostic d{Severity::error, {"f.yaml", 3, 4}, "Service/s", "spec.labels.a", "bad value 'x\ny\x1b[31m'"};
     CHECK(d.to_string() == "f.yaml:3:4: Service/s: spec.labels.a: bad value 'x\\x0ay\\x1b[31m'");
 }
+
+TEST_CASE("policies beyond the kernel rule limits are invalid") {
+    PolicySet set;
+    WorkloadIdentity id;
+    id.meta.name = "agent";
+    id.workload_id = "agent";
+    for (std::size_t i = 0; i < kMaxSelectorAlternatives; ++i)
+        id.selectors.push_back(SelectorAlternative{{SelectorTerm{SelectorKey::process_uid, {std::to_string(i)}, {}}}, {}});
+    set.identities.push_back(id);
+    CredentialSource src;
+    src.meta.name = "src";
+    src.vault.address = "http://127.0.0.1:8200";
+    src.vault.role = "r";
+    src.vault.path = "kv/data/x";
+    src.vault.audience = {"vault"};
+    set.sources.push_back(src);
+    for (std::size_t i = 0; i < kMaxBindings; ++i) {
+        CredentialBinding b;
+        b.meta.name = "b" + std::to_string(i);
+        b.workload_id = "agent";
+        b.credential_source = "src";
+        set.bindings.push_back(b);
+    }
+    CHECK_MESSAGE(validate_policy_set(set, kTd).empty(), dump(validate_policy_set(set, kTd)));
+
+    set.identities[0].selectors.push_back(set.identities[0].selectors[0]);
+    set.bindings.push_back(set.bindings[0]);
+    set.bindings.back().meta.name = "one-too-many";
+    auto ds = validate_policy_set(set, kTd);
+    REQUIRE(ds.size() == 2);
+    CHECK(ds[0].to_string() == "<input>: WorkloadIdentity/agent: spec.selectors: 9 alternatives; the kernel rules hold at most 8 per identity");
+    CHECK(ds[1].to_string() == "<input>: CredentialBinding/one-too-many: 257 bindings; the kernel rules hold at most 256");
+}
