@@ -157,6 +157,7 @@ class Faults:
         self.paths = []
         self.standby = False
         self.rate_limit = None
+        self.openai_admin_status = 0
         self.window_start = 0.0
         self.window_count = 0
 
@@ -164,7 +165,8 @@ class Faults:
         return {"latency_ms": self.latency_ms, "fail_rate": self.fail_rate, "fail_status": self.fail_status,
                 "fail_count": self.fail_count, "drop_connections": self.drop_connections,
                 "truncate_bodies": self.truncate_bodies, "oversized_bodies": self.oversized_bodies,
-                "paths": self.paths, "standby": self.standby, "rate_limit": self.rate_limit}
+                "paths": self.paths, "standby": self.standby, "rate_limit": self.rate_limit,
+                "openai_admin_status": self.openai_admin_status}
 
 
 def path_glob_match(pattern, path):
@@ -358,6 +360,20 @@ class Core:
                 self.revoke_token(child)
             for lease_id in list(t.leases):
                 self.revoke_lease(lease_id)
+
+    @staticmethod
+    def token_lease_id(t):
+        """The lease id Vault gives a service token: its creation path and a hash of the token."""
+        import hashlib
+        return f"{t.path}/h{hashlib.sha256(t.id.encode()).hexdigest()[:40]}"
+
+    def token_by_lease_id(self, lease_id):
+        if "/h" not in lease_id:
+            return None
+        for t in self.tokens.values():
+            if t.expire_time is not None and t.type == "service" and self.token_lease_id(t) == lease_id:
+                return t
+        return None
 
     def use_token(self, t):
         if t.num_uses == 0:

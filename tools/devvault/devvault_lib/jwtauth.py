@@ -16,8 +16,8 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_
 
 from .backend import Backend, require_ops
 from .core import AuthSpec, Response
-from .wire import (DurationError, VaultError, comma_list, parse_duration, to_bool, to_int, unsupported_path,
-                   user_error, PERMISSION_DENIED_PLAIN)
+from .wire import (DurationError, VaultError, comma_list, internal_error, parse_duration, to_bool, to_int,
+                   unsupported_path, user_error, PERMISSION_DENIED_PLAIN)
 
 ALL_ALGS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
 _ALG_IMPL = get_default_algorithms()
@@ -390,12 +390,16 @@ class JWTBackend(Backend):
                 raise user_error("exactly one of 'jwt_validation_pubkeys', 'jwks_url', 'jwks_pairs' or "
                                  "'oidc_discovery_url' must be set")
             raise user_error("exactly one of 'jwt_validation_pubkeys', 'jwks_url' or 'oidc_discovery_url' must be set")
-        for field in ("jwks_ca_pem", "oidc_discovery_ca_pem"):
-            if c[field]:
-                try:
-                    ssl.create_default_context(cadata=c[field])
-                except (ssl.SSLError, ValueError):
-                    raise user_error(f"could not parse '{field}' value successfully")
+        if c["jwks_url"] and c["jwks_ca_pem"]:
+            try:
+                ssl.create_default_context(cadata=c["jwks_ca_pem"])
+            except (ssl.SSLError, ValueError):
+                raise user_error("error checking jwks_ca_pem")
+        if c["oidc_discovery_url"] and c["oidc_discovery_ca_pem"]:
+            try:
+                ssl.create_default_context(cadata=c["oidc_discovery_ca_pem"])
+            except (ssl.SSLError, ValueError):
+                raise user_error("error checking oidc discovery URL")
         if c["oidc_discovery_url"]:
             try:
                 fetch_discovery(c["oidc_discovery_url"], c["oidc_discovery_ca_pem"])
@@ -408,7 +412,10 @@ class JWTBackend(Backend):
                     ks.verify(_DUMMY_RS256_JWT)
                 except KeySetError as e:
                     if str(e) != "failed to verify id token signature":
-                        raise user_error(f"error checking jwks URL {c['jwks_url']}")
+                        # HashiCorp names the URL; OpenBao's path_config.go answers without it.
+                        if self.core.flavor == "vault":
+                            raise user_error(f"error checking jwks URL {c['jwks_url']}")
+                        raise user_error("error checking jwks URL")
         else:
             keys = []
             for pem in c["jwt_validation_pubkeys"]:
@@ -646,10 +653,10 @@ class JWTBackend(Backend):
             with self.core.lock:
                 cur = self.roles.get(name)
             if cur is None:
-                raise user_error(f"role {name} does not exist during renewal")
+                raise internal_error(f"role {name} does not exist during renewal")
             from .wire import sanitize_policies
             if sanitize_policies(cur["token_policies"], False) != sanitize_policies(policies, False):
-                raise user_error("policies have changed, not renewing")
+                raise internal_error("policies have changed, not renewing")
             return cur["token_ttl"], cur["token_max_ttl"], cur["token_period"]
 
         spec = AuthSpec(policies=policies, metadata=metadata, display_name=display, ttl=role["token_ttl"],

@@ -24,7 +24,8 @@ class SystemBackend(Backend):
 
     def needs_sudo(self, req):
         p = req.path
-        return p.startswith("sys/auth/") or p == "sys/seal" or p.startswith("sys/leases/revoke-prefix/")
+        return (p.startswith("sys/auth/") or p == "sys/seal" or p.startswith("sys/leases/revoke-prefix/")
+                or (p.startswith("sys/leases/lookup/") and req.op == "list"))
 
     def handle(self, req):
         p = req.subpath
@@ -63,6 +64,8 @@ class SystemBackend(Backend):
         if p == "unseal":
             require_ops(req, "update")
             return self.unseal(req)
+        if p.startswith("leases/lookup/") and req.op == "list":
+            return self.lease_list(p[len("leases/lookup/"):])
         for prefix, fn in (("leases/lookup", self.lease_lookup), ("leases/renew", self.lease_renew),
                            ("renew", self.lease_renew), ("leases/revoke-prefix/", self.lease_revoke_prefix),
                            ("leases/revoke", self.lease_revoke), ("revoke", self.lease_revoke)):
@@ -275,10 +278,31 @@ class SystemBackend(Backend):
             raise user_error("lease_id must be specified")
         return str(lid)
 
+    def lease_list(self, prefix):
+        with self.core.lock:
+            ids = list(self.core.leases) + [self.core.token_lease_id(t) for t in self.core.tokens.values()
+                                            if t.expire_time is not None and t.type == "service"]
+        keys = set()
+        for lid in ids:
+            if lid.startswith(prefix):
+                rest = lid[len(prefix):].lstrip("/") if prefix.endswith("/") or not prefix else lid[len(prefix):]
+                if rest.startswith("/"):
+                    continue
+                keys.add(rest.split("/", 1)[0] + ("/" if "/" in rest else ""))
+        keys.discard("")
+        return Response(data={"keys": sorted(keys)}) if keys else None
+
     def lease_lookup(self, req, rest):
         lid = self._lease_id(req, rest)
         with self.core.lock:
             lease = self.core.leases.get(lid)
+            t = self.core.token_by_lease_id(lid) if lease is None else None
+            if t is not None:
+                now = time.time()
+                return Response(data={"id": lid, "issue_time": rfc3339(t.creation_time),
+                                      "expire_time": rfc3339(t.expire_time), "last_renewal": rfc3339(t.last_renewal),
+                                      "renewable": t.renewable, "ttl": max(0, int(round(t.expire_time - now))),
+                                      "path": t.path})
             if lease is None:
                 raise user_error("invalid lease")
             now = time.time()
@@ -296,6 +320,8 @@ class SystemBackend(Backend):
             raise user_error(str(e))
         with self.core.lock:
             lease = self.core.leases.get(lid)
+            if lease is None and self.core.token_by_lease_id(lid) is not None:
+                raise user_error("tokens cannot be renewed through this endpoint")
             if lease is None:
                 raise user_error("lease not found")
             now = time.time()
@@ -336,6 +362,10 @@ class SystemBackend(Backend):
     def lease_revoke(self, req, rest):
         lid = self._lease_id(req, rest)
         sync = to_bool(req.data.get("sync", True), "sync")
+        with self.core.lock:
+            t = self.core.token_by_lease_id(lid)
+        if t is not None:
+            self.core.revoke_token(t.id)
         self.core.revoke_lease(lid)
         if not sync:
             return Response(raw=(202, {}, None))
@@ -381,7 +411,7 @@ class SystemBackend(Backend):
             if req.method in ("POST", "PUT"):
                 d = req.data
                 known = {"latency_ms", "fail_rate", "fail_status", "fail_count", "drop_connections", "truncate_bodies",
-                         "oversized_bodies", "paths", "standby", "rate_limit"}
+                         "oversized_bodies", "paths", "standby", "rate_limit", "openai_admin_status"}
                 unknown = sorted(set(d) - known)
                 if unknown:
                     raise user_error(f"unknown fault fields: {', '.join(unknown)}")
@@ -405,6 +435,8 @@ class SystemBackend(Backend):
                         f.paths = [str(x).lstrip("/") for x in (d["paths"] or [])]
                     if "standby" in d:
                         f.standby = bool(d["standby"])
+                    if "openai_admin_status" in d:
+                        f.openai_admin_status = int(d["openai_admin_status"] or 0)
                     if "rate_limit" in d:
                         rl = d["rate_limit"]
                         if rl is not None and not isinstance(rl, dict):

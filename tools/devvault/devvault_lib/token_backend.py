@@ -77,24 +77,30 @@ class TokenBackend(Backend):
                 "creation_ttl": int(t.creation_ttl),
                 "display_name": t.display_name,
                 "entity_id": t.entity_id,
-                "expire_time": rfc3339(t.expire_time),
+                "expire_time": None,
                 "explicit_max_ttl": int(t.explicit_max_ttl),
                 "id": t.id,
-                "issue_time": rfc3339(t.creation_time),
                 "meta": dict(t.meta) if t.meta else None,
                 "num_uses": t.num_uses,
                 "orphan": t.parent == "",
                 "path": t.path,
                 "policies": list(t.policies),
-                "renewable": t.renewable,
-                "ttl": max(0, int(round(t.expire_time - now))) if t.expire_time is not None else 0,
+                "ttl": 0,
                 "type": t.type,
             }
+            # Only tokens with a lease (every token but root) report issue/expire times and renewability.
+            if t.expire_time is not None:
+                d["expire_time"] = rfc3339(t.expire_time)
+                d["ttl"] = max(0, int(round(t.expire_time - now)))
+                d["renewable"] = t.renewable
+                d["issue_time"] = rfc3339(t.creation_time)
             if t.last_renewal is not None:
                 d["last_renewal"] = rfc3339(t.last_renewal)
                 d["last_renewal_time"] = int(t.last_renewal)
             if t.period:
                 d["period"] = t.period
+            if t.bound_cidrs:
+                d["bound_cidrs"] = list(t.bound_cidrs)
         return Response(data=d)
 
     def renew(self, req, tid):
@@ -106,7 +112,9 @@ class TokenBackend(Backend):
             t = self.core.lookup_token(tid)
             if t is None:
                 raise user_error("token not found")
-            if t.type == "batch" or not t.renewable:
+            if t.type == "batch":
+                raise user_error("batch tokens cannot be renewed")
+            if not t.renewable:
                 raise user_error("lease is not renewable")
             base_ttl, max_ttl, period = t.creation_ttl, t.max_ttl, t.period
         if t.renew is not None:

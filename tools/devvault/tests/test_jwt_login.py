@@ -151,7 +151,9 @@ class LoginErrorsTest(DevVaultTestCase):
         mismatched.jwks_status = 404
         url = mismatched.issuer + "/jwks"
         self.assertBody(dv.call("POST", "auth/cfg/config", {"jwks_url": url}, token=dv.root), 400,
-                        err(f"error checking jwks URL {url}"))
+                        err("error checking jwks URL"))
+        self.assertBody(dv.call("POST", "auth/cfg/config", {"jwks_url": url, "jwks_ca_pem": "junk"}, token=dv.root),
+                        400, err("error checking jwks_ca_pem"))
         self.assertBody(dv.call("POST", "auth/cfg/config", {"jwt_validation_pubkeys": ["not a key"]}, token=dv.root),
                         400, err("error parsing public key: data does not contain any valid public keys"))
         self.assertBody(dv.call("POST", "auth/cfg/config", {"jwt_validation_pubkeys": [self.key.public_pem],
@@ -200,6 +202,11 @@ class VaultFlavorAudienceTest(DevVaultTestCase):
         self.assertEqual(json.loads(body)["mount_type"], "")
         self.assertBody(dv.call("POST", "auth/jwt/config", {}, token=dv.root), 400, err(
             "exactly one of 'jwt_validation_pubkeys', 'jwks_url', 'jwks_pairs' or 'oidc_discovery_url' must be set"))
+        jwks = IdP([key])
+        self.addCleanup(jwks.stop)
+        jwks.jwks_status = 500
+        self.assertBody(dv.call("POST", "auth/jwt/config", {"jwks_url": jwks.issuer + "/jwks"}, token=dv.root), 400,
+                        err(f"error checking jwks URL {jwks.issuer}/jwks"))
 
 
 class JWKSCacheTest(DevVaultTestCase):

@@ -50,6 +50,20 @@ class OpenAIEngineTest(DevVaultTestCase):
             "1 error occurred:\n\t* error validating project: OpenAI project validation failed: API error (401): "
             "invalid_request_error - You didn't provide an API key.\n\n"))
 
+    def test_upstream_failures_become_500_multierrors(self):
+        dv = self.dv
+        dv.root_call("POST", "sys/mounts/flaky", {"type": "openai"})
+        dv.root_call("POST", "flaky/config", {"admin_api_key": "sk-admin", "admin_api_key_id": "key_1",
+                                              "organization_id": "org-1"})
+        dv.root_call("POST", "flaky/roles/r", {"project_id": "proj_a"})
+        dv.root_call("POST", "sys/devvault/faults", {"openai_admin_status": 503})
+        self.addCleanup(dv.call, "DELETE", "sys/devvault/faults", token=dv.root)
+        self.assertBody(dv.call("GET", "flaky/creds/r", token=dv.root), 500, err(
+            "1 error occurred:\n\t* error validating project: OpenAI project validation failed: API error (503): "
+            "server_error - The server had an error while processing your request.\n\n"))
+        dv.root_call("DELETE", "sys/devvault/faults")
+        self.assertEqual(dv.call("GET", "flaky/creds/r", token=dv.root)[0], 200)
+
     def test_disabling_the_mount_revokes_its_leases(self):
         dv = self.dv
         dv.root_call("POST", "sys/mounts/gone", {"type": "openai"})

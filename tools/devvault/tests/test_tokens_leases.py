@@ -128,6 +128,24 @@ class TokensAndLeasesTest(DevVaultTestCase):
         self.assertFalse(self.key_works(other["data"]["api_key"]))
         call("POST", "auth/token/revoke-self", {})
 
+    def test_token_leases_are_listed_cannot_be_renewed_and_revoke_the_token(self):
+        token = self.login("unlimited")
+        api_key = self.read_key(token)["data"]["api_key"]
+        keys = self.dv.root_call("LIST", "sys/leases/lookup/auth/jwt/login/")["data"]["keys"]
+        self.assertTrue(all(k.startswith("h") for k in keys), keys)
+        mine = [k for k in keys
+                if self.dv.root_call("PUT", "sys/leases/lookup", {"lease_id": "auth/jwt/login/" + k})["data"]["ttl"] > 0]
+        self.assertTrue(mine)
+        lease_id = None
+        for k in mine:
+            lease_id = "auth/jwt/login/" + k
+            self.assertBody(self.dv.call("PUT", "sys/leases/renew", {"lease_id": lease_id}, token=self.dv.root), 400,
+                            err("tokens cannot be renewed through this endpoint"))
+        for k in mine:
+            self.dv.root_call("PUT", "sys/leases/revoke", {"lease_id": "auth/jwt/login/" + k})
+        self.assertBody(self.dv.call("GET", "auth/token/lookup-self", token=token), 403, err("permission denied"))
+        self.assertFalse(self.key_works(api_key))
+
     def test_renewable_leases_renew_up_to_their_max_ttl(self):
         dv = self.dv
         dv.root_call("POST", "sys/mounts/dyn", {"type": "devvault-dynamic"})
@@ -160,12 +178,33 @@ class TokensAndLeasesTest(DevVaultTestCase):
         status, _, body = self.dv.call("POST", "auth/token/renew-self", {}, token=token)
         self.assertEqual(json.loads(body)["auth"]["lease_duration"], 600)
 
+    def test_the_last_use_of_lookup_self_shows_the_pending_revocation(self):
+        token = self.login("openai-apikeys")
+        first = json.loads(self.dv.call("GET", "auth/token/lookup-self", token=token)[2])["data"]
+        self.assertEqual(first["num_uses"], 1)
+        last = json.loads(self.dv.call("GET", "auth/token/lookup-self", token=token)[2])["data"]
+        self.assertEqual(last["num_uses"], -1)
+        self.assertBody(self.dv.call("GET", "auth/token/lookup-self", token=token), 403, err("permission denied"))
+
+    def test_renew_self_follows_the_role(self):
+        self.dv.root_call("POST", "auth/jwt/role/doomed", {"user_claim": "sub", "bound_audiences": "vault",
+                                                            "role_type": "jwt", "token_ttl": "5m"})
+        token = self.login("doomed")
+        self.dv.root_call("POST", "auth/jwt/role/doomed", {"token_ttl": "7m"})
+        status, _, body = self.dv.call("POST", "auth/token/renew-self", {}, token=token)
+        self.assertEqual((status, json.loads(body)["auth"]["lease_duration"]), (200, 420))
+        self.dv.root_call("DELETE", "auth/jwt/role/doomed")
+        self.assertBody(self.dv.call("POST", "auth/token/renew-self", {}, token=token), 500,
+                        err("1 error occurred:\n\t* role doomed does not exist during renewal\n\n"))
+
     def test_batch_tokens(self):
         token = self.login("batch")
         self.assertTrue(token.startswith("hvb."))
         secret = self.read_key(token)
         self.assertBody(self.dv.call("POST", "auth/token/revoke-self", token=token), 400,
                         err("batch tokens cannot be revoked"))
+        self.assertBody(self.dv.call("POST", "auth/token/renew-self", token=token), 400,
+                        err("batch tokens cannot be renewed"))
         self.assertTrue(self.key_works(secret["data"]["api_key"]))
         self.dv.root_call("PUT", "sys/leases/revoke", {"lease_id": secret["lease_id"]})
 
