@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <random>
+
 using namespace credgate;
 using namespace credgate::vault;
 
@@ -127,4 +129,35 @@ TEST_CASE("deep nesting does not exhaust the stack") {
     auto r = parse_secret_response(body);
     REQUIRE_FALSE(r);
     CHECK(r.error().error_class == ErrorClass::protocol);
+}
+
+TEST_CASE("mutated recorded bodies either parse or fail as protocol errors, never worse") {
+    std::mt19937 gen(7);
+    const char* names[] = {"secret-openai-creds.json", "secret-kv2.json", "login-success-kubernetes.json",
+                           "lease-renew-success.json"};
+    int failures = 0;
+    for (const char* name : names) {
+        const std::string original = fixture(name);
+        for (int i = 0; i < 500; ++i) {
+            std::string body = original;
+            const int edits = 1 + static_cast<int>(gen() % 4);
+            for (int e = 0; e < edits; ++e) {
+                const size_t at = gen() % body.size();
+                switch (gen() % 3) {
+                case 0: body[at] = static_cast<char>(gen() % 256); break;
+                case 1: body.erase(at, 1 + gen() % 8); break;
+                default: body.insert(at, 1, "{}[]\",:0-e"[gen() % 10]); break;
+                }
+                if (body.empty()) body = "x";
+            }
+            auto error_of = [](const auto& r) { return r ? VaultError{} : r.error(); };
+            for (const VaultError& error : {error_of(parse_secret_response(body)), error_of(parse_login_response(body)),
+                                            error_of(parse_lease_renewal(body))}) {
+                CHECK(error.error_class == ErrorClass::protocol);
+                if (!error.explanation.empty()) ++failures;
+            }
+        }
+    }
+    // Most mutations break something; the check above is that each break is reported as protocol.
+    CHECK(failures > 1000);
 }
