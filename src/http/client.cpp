@@ -19,6 +19,8 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <deque>
 #include <map>
 #include <variant>
@@ -459,6 +461,26 @@ void Core::park(const std::string& key, std::unique_ptr<Connection> conn) {
     });
 }
 
+bool is_token_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// A CR or LF in a header would let a value smuggle extra headers; refuse before anything is sent.
+Result<void> check_fields(const Request& request) {
+    auto bad = [&](const std::string& what) {
+        return fail(ErrorKind::invalid_argument, "http: request to " + request.url + " has " + what);
+    };
+    if (request.method.empty() || !std::all_of(request.method.begin(), request.method.end(), is_token_char))
+        return bad("an invalid method");
+    for (const auto& [name, value] : request.headers) {
+        if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
+            return bad("an invalid header name '" + name + "'");
+        for (char c : value)
+            if (c == '\r' || c == '\n' || c == '\0') return bad("a control character in header '" + name + "'");
+    }
+    return {};
+}
+
 class BeastClient final : public Client {
 public:
     explicit BeastClient(std::shared_ptr<Core> core) : core_(std::move(core)) {}
@@ -477,8 +499,13 @@ public:
 
     void send(Request request, Completion done) override {
         auto url = parse_url(request.url);
+        if (url) {
+            if (auto bad = check_fields(request); !bad) url = fail(bad.error());
+        }
         if (!url) {
-            net::post(core_->io, [done = std::move(done), err = url.error()] { done(fail(err)); });
+            net::post(core_->io, [core = core_, done = std::move(done), err = url.error()] {
+                if (!core->closed) done(fail(err));
+            });
             return;
         }
         auto ex = std::make_shared<Exchange>(core_, std::move(request), std::move(done), std::move(*url));

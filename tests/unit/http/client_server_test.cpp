@@ -361,3 +361,73 @@ TEST_CASE("fetch_sync runs one exchange on its own loop") {
     CHECK(missing.error().kind == ErrorKind::transport);
     CHECK(missing.error().message.find("absent.sock") != std::string::npos);
 }
+
+TEST_CASE("requests queued behind the in-flight bound keep their own deadline") {
+    EventLoop loop;
+    std::vector<Responder> never;
+    auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) { never.push_back(respond); });
+    auto client = make(loop, in_flight(1));
+    std::optional<Result<Response>> running;
+    std::optional<Result<Response>> queued;
+    Request r = get(base(*server) + "/hang");
+    r.timeout = Duration{200};
+    client->send(r, [&](Result<Response> res) { running = std::move(res); });
+    r.timeout = Duration{50};
+    client->send(r, [&](Result<Response> res) { queued = std::move(res); });
+    loop.run_until([&] { return running && queued; });
+    REQUIRE(running);
+    REQUIRE(queued);
+    std::string where = "127.0.0.1:" + std::to_string(server->port());
+    REQUIRE(!*running);
+    REQUIRE(!*queued);
+    CHECK(running->error().message == "read response from " + where + ": timed out after 200 ms");
+    CHECK(queued->error().message == "wait for a connection to " + where + ": timed out after 50 ms");
+    CHECK(never.size() == 1);
+}
+
+TEST_CASE("destroying the client drops its pending completions") {
+    EventLoop loop;
+    std::vector<Responder> held;
+    auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) { held.push_back(respond); });
+    auto client = make(loop);
+    bool called = false;
+    client->send(get(base(*server) + "/x"), [&](Result<Response>) { called = true; });
+    loop.run_until([&] { return !held.empty(); });
+    client.reset();
+    held.front()(text_response(200, "too late"));
+    loop.run_until([&] { return server->open_connections() == 0; });
+    CHECK(server->open_connections() == 0);
+    CHECK(!called);
+}
+
+TEST_CASE("header values with line breaks are refused before sending") {
+    EventLoop loop;
+    auto server = make_server(loop);
+    auto client = make(loop);
+    Request r = get(base(*server) + "/x");
+    r.headers.emplace_back("X-Vault-Token", "abc\r\nX-Injected: 1");
+    auto res = exchange(loop, *client, r);
+    REQUIRE(!res);
+    CHECK(res.error().kind == ErrorKind::invalid_argument);
+    CHECK(server->accepted_connections() == 0);
+}
+
+TEST_CASE("a server at its connection limit closes new connections") {
+    EventLoop loop;
+    ServerOptions opts;
+    opts.max_connections = 1;
+    std::vector<Responder> held;
+    auto server = make_server(loop, opts, [&](const ServerRequest&, Responder respond) { held.push_back(respond); });
+    auto first = make(loop);
+    auto second = make(loop);
+    std::optional<Result<Response>> a;
+    first->send(get(base(*server) + "/a"), [&](Result<Response> r) { a = std::move(r); });
+    loop.run_until([&] { return !held.empty(); });
+    auto b = exchange(loop, *second, get(base(*server) + "/b"));
+    REQUIRE(!b);
+    CHECK(b.error().kind == ErrorKind::transport);
+    held.front()(text_response(200, "first"));
+    loop.run_until([&] { return a.has_value(); });
+    REQUIRE(a->has_value());
+    CHECK((*a)->body == "first");
+}
