@@ -433,22 +433,21 @@ class JWTBackend(Backend):
         return None
 
     def _get_validator(self, c):
+        # Built once per config and shared, like the plugin's cached validator; concurrent first
+        # logins wait for one build (one discovery fetch) instead of racing.
         with self.validator_lock:
             if self.validator is not None and self.validator[0] is c:
                 return self.validator[1]
-        if c["jwt_validation_pubkeys"]:
-            ks = StaticKeySet([parse_pem_public_key(p) for p in c["jwt_validation_pubkeys"]])
-        elif c["jwks_url"]:
-            ks = RemoteKeySet(c["jwks_url"], c["jwks_ca_pem"])
-        else:
-            jwks_uri = fetch_discovery(c["oidc_discovery_url"], c["oidc_discovery_ca_pem"])
-            ks = RemoteKeySet(jwks_uri, c["oidc_discovery_ca_pem"])
-        with self.validator_lock:
-            if self.validator is not None and self.validator[0] is c:
-                return self.validator[1]
+            if c["jwt_validation_pubkeys"]:
+                ks = StaticKeySet([parse_pem_public_key(p) for p in c["jwt_validation_pubkeys"]])
+            elif c["jwks_url"]:
+                ks = RemoteKeySet(c["jwks_url"], c["jwks_ca_pem"])
+            else:
+                jwks_uri = fetch_discovery(c["oidc_discovery_url"], c["oidc_discovery_ca_pem"])
+                ks = RemoteKeySet(jwks_uri, c["oidc_discovery_ca_pem"])
             if self.config is c:
                 self.validator = (c, ks)
-        return ks
+            return ks
 
     # ---- roles ----------------------------------------------------------------------------------
     def role_op(self, req, name):

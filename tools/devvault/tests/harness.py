@@ -196,6 +196,7 @@ class IdP:
         self.lock = threading.Lock()
         self.jwks_status = 200
         self.issuer_override = None
+        self.delay_s = 0.0
         idp = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -205,6 +206,8 @@ class IdP:
                 pass
 
             def do_GET(self):
+                if idp.delay_s:
+                    time.sleep(idp.delay_s)
                 if self.path == "/.well-known/openid-configuration":
                     with idp.lock:
                         idp.counts["discovery"] += 1

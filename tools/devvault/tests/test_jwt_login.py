@@ -243,6 +243,26 @@ class JWKSCacheTest(DevVaultTestCase):
         self.assertEqual(ok(k1), 200)
         self.assertEqual(idp.count("jwks"), before + 1, "a config write resets the cache")
 
+    def test_concurrent_logins_share_one_discovery_and_one_jwks_fetch(self):
+        import threading
+        k1 = Key("ES256", "k1")
+        idp = IdP([k1])
+        self.addCleanup(idp.stop)
+        dv = self.dv
+        dv.root_call("POST", "sys/auth/crowd", {"type": "jwt"})
+        dv.root_call("POST", "auth/crowd/config", {"oidc_discovery_url": idp.issuer})
+        dv.root_call("POST", "auth/crowd/role/agent", ROLE)
+        idp.delay_s = 0.2
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            login(dv, k1.sign(claims(idp.issuer)), "agent", "crowd")[0])) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [200] * 8)
+        self.assertEqual((idp.count("discovery"), idp.count("jwks")), (2, 1))
+
     def test_discovery_is_fetched_at_config_time_and_when_the_validator_is_built(self):
         k1 = Key("ES256", "k1")
         idp = IdP([k1])
