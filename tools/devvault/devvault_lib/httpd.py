@@ -157,12 +157,14 @@ class VaultHandler(_BaseHandler):
                     parsed = json.loads(body)
                 except ValueError as e:
                     return self.write(400, dict(extra, **{"Cache-Control": "no-store", "Content-Type": "application/json"}),
-                                      go_json({"errors": [f"failed to decode JSON input: {e}"]}))
+                                      go_json({"errors": [f"failed to decode JSON input: {_go_json_error(e, body)}"]}))
+                if parsed is None:
+                    parsed = {}
                 if not isinstance(parsed, dict):
+                    kind = {list: "array", str: "string", bool: "bool"}.get(type(parsed), "number")
                     return self.write(400, dict(extra, **{"Cache-Control": "no-store", "Content-Type": "application/json"}),
                                       go_json({"errors": ["failed to decode JSON input: json: cannot unmarshal "
-                                                          f"{type(parsed).__name__} into Go value of type "
-                                                          "map[string]interface {}"]}))
+                                                          f"{kind} into Go value of type map[string]interface {{}}"]}))
                 data.update(parsed)
         token = self.headers.get("X-Vault-Token", "")
         if not token:
@@ -193,6 +195,26 @@ class VaultHandler(_BaseHandler):
                     return True
                 return False
             return f.fail_rate > 0 and random.random() < f.fail_rate
+
+
+def _go_json_error(e, body):
+    """encoding/json's message for the common syntax errors."""
+    pos = getattr(e, "pos", None)
+    text = body.decode("utf-8", "replace")
+    if pos is None or pos >= len(text.rstrip()) or "Unterminated string" in str(e):
+        return "unexpected EOF"
+    ch = text[pos]
+    if "property name" in str(e):
+        return f"invalid character '{ch}' looking for beginning of object key string"
+    if "Expecting value" in str(e):
+        return f"invalid character '{ch}' looking for beginning of value"
+    if "Expecting ',' delimiter" in str(e):
+        return f"invalid character '{ch}' after object key:value pair"
+    if "Expecting ':' delimiter" in str(e):
+        return f"invalid character '{ch}' after object key"
+    if "Extra data" in str(e):
+        return f"invalid character '{ch}' after top-level value"
+    return f"invalid character '{ch}' looking for beginning of value"
 
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3-mini", "text-embedding-3-small"]

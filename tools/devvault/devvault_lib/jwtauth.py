@@ -7,6 +7,7 @@ import ssl
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from cryptography import x509
@@ -100,8 +101,14 @@ def _ssl_context(ca_pem):
 def http_get(url, ca_pem):
     """Returns (status, reason, body bytes); raises OSError-family errors on connection failure."""
     req = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "Go-http-client/1.1"})
+    handlers = [urllib.request.HTTPSHandler(context=_ssl_context(ca_pem))]
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost" or host == "::1" or host.startswith("127."):
+        # Like Go's ProxyFromEnvironment: loopback is never sent through a proxy.
+        handlers.append(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(*handlers)
     try:
-        with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT_S, context=_ssl_context(ca_pem)) as r:
+        with opener.open(req, timeout=FETCH_TIMEOUT_S) as r:
             return r.status, r.reason, r.read(MAX_DOC_BYTES)
     except urllib.error.HTTPError as e:
         return e.code, e.reason, e.read(MAX_DOC_BYTES)

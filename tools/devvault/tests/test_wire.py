@@ -60,8 +60,13 @@ class EnvelopeAndRoutingTest(DevVaultTestCase):
         self.assertBody(dv.call("GET", "secret/data/missing", token=dv.root), 404, err())
         self.assertEqual(request(dv.vault + "/v2/sys/health")[::2], (404, err()))
         self.assertBody(dv.call("POST", "sys/mounts/x", raw_body=b"{not json", token=dv.root), 400,
-                        err("failed to decode JSON input: Expecting property name enclosed in double quotes: "
-                            "line 1 column 2 (char 1)"))
+                        err("failed to decode JSON input: invalid character 'n' looking for beginning of object key "
+                            "string"))
+        self.assertBody(dv.call("POST", "sys/mounts/x", raw_body=b'{"type":', token=dv.root), 400,
+                        err("failed to decode JSON input: unexpected EOF"))
+        self.assertBody(dv.call("POST", "sys/mounts/x", raw_body=b'["openai"]', token=dv.root), 400,
+                        err("failed to decode JSON input: json: cannot unmarshal array into Go value of type "
+                            "map[string]interface {}"))
         status, headers, body = dv.call("GET", "sys/health", headers={"X-Vault-Namespace": "ns1"})
         self.assertEqual(headers.get("x-vault-namespace"), "ns1")
 
