@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # The interface every mounted backend implements, with the defaults of a framework backend.
+from .wire import unsupported_operation
 
 
 class Backend:
@@ -21,6 +22,5 @@ class Backend:
 
 
 def require_ops(req, *ops):
-    from .wire import unsupported_operation
     if req.op not in ops:
         raise unsupported_operation()

@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 # The in-memory Vault core: mounts, tokens, leases, ACL checks and the request pipeline that every
 # HTTP request goes through (seal, standby, quota, token use counting, lease registration).
+import hashlib
 import ipaddress
 import math
+import re
+import sys
 import threading
 import time
 import uuid
 
 from . import acl as aclmod
 from .wire import (S, VaultError, PERMISSION_DENIED_PLAIN, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, acl_denied,
-                   comma_list, go_json, human_duration, multierror, new_uuid, not_found, parse_duration,
-                   rand62, rfc3339, sanitize_policies, to_bool, to_int, unsupported_operation, unsupported_path,
-                   user_error, DurationError)
+                   go_json, multierror, new_uuid, not_found, rand62, sanitize_policies, user_error)
 
 VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}
 SECRET_CANNOT_BE_RETURNED = ("Secret cannot be returned; token had one use left, so leased credentials were "
@@ -171,7 +172,6 @@ class Faults:
 
 def path_glob_match(pattern, path):
     """Fault path globs: `*` matches any run of characters (including `/`), `+` one path segment."""
-    import re
     rx = ""
     for ch in pattern:
         if ch == "*":
@@ -318,12 +318,12 @@ class Core:
         t.renewable = not batch and getattr(spec, "renewable", True)
         t.bound_cidrs = spec.bound_cidrs
         t.renew = spec.renew
-        if parent is not None and parent.id in self.tokens:
-            t.parent = parent.id
-            parent.children.add(t.id)
         if spec.alias is not None:
             t.entity_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{spec.mount_accessor}/{spec.alias}"))
         with self.lock:
+            if parent is not None and parent.id in self.tokens:
+                t.parent = parent.id
+                parent.children.add(t.id)
             self.tokens[t.id] = t
             if t.accessor:
                 self.accessors[t.accessor] = t.id
@@ -364,7 +364,6 @@ class Core:
     @staticmethod
     def token_lease_id(t):
         """The lease id Vault gives a service token: its creation path and a hash of the token."""
-        import hashlib
         return f"{t.path}/h{hashlib.sha256(t.id.encode()).hexdigest()[:40]}"
 
     def token_by_lease_id(self, lease_id):
@@ -432,6 +431,9 @@ class Core:
     def sweep(self):
         now = time.time()
         with self.lock:
+            if self.sealed:
+                # The expiration manager stops while sealed; expired entries go at unseal.
+                return
             expired_tokens = [t.id for t in self.tokens.values() if t.expire_time is not None and t.expire_time <= now]
             for tid in expired_tokens:
                 self.revoke_token(tid)
@@ -443,8 +445,7 @@ class Core:
         while not self.stop_event.wait(SWEEP_INTERVAL_S):
             try:
                 self.sweep()
-            except Exception as e:  # keep sweeping; report once per failure
-                import sys
+            except Exception as e:  # keep sweeping; report each failure
                 print(f"devvault: Failed to sweep expired tokens and leases: {e}", file=sys.stderr, flush=True)
 
     # ---- pipeline -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 # login with the plugin's validation order, key-set caching and error strings.
 import base64
 import json
+import re
 import ssl
 import threading
 import time
@@ -16,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, ed448, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 from .backend import Backend, require_ops
-from .core import AuthSpec, Response
-from .wire import (DurationError, VaultError, comma_list, internal_error, parse_duration, to_bool, to_int,
-                   unsupported_path, user_error, PERMISSION_DENIED_PLAIN)
+from .core import AuthSpec, Response, _addr_in
+from .wire import (DurationError, comma_list, internal_error, parse_duration, to_bool, to_int,
+                   sanitize_policies, unsupported_path, user_error, PERMISSION_DENIED_PLAIN)
 
 ALL_ALGS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
 _ALG_IMPL = get_default_algorithms()
@@ -487,7 +488,7 @@ class JWTBackend(Backend):
         d = req.data
         try:
             if "role_type" in d:
-                rt = str(d["role_type"]).lower() or "oidc"
+                rt = str(d["role_type"]) or "oidc"
                 if rt not in ("oidc", "jwt"):
                     raise user_error(f"invalid 'role_type': {d['role_type']}")
                 r["role_type"] = rt
@@ -602,7 +603,6 @@ class JWTBackend(Backend):
         if token == "":
             raise user_error("missing token")
         if role["token_bound_cidrs"]:
-            from .core import _addr_in
             if not _addr_in(req.remote_addr, role["token_bound_cidrs"]):
                 raise PERMISSION_DENIED_PLAIN
         try:
@@ -651,7 +651,6 @@ class JWTBackend(Backend):
             except ValueError as e:
                 raise user_error(f"error validating claims: {e}")
         mount_name = self.mount.path[len("auth/"):].rstrip("/") if self.mount else "jwt"
-        import re
         display = re.sub(r"[^a-zA-Z0-9-]", "-", f"{mount_name}-{raw}")
         policies = list(role["token_policies"])
 
@@ -660,7 +659,6 @@ class JWTBackend(Backend):
                 cur = self.roles.get(name)
             if cur is None:
                 raise internal_error(f"role {name} does not exist during renewal")
-            from .wire import sanitize_policies
             if sanitize_policies(cur["token_policies"], False) != sanitize_policies(policies, False):
                 raise internal_error("policies have changed, not renewing")
             return cur["token_ttl"], cur["token_max_ttl"], cur["token_period"]

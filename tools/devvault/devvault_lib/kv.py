@@ -4,7 +4,7 @@ import time
 
 from .backend import Backend, require_ops
 from .core import Response
-from .wire import S, VaultError, rfc3339, to_int, unsupported_path, user_error, SYSTEM_DEFAULT_TTL
+from .wire import VaultError, rfc3339, to_int, unsupported_path, user_error, SYSTEM_DEFAULT_TTL
 
 
 class KVBackend(Backend):

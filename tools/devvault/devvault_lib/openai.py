@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from .backend import Backend, require_ops
 from .core import Response, Secret
-from .wire import (VaultError, DurationError, internal_error, parse_duration, rand_lower, unsupported_path,
+from .wire import (DurationError, internal_error, parse_duration, rand_lower, unsupported_path,
                    user_error)
 
 DEFAULT_TEMPLATE = "vault-{{.RoleName}}-{{.RandomSuffix}}"

@@ -4,9 +4,13 @@
 import time
 
 from .backend import Backend, require_ops
-from .core import Response, Lease, VERSIONS
-from .wire import (S, VaultError, go_json, human_duration, not_found, parse_duration, rfc3339, to_bool,
-                   unsupported_path, user_error, DurationError, multierror, SYSTEM_MAX_TTL)
+from .core import Mount, Response, VERSIONS
+from .dynamic import DynamicBackend
+from .jwtauth import JWTBackend
+from .kv import KVBackend
+from .openai import OpenAIBackend
+from .wire import (S, VaultError, DurationError, SYSTEM_MAX_TTL, go_json, human_duration, new_uuid, parse_duration,
+                   rfc3339, to_bool, unsupported_path, user_error)
 
 RESERVED_MOUNTS = ("sys/", "auth/", "identity/", "cubbyhole/")
 
@@ -96,7 +100,6 @@ class SystemBackend(Backend):
         return Response(data=out)
 
     def mount_op(self, req, sub, auth):
-        from .core import Mount
         path = _norm_mount_path(sub)
         if path == "":
             raise user_error("path cannot be empty" if not auth else "auth path cannot be empty")
@@ -144,10 +147,6 @@ class SystemBackend(Backend):
         return None
 
     def make_backend(self, typ, options, auth):
-        from .kv import KVBackend
-        from .openai import OpenAIBackend
-        from .jwtauth import JWTBackend
-        from .dynamic import DynamicBackend
         if auth:
             if typ in ("jwt", "oidc"):
                 return JWTBackend(self.core), typ
@@ -347,7 +346,7 @@ class SystemBackend(Backend):
         if lease.secret.renew is not None:
             lease.secret.renew(lease.secret.internal, ttl)
         e = S()
-        e["request_id"] = __import__("uuid").uuid4().__str__()
+        e["request_id"] = new_uuid()
         e["lease_id"] = lease.id
         e["renewable"] = True
         e["lease_duration"] = int(ttl)
@@ -460,7 +459,7 @@ class SystemBackend(Backend):
 
 def _envelope_data(core, data):
     e = S()
-    e["request_id"] = __import__("uuid").uuid4().__str__()
+    e["request_id"] = new_uuid()
     e["lease_id"] = ""
     e["renewable"] = False
     e["lease_duration"] = 0

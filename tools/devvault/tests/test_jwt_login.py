@@ -5,7 +5,7 @@ import json
 import time
 import unittest
 
-from harness import DevVault, DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, err, login
+from harness import DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, err, login
 
 ROLE = {"user_claim": "sub", "bound_audiences": "vault", "bound_subject": SPIFFE_ID, "role_type": "jwt",
         "token_policies": "default"}

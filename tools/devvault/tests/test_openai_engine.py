@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # The OpenAI secrets engine: config and role validation with the plugin's strings, role defaults,
 # projects that exist only when named on the command line, and upstream-style failures.
-import json
 import unittest
 
 from harness import DevVaultTestCase, err

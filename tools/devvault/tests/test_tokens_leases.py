@@ -2,10 +2,9 @@
 # Token use counts (1, 2, 0), TTL expiry that revokes leases with no further request, lease endpoints
 # and their exact errors, renewals, and the flavor-specific bodies for a dead token.
 import json
-import time
 import unittest
 
-from harness import DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, configure_seed, err, login_token
+from harness import DevVaultTestCase, Key, SPIFFE_ID, claims, configure_seed, err, login_token
 
 SECRET_CANNOT = ("Secret cannot be returned; token had one use left, so leased credentials were immediately "
                  "revoked.")

@@ -4,7 +4,6 @@
 import http.client
 import json
 import signal
-import socket
 import time
 import unittest
 from urllib.parse import urlsplit
