@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    if (cmd == "unload" && access(settings.pin_dir.c_str(), F_OK) != 0) return 0;  // nothing pinned
     auto enforcer = enforce::Enforcer::create(settings);
     if (!enforcer) return die(enforcer.error().message);
 

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// Audit events become one JSON object each, naming binding, SPIFFE ID, verdict and hook.
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include "enforce/enforcer.hpp"
+
+using namespace credgate;
+
+TEST_CASE("an audit event is one JSON object with binding, SPIFFE ID, verdict, hook and exe") {
+    identity::CompiledRules rules;
+    rules.bindings.push_back({"openai", "spiffe://example.org/ai-agent", {}});
+    enforce::AuditEvent e;
+    e.hook = "file_open";
+    e.verdict = "deny";
+    e.tgid = static_cast<uint32_t>(getpid());  // a live process: its exe path is known
+    e.pid = e.tgid;
+    e.uid = 1001;
+    e.comm = "cat \"quoted\"";
+    e.binding = 0;
+    const std::string line = enforce::audit_json(e, &rules);
+    CHECK(line.find('\n') == std::string::npos);
+    rapidjson::Document doc;
+    REQUIRE_FALSE(doc.Parse(line.c_str()).HasParseError());
+    CHECK(std::string(doc["hook"].GetString()) == "file_open");
+    CHECK(std::string(doc["verdict"].GetString()) == "deny");
+    CHECK(std::string(doc["binding"].GetString()) == "openai");
+    CHECK(std::string(doc["spiffe_id"].GetString()) == "spiffe://example.org/ai-agent");
+    CHECK(std::string(doc["comm"].GetString()) == "cat \"quoted\"");
+    CHECK(std::string(doc["exe"].GetString()).find("test_enforce") != std::string::npos);
+    CHECK(doc["uid"].GetUint() == 1001);
+}
+
+TEST_CASE("an event of a process that is gone has no exe path, and an unknown binding no name") {
+    enforce::AuditEvent e;
+    e.hook = "file_open";
+    e.verdict = "allow";
+    e.tgid = 0;
+    e.binding = 5;
+    rapidjson::Document doc;
+    REQUIRE_FALSE(doc.Parse(enforce::audit_json(e, nullptr).c_str()).HasParseError());
+    CHECK_FALSE(doc.HasMember("exe"));
+    CHECK_FALSE(doc.HasMember("binding"));
+    CHECK(doc["binding_index"].GetUint() == 5);
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// The support probe: every refusal names the missing piece; on this host it is a value, not a crash.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "enforce/enforcer.hpp"
+#include "enforce/probe_detail.hpp"
+
+using credgate::enforce::detail::ProbeFacts;
+using credgate::enforce::detail::classify;
+
+namespace {
+ProbeFacts working() {
+    ProbeFacts f;
+    f.lsm_list = "lockdown,capability,landlock,yama,apparmor,bpf";
+    f.btf_readable = true;
+    f.btf_has_lsm_hooks = true;
+    return f;
+}
+}  // namespace
+
+TEST_CASE("a kernel without bpf in its LSM list is told how to add it") {
+    ProbeFacts f = working();
+    f.lsm_list = "lockdown,capability,landlock,yama,apparmor";
+    const auto s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("BPF LSM is not active") != std::string::npos);
+    CHECK(s.message.find("lsm=lockdown,capability,landlock,yama,apparmor,bpf") != std::string::npos);
+}
+
+TEST_CASE("a kernel that refuses LSM programs with EPERM says so") {
+    ProbeFacts f = working();
+    f.load_errno = EPERM;
+    const auto s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("kernel refused to load LSM programs (EPERM)") != std::string::npos);
+}
+
+TEST_CASE("missing BTF and a kernel built without BPF LSM are named") {
+    ProbeFacts f = working();
+    f.btf_readable = false;
+    CHECK(classify(f).message.find("CONFIG_DEBUG_INFO_BTF") != std::string::npos);
+    f = working();
+    f.btf_has_lsm_hooks = false;
+    CHECK(classify(f).message.find("CONFIG_BPF_LSM") != std::string::npos);
+    f = working();
+    f.attach_errno = EBUSY;
+    CHECK(classify(f).message.find("attach") != std::string::npos);
+}
+
+TEST_CASE("an unreadable LSM list is no verdict by itself: the load attempt decides") {
+    ProbeFacts f = working();
+    f.lsm_list.reset();
+    CHECK(classify(f).supported);
+    f.load_errno = EPERM;
+    const auto s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("securityfs") != std::string::npos);
+}
+
+TEST_CASE("a working kernel is supported with no message") {
+    const auto s = classify(working());
+    CHECK(s.supported);
+    CHECK(s.message.empty());
+}
+
+TEST_CASE("the probe on this host returns a verdict, and Enforcer::create refuses with the same words") {
+    const auto& s = credgate::enforce::probe();
+    MESSAGE("probe on this host: " << (s.supported ? "supported" : s.message));
+    CHECK(&s == &credgate::enforce::probe());  // cached
+    if (s.supported) {
+        CHECK(s.message.empty());
+        return;  // a kernel that enforces: loading for real belongs to the VM suite
+    }
+    const bool named = s.message.find("BPF LSM is not active") != std::string::npos ||
+                       s.message.find("(EPERM)") != std::string::npos ||
+                       s.message.find("refused") != std::string::npos || s.message.find("BTF") != std::string::npos;
+    CHECK(named);
+    if (geteuid() == 0 && access("/sys/kernel/btf/vmlinux", R_OK) == 0) {
+        // This machine's kernel has BTF and we are root: only the refusal of LSM programs is left.
+        CHECK((s.message.find("(EPERM)") != std::string::npos || s.message.find("not active") != std::string::npos));
+    }
+    credgate::enforce::Settings settings;
+    settings.pin_dir = "/nonexistent/credgate-test-pins";
+    auto e = credgate::enforce::Enforcer::create(settings);
+    REQUIRE_FALSE(e);
+    CHECK(e.error().kind == credgate::ErrorKind::unsupported);
+    CHECK(e.error().message == s.message);
+}
