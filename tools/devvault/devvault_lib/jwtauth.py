@@ -645,6 +645,14 @@ class JWTBackend(Backend):
                 metadata[target] = "true" if v else "false"
             elif isinstance(v, (str, int, float)):
                 metadata[target] = str(v)
+        if role["groups_claim"]:
+            groups = get_claim(claims, role["groups_claim"])
+            if groups is None:
+                raise user_error(f'"{role["groups_claim"]}" claim not found in token')
+            if isinstance(groups, str):
+                groups = [groups]
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise user_error(f'"{role["groups_claim"]}" claim could not be converted to string list')
         if role["bound_claims"]:
             try:
                 validate_bound_claims(role["bound_claims_type"], role["bound_claims"], claims)
