@@ -66,6 +66,10 @@ public:
 
     SourceLocation loc(const YAML::Node& n) const {
         YAML::Mark m = n.Mark();
+        // An empty value has no text of its own (its mark is wherever the next token is): point at its key.
+        if (n.IsNull())
+            for (const auto& [value, key_mark] : null_values_)
+                if (value.is(n)) m = key_mark;
         if (m.is_null()) return {file_, 0, 0};
         return {file_, m.line + 1, m.column + 1};
     }
@@ -108,15 +112,18 @@ public:
     }
 
     // The value of `key` in a checked mapping (the first one when duplicated), if present.
-    static std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
+    std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
         if (!map.IsMap()) return std::nullopt;
-        for (auto it = map.begin(); it != map.end(); ++it)
-            if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            if (!it->first.IsScalar() || it->first.Scalar() != key) continue;
+            if (it->second.IsNull()) null_values_.emplace_back(it->second, it->first.Mark());
+            return it->second;
+        }
         return std::nullopt;
     }
 
     // An optional mapping section; a key with no value (only comments under it) means "all defaults".
-    static std::optional<YAML::Node> section(const YAML::Node& map, std::string_view key) {
+    std::optional<YAML::Node> section(const YAML::Node& map, std::string_view key) {
         auto v = find(map, key);
         if (!v || v->IsNull()) return std::nullopt;
         return v;
@@ -242,6 +249,7 @@ private:
     std::vector<Diagnostic>& diags_;
     std::string object_;
     FieldLocations* locs_ = nullptr;
+    std::vector<std::pair<YAML::Node, YAML::Mark>> null_values_;  // empty values met by find(), with their key's mark
 };
 
 // ---- policy kinds -------------------------------------------------------------------------
@@ -250,7 +258,7 @@ void read_identity(Reader& r, const YAML::Node& spec, WorkloadIdentity& out) {
     if (!r.check_map(spec, "spec", {"workloadID", "selectors", "allowWeakSelectors"})) return;
     r.string_field(spec, "spec", "workloadID", out.workload_id);
     r.bool_field(spec, "spec", "allowWeakSelectors", out.allow_weak_selectors);
-    auto sel = Reader::find(spec, "selectors");
+    auto sel = r.find(spec, "selectors");
     if (!sel) return;
     if (!sel->IsSequence()) {
         r.error(*sel, "spec.selectors", fmt::format("must be a list of selector alternatives, got {}", describe(*sel)));
@@ -298,7 +306,7 @@ void read_identity(Reader& r, const YAML::Node& spec, WorkloadIdentity& out) {
 
 void read_source(Reader& r, const YAML::Node& spec, CredentialSource& out) {
     if (!r.check_map(spec, "spec", {"vault"})) return;
-    auto vault = Reader::find(spec, "vault");
+    auto vault = r.find(spec, "vault");
     if (!vault) {
         r.error(spec, "spec.vault", "is required (the only provider so far)");
         return;
@@ -316,11 +324,11 @@ void read_source(Reader& r, const YAML::Node& spec, CredentialSource& out) {
     r.string_field(*vault, f, "role", v.role);
     r.string_field(*vault, f, "path", v.path);
     r.string_field(*vault, f, "method", v.method);
-    if (auto aud = Reader::find(*vault, "audience")) {
+    if (auto aud = r.find(*vault, "audience")) {
         if (aud->IsNull()) r.error(*aud, f + ".audience", "has no value");
         else if (auto list = r.string_list(*aud, f + ".audience")) v.audience = std::move(*list);
     }
-    if (auto params = Reader::find(*vault, "params")) r.string_map(*params, f + ".params", v.params);
+    if (auto params = r.find(*vault, "params")) r.string_map(*params, f + ".params", v.params);
 }
 
 void read_propagation(Reader& r, const YAML::Node& n, Propagation& out) {
@@ -355,12 +363,12 @@ void read_binding(Reader& r, const YAML::Node& spec, CredentialBinding& out) {
     if (!r.check_map(spec, "spec", {"workloadID", "credentialSource", "propagation", "output", "refresh"})) return;
     r.string_field(spec, "spec", "workloadID", out.workload_id);
     r.string_field(spec, "spec", "credentialSource", out.credential_source);
-    if (auto p = Reader::find(spec, "propagation")) read_propagation(r, *p, out.propagation);
+    if (auto p = r.section(spec, "propagation")) read_propagation(r, *p, out.propagation);
     bool file_given = false;
-    if (auto o = Reader::section(spec, "output")) {
+    if (auto o = r.section(spec, "output")) {
         const std::string f = "spec.output";
         if (r.check_map(*o, f, {"file", "format", "field"})) {
-            if (Reader::find(*o, "file")) file_given = true;
+            if (r.find(*o, "file")) file_given = true;
             r.string_field(*o, f, "file", out.output.file_name);
             r.enum_field(*o, f, "format", out.output.format, &output_format_from_string, {"json", "raw", "env"});
             r.string_field(*o, f, "field", out.output.field);
@@ -373,7 +381,7 @@ void read_binding(Reader& r, const YAML::Node& spec, CredentialBinding& out) {
             case OutputFormat::raw: out.output.file_name = "vault.txt"; break;
         }
     }
-    if (auto rf = Reader::section(spec, "refresh")) {
+    if (auto rf = r.section(spec, "refresh")) {
         const std::string f = "spec.refresh";
         if (r.check_map(*rf, f, {"leaseFractionMin", "leaseFractionMax", "minLead", "staticInterval", "revokeGrace"})) {
             r.number_field(*rf, f, "leaseFractionMin", out.refresh.lease_fraction_min);
@@ -388,8 +396,8 @@ void read_binding(Reader& r, const YAML::Node& spec, CredentialBinding& out) {
 void read_service(Reader& r, const YAML::Node& spec, Service& out) {
     if (!r.check_map(spec, "spec", {"addresses", "labels", "external"})) return;
     r.bool_field(spec, "spec", "external", out.external);
-    if (auto l = Reader::find(spec, "labels")) r.string_map(*l, "spec.labels", out.labels);
-    auto addrs = Reader::find(spec, "addresses");
+    if (auto l = r.find(spec, "labels")) r.string_map(*l, "spec.labels", out.labels);
+    auto addrs = r.find(spec, "addresses");
     if (!addrs) return;
     if (!addrs->IsSequence()) {
         r.error(*addrs, "spec.addresses", fmt::format("must be a list of {{address, port}}, got {}", describe(*addrs)));
@@ -402,7 +410,7 @@ void read_service(Reader& r, const YAML::Node& spec, Service& out) {
         if (!r.check_map(a, f, {"address", "port"})) continue;
         ServiceAddress sa;
         r.string_field(a, f, "address", sa.address);
-        if (auto p = Reader::find(a, "port")) {
+        if (auto p = r.find(a, "port")) {
             if (auto s = r.scalar(*p, f + ".port")) {
                 char* end = nullptr;
                 errno = 0;
@@ -418,14 +426,14 @@ void read_service(Reader& r, const YAML::Node& spec, Service& out) {
 
 void read_meta(Reader& r, const YAML::Node& doc, ObjectMeta& meta) {
     meta.location = r.loc(doc);
-    auto m = Reader::find(doc, "metadata");
+    auto m = r.find(doc, "metadata");
     if (!m) {
         r.error(doc, "metadata", "is required (with a name)");
         return;
     }
     if (!r.check_map(*m, "metadata", {"name", "labels"})) return;
     r.string_field(*m, "metadata", "name", meta.name);
-    if (auto l = Reader::find(*m, "labels")) r.string_map(*l, "metadata.labels", meta.labels);
+    if (auto l = r.find(*m, "labels")) r.string_map(*l, "metadata.labels", meta.labels);
 }
 
 template <typename T>
@@ -434,11 +442,11 @@ void read_object(Reader& r, const YAML::Node& doc, const std::string& kind, std:
     T obj;
     // Name first, so that every finding about this object says which one it is.
     std::string name;
-    if (auto m = Reader::find(doc, "metadata"))
-        if (auto n = Reader::find(*m, "name"); n && n->IsScalar()) name = n->Scalar();
+    if (auto m = r.find(doc, "metadata"))
+        if (auto n = r.find(*m, "name"); n && n->IsScalar()) name = n->Scalar();
     r.begin_object(object_ref(kind, name), &obj.meta.field_locations);
     read_meta(r, doc, obj.meta);
-    auto spec = Reader::find(doc, "spec");
+    auto spec = r.find(doc, "spec");
     if (!spec) r.error(doc, "spec", "is required");
     else read_spec(r, *spec, obj);
     into.push_back(std::move(obj));
@@ -453,13 +461,13 @@ void read_document(Reader& r, const YAML::Node& doc, PolicySet& set) {
         return;
     }
     std::string kind;
-    if (auto k = Reader::find(doc, "kind"); k && k->IsScalar()) kind = k->Scalar();
+    if (auto k = r.find(doc, "kind"); k && k->IsScalar()) kind = k->Scalar();
     std::string name;
-    if (auto m = Reader::find(doc, "metadata"))
-        if (auto n = Reader::find(*m, "name"); n && n->IsScalar()) name = n->Scalar();
+    if (auto m = r.find(doc, "metadata"))
+        if (auto n = r.find(*m, "name"); n && n->IsScalar()) name = n->Scalar();
     bool known_kind = std::find(std::begin(kKinds), std::end(kKinds), kind) != std::end(kKinds);
     r.begin_object(known_kind ? object_ref(kind, name) : std::string(), nullptr);
-    if (!Reader::find(doc, "kind") && !Reader::find(doc, "apiVersion") && Reader::find(doc, "trustDomain")) {
+    if (!r.find(doc, "kind") && !r.find(doc, "apiVersion") && r.find(doc, "trustDomain")) {
         r.error(doc, "", "this is the agent settings file (credgate.yaml), not a policy document; "
                          "pass it with --config");
         return;
@@ -467,7 +475,7 @@ void read_document(Reader& r, const YAML::Node& doc, PolicySet& set) {
     r.check_map(doc, "", {"apiVersion", "kind", "metadata", "spec"});
 
     bool ok = true;
-    auto api = Reader::find(doc, "apiVersion");
+    auto api = r.find(doc, "apiVersion");
     if (!api) {
         r.error(doc, "apiVersion", fmt::format("is required ({})", kApiVersion));
         ok = false;
@@ -477,7 +485,7 @@ void read_document(Reader& r, const YAML::Node& doc, PolicySet& set) {
         r.error(*api, "apiVersion", fmt::format("unsupported apiVersion '{}' (expected {})", *s, kApiVersion));
         ok = false;
     }
-    auto k = Reader::find(doc, "kind");
+    auto k = r.find(doc, "kind");
     if (!k) {
         r.error(doc, "kind", fmt::format("is required (one of: {})", join({kKinds[0], kKinds[1], kKinds[2], kKinds[3]})));
         return;
@@ -505,7 +513,7 @@ void read_agent_config(Reader& r, const YAML::Node& doc, AgentConfig& c) {
         r.error(doc, "", "the settings file is empty; trustDomain and issuer.url are required");
         return;
     }
-    if (Reader::find(doc, "kind") || Reader::find(doc, "apiVersion")) {
+    if (r.find(doc, "kind") || r.find(doc, "apiVersion")) {
         r.error(doc, "", "this looks like a policy document (it has apiVersion/kind), not the agent settings file");
         return;
     }
@@ -516,7 +524,7 @@ void read_agent_config(Reader& r, const YAML::Node& doc, AgentConfig& c) {
     r.string_field(doc, "", "trustDomain", c.trust_domain);
     r.string_field(doc, "", "node", c.node);
     r.bool_field(doc, "", "revokeOnShutdown", c.revoke_on_shutdown);
-    if (auto n = Reader::section(doc, "issuer")) {
+    if (auto n = r.section(doc, "issuer")) {
         const std::string f = "issuer";
         if (r.check_map(*n, f,
                         {"url", "listen", "tlsCert", "tlsKey", "algorithm", "tokenTTL", "keyRotation", "keyFile"})) {
@@ -531,25 +539,25 @@ void read_agent_config(Reader& r, const YAML::Node& doc, AgentConfig& c) {
             r.string_field(*n, f, "keyFile", c.issuer.key_file);
         }
     }
-    if (auto n = Reader::section(doc, "delivery")) {
+    if (auto n = r.section(doc, "delivery")) {
         if (r.check_map(*n, "delivery", {"backend", "fileRoot"})) {
             r.enum_field(*n, "delivery", "backend", c.delivery.backend, &delivery_backend_from_string,
                          {"auto", "sysfs", "file"});
             r.string_field(*n, "delivery", "fileRoot", c.delivery.file_root);
         }
     }
-    if (auto n = Reader::section(doc, "enforcement")) {
+    if (auto n = r.section(doc, "enforcement")) {
         if (r.check_map(*n, "enforcement", {"mode"}))
             r.enum_field(*n, "enforcement", "mode", c.enforcement.mode, &enforcement_mode_from_string,
                          {"enforce", "audit"});
     }
-    if (auto n = Reader::section(doc, "control")) {
+    if (auto n = r.section(doc, "control")) {
         if (r.check_map(*n, "control", {"socket"})) r.string_field(*n, "control", "socket", c.control.socket);
     }
-    if (auto n = Reader::section(doc, "metrics")) {
+    if (auto n = r.section(doc, "metrics")) {
         if (r.check_map(*n, "metrics", {"listen"})) r.string_field(*n, "metrics", "listen", c.metrics.listen);
     }
-    if (auto n = Reader::section(doc, "policies")) {
+    if (auto n = r.section(doc, "policies")) {
         if (r.check_map(*n, "policies", {"dir"})) r.string_field(*n, "policies", "dir", c.policies_dir);
     }
 }

@@ -546,3 +546,16 @@ TEST_CASE("policies beyond the kernel rule limits are invalid") {
     CHECK(ds[0].to_string() == "<input>: WorkloadIdentity/agent: spec.selectors: 9 alternatives; the kernel rules hold at most 8 per identity");
     CHECK(ds[1].to_string() == "<input>: CredentialBinding/one-too-many: 257 bindings; the kernel rules hold at most 256");
 }
+
+TEST_CASE("an optional section with no value takes its defaults; a required one does not") {
+    std::string b = binding() + "  propagation:\n  output:\n  refresh:\n";
+    auto r = load_policies_from_string(docs({kIdentity, kSource, b}), "n.yaml", kTd);
+    REQUIRE_MESSAGE(r.has_value(), (r ? "" : dump(r.error())));
+    CHECK(r->value.bindings[0].propagation == Propagation::auto_select);
+    CHECK(r->value.bindings[0].output.file_name == "vault.json");
+
+    auto no_vault = load_policies_from_string(
+        "apiVersion: credgate.io/v1alpha1\nkind: CredentialSource\nmetadata: {name: s}\nspec:\n  vault:\n", "v.yaml", kTd);
+    REQUIRE_FALSE(no_vault.has_value());
+    CHECK_MESSAGE(find(no_vault.error(), 5, 3, "spec.vault: must be a mapping, got nothing"), dump(no_vault.error()));
+}
