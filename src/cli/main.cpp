@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // credgatectl: the operator's command line. Dispatches to one subcommand per file.
+#include "cli/control_commands.hpp"
 #include "cli/subcommand.hpp"
 
 #include <vector>
@@ -11,6 +12,10 @@ int main(int argc, char** argv) {
 
     std::vector<Subcommand> subcommands;
     subcommands.push_back(add_validate(app));
+    subcommands.push_back(add_status(app));
+    subcommands.push_back(add_get(app));
+    subcommands.push_back(add_issuer(app));
+    subcommands.push_back(add_reload(app));
 
     try {
         app.parse(argc, argv);

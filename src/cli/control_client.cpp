@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// Control socket client for credgatectl over http::fetch_sync's unix: URLs.
+#include "cli/control_client.hpp"
+
+#include "http/client_factory.hpp"
+#include "policy/loader.hpp"
+
+#include <rapidjson/document.h>
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace credgate::cli {
+namespace {
+constexpr const char* kDefaultSocket = "/run/credgate/control.sock";
+constexpr Duration kControlTimeout{std::chrono::seconds{30}};
+
+std::string socket_path(const ControlTarget& t) {
+    if (!t.socket.empty()) return t.socket;
+    std::string config = t.config.empty() ? policy::kDefaultConfigPath : t.config;
+    struct stat st {};
+    if (!t.config.empty() || ::stat(config.c_str(), &st) == 0) {
+        auto loaded = policy::load_agent_config(config);
+        if (loaded) return loaded->value.control.socket;
+    }
+    return kDefaultSocket;
+}
+}  // namespace
+
+void add_control_options(CLI::App& app, ControlTarget& target) {
+    app.add_option("--socket", target.socket, "credgated's control socket (default: control.socket of the settings file, else /run/credgate/control.sock)");
+    app.add_option("-c,--config", target.config, "settings file to take the control socket from");
+}
+
+Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path) {
+    const std::string sock = socket_path(target);
+    struct stat st {};
+    if (::stat(sock.c_str(), &st) != 0) {
+        if (errno == EACCES)
+            return fail(ErrorKind::permission, fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
+        return fail(ErrorKind::unavailable, fmt::format("credgated is not running or the control socket {} is missing", sock));
+    }
+    http::Request req;
+    req.method = method;
+    req.url = "unix:" + sock + ":" + path;
+    req.timeout = kControlTimeout;
+    if (method == "POST") req.headers.push_back({"Content-Type", "application/json"});
+    auto r = http::fetch_sync(std::move(req));
+    if (!r) {
+        if (r.error().message.find("ermission") != std::string::npos)
+            return fail(ErrorKind::permission, fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
+        return fail(ErrorKind::unavailable, fmt::format("credgated is not running or the control socket {} is missing "
+                                                        "(connecting failed: {})", sock, r.error().message));
+    }
+    return ControlReply{r->status, std::move(r->body)};
+}
+
+std::string first_error(const std::string& body) {
+    rapidjson::Document d;
+    d.Parse(body.c_str());
+    if (!d.HasParseError() && d.IsObject() && d.HasMember("errors") && d["errors"].IsArray() && !d["errors"].Empty() &&
+        d["errors"][0].IsString())
+        return d["errors"][0].GetString();
+    return body;
+}
+
+}  // namespace credgate::cli

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// How the control subcommands reach credgated: the socket path (from --socket or the settings
+// file) and one HTTP exchange over the unix socket, with the "not running" case in plain words.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace credgate::cli {
+
+struct ControlTarget {
+    std::string socket;  // empty: from --config, else the default
+    std::string config;  // settings file to read control.socket from
+};
+
+// Adds --socket and --config to a subcommand.
+void add_control_options(CLI::App& app, ControlTarget& target);
+
+struct ControlReply {
+    int status = 0;
+    std::string body;
+};
+
+// One request to credgated. Failures are full sentences ready to print.
+Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path);
+
+// The first entry of a JSON {"errors": [...]} body, or the body itself.
+std::string first_error(const std::string& body);
+
+}  // namespace credgate::cli

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+// The subcommands that talk to a running credgated over its control socket.
+#pragma once
+
+#include "cli/subcommand.hpp"
+
+namespace credgate::cli {
+
+Subcommand add_status(CLI::App& parent);
+Subcommand add_get(CLI::App& parent);
+Subcommand add_issuer(CLI::App& parent);
+Subcommand add_reload(CLI::App& parent);
+
+}  // namespace credgate::cli

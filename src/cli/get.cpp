@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// `credgatectl get binding NAME -o yaml|json`: the resolved CredentialBinding with its status,
+// in the shape of `kubectl get credentialbindings -o yaml`.
+#include "cli/control_client.hpp"
+#include "cli/control_commands.hpp"
+#include "cli/yaml_emit.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+namespace credgate::cli {
+namespace {
+
+struct GetOptions {
+    ControlTarget target;
+    std::string kind;
+    std::string name;
+    std::string output = "yaml";
+};
+
+int run_get(const GetOptions& o) {
+    if (o.kind != "binding" && o.kind != "bindings" && o.kind != "credentialbinding" && o.kind != "credentialbindings") {
+        std::fprintf(stderr, "credgatectl get: unknown resource kind '%s'; use 'binding'\n", o.kind.c_str());
+        return kExitUsage;
+    }
+    auto reply = control_request(o.target, "GET", "/v1/bindings/" + o.name);
+    if (!reply) {
+        std::fprintf(stderr, "credgatectl get: %s\n", reply.error().message.c_str());
+        return kExitFailure;
+    }
+    if (reply->status == 404) {
+        std::fprintf(stderr, "credgatectl get: credgated has no binding named '%s'\n", o.name.c_str());
+        return kExitFailure;
+    }
+    if (reply->status != 200) {
+        std::fprintf(stderr, "credgatectl get: credgated answered %d: %s\n", reply->status, first_error(reply->body).c_str());
+        return kExitFailure;
+    }
+    if (o.output == "json") {
+        std::fputs(reply->body.c_str(), stdout);
+        return kExitOk;
+    }
+    auto yaml = json_to_yaml(reply->body);
+    if (!yaml) {
+        std::fprintf(stderr, "credgatectl get: %s\n", yaml.error().message.c_str());
+        return kExitFailure;
+    }
+    std::fputs(yaml->c_str(), stdout);
+    return kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_get(CLI::App& parent) {
+    auto* app = parent.add_subcommand("get", "print a resolved resource with its status (get binding NAME -o yaml|json)");
+    auto o = std::make_shared<GetOptions>();
+    add_control_options(*app, o->target);
+    app->add_option("kind", o->kind, "resource kind: binding")->required();
+    app->add_option("name", o->name, "CredentialBinding name")->required();
+    app->add_option("-o,--output", o->output, "yaml or json")->check(CLI::IsMember({"yaml", "json"}))->capture_default_str();
+    return {app, [o] { return run_get(*o); }};
+}
+
+}  // namespace credgate::cli

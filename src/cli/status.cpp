@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// `credgatectl status`: one table row per binding (identity, source, state, file, time left, the
+// last error in plain words), after a line on enforcement.
+#include "cli/control_client.hpp"
+#include "cli/control_commands.hpp"
+
+#include <rapidjson/document.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace credgate::cli {
+namespace {
+
+std::string get_string(const rapidjson::Value& v, const char* name, std::string fallback = "") {
+    if (v.IsObject() && v.HasMember(name) && v[name].IsString()) return v[name].GetString();
+    return fallback;
+}
+
+std::string expires_in(const rapidjson::Value& status) {
+    if (!status.HasMember("expiresInSeconds") || !status["expiresInSeconds"].IsInt64()) return "-";
+    auto s = status["expiresInSeconds"].GetInt64();
+    if (s <= 0) return "expired";
+    if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+    if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}s", s);
+}
+
+std::string last_error(const rapidjson::Value& status, const std::string& state) {
+    if (state == "BLOCKED") return get_string(status, "message");
+    if (status.HasMember("lastError") && status["lastError"].IsObject()) {
+        const auto& e = status["lastError"];
+        std::string text = get_string(e, "explanation");
+        if (e.HasMember("httpStatus") && e["httpStatus"].IsInt() && e["httpStatus"].GetInt() != 0)
+            text += fmt::format(" (HTTP {} on {})", e["httpStatus"].GetInt(), get_string(e, "operation"));
+        return text;
+    }
+    return "-";
+}
+
+int run_status(const ControlTarget& target, bool json) {
+    auto reply = control_request(target, "GET", "/v1/status");
+    if (!reply) {
+        std::fprintf(stderr, "credgatectl status: %s\n", reply.error().message.c_str());
+        return kExitFailure;
+    }
+    if (reply->status != 200) {
+        std::fprintf(stderr, "credgatectl status: credgated answered %d: %s\n", reply->status, first_error(reply->body).c_str());
+        return kExitFailure;
+    }
+    if (json) {
+        std::fputs(reply->body.c_str(), stdout);
+        return kExitOk;
+    }
+    rapidjson::Document d;
+    d.Parse(reply->body.c_str());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("bindings") || !d["bindings"].IsArray()) {
+        std::fprintf(stderr, "credgatectl status: credgated sent a status document that is not valid JSON\n");
+        return kExitFailure;
+    }
+    const auto& daemon = d["daemon"];
+    const std::string mode = get_string(daemon["enforcement"], "mode");
+    std::printf("credgated %s (pid %lld), trust domain %s, issuer %s\n", get_string(daemon, "version").c_str(),
+                static_cast<long long>(daemon["pid"].GetInt64()), get_string(daemon, "trustDomain").c_str(),
+                get_string(daemon, "issuer").c_str());
+    if (mode == "enforced")
+        std::printf("enforcement: active (BPF LSM)\n");
+    else if (mode == "insecure")
+        std::printf("enforcement: OFF (--insecure-no-enforcement; development only): %s\n",
+                    get_string(daemon["enforcement"], "problem").c_str());
+    else
+        std::printf("enforcement: unavailable, no secret is published: %s\n", get_string(daemon["enforcement"], "problem").c_str());
+    if (daemon.HasMember("lastReload") && !daemon["lastReload"]["ok"].GetBool())
+        std::printf("last reload FAILED at %s; the running policy is unchanged (see credgatectl reload)\n",
+                    get_string(daemon["lastReload"], "at").c_str());
+    std::printf("\n");
+
+    std::vector<std::vector<std::string>> rows{{"BINDING", "SPIFFE ID", "SOURCE", "STATE", "FILE", "EXPIRES IN", "LAST ERROR"}};
+    for (const auto& b : d["bindings"].GetArray()) {
+        const auto& st = b["status"];
+        const std::string state = get_string(st, "state");
+        std::string file = "-";
+        for (const char* backend : {"file", "sysfs"})
+            if (st.HasMember(backend) && st[backend]["files"].IsArray() && !st[backend]["files"].Empty())
+                file = get_string(st[backend]["files"][0], "path");
+        rows.push_back({get_string(b["metadata"], "name"), get_string(st, "spiffeID"), get_string(b["spec"], "credentialSource"),
+                        state, file, expires_in(st), last_error(st, state)});
+    }
+    std::vector<size_t> width(rows[0].size(), 0);
+    for (const auto& r : rows)
+        for (size_t i = 0; i + 1 < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (const auto& r : rows) {
+        std::string line;
+        for (size_t i = 0; i < r.size(); ++i)
+            line += i + 1 < r.size() ? fmt::format("{:<{}}   ", r[i], width[i]) : r[i];
+        std::printf("%s\n", line.c_str());
+    }
+    if (rows.size() == 1) std::printf("(no bindings)\n");
+    return kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_status(CLI::App& parent) {
+    auto* app = parent.add_subcommand("status", "show every binding: identity, state, file, expiry, last error");
+    auto target = std::make_shared<ControlTarget>();
+    auto json = std::make_shared<bool>(false);
+    add_control_options(*app, *target);
+    app->add_flag("--json", *json, "print credgated's status document as JSON");
+    return {app, [target, json] { return run_status(*target, *json); }};
+}
+
+}  // namespace credgate::cli

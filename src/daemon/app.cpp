@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: Apache-2.0
+// App implementation: startup order, binding runtimes, reload application and graceful shutdown.
+#include "daemon/app.hpp"
+
+#include "common/log.hpp"
+#include "daemon/binding_ops.hpp"
+#include "daemon/control_api.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/protection.hpp"
+#include "delivery/file_sink.hpp"
+#include "http/client_factory.hpp"
+#include "http/event_loop.hpp"
+#include "http/server.hpp"
+#include "issuer/issuer_service.hpp"
+#include "policy/loader.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+namespace credgate::daemon {
+namespace {
+
+constexpr const char* kComponent = "daemon";
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
+}
+
+struct Runtime {
+    BindingDefinition def;
+    std::string propagation = "file";
+    std::string blocked;  // non-empty: not started, and why
+    std::unique_ptr<DaemonBindingOps> ops;
+    std::unique_ptr<refresh::Engine> engine;
+};
+
+Result<void> ensure_parent_dir(const std::string& path) {
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (parent.empty() || std::filesystem::is_directory(parent, ec)) return {};
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return fail(ErrorKind::config, fmt::format("Failed to create directory '{}': {}", parent.string(), ec.message()));
+    ::chmod(parent.c_str(), 0755);
+    return {};
+}
+
+class AppImpl final : public App {
+public:
+    AppImpl(http::EventLoop& loop, AppOptions options) : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
+
+    ~AppImpl() override {
+        control_.reset();
+        // Engines first (they hold ops), then ops, then clients they call through.
+        for (auto& [n, rt] : bindings_) rt->engine.reset();
+        for (auto& rt : retired_) rt->engine.reset();
+        bindings_.clear();
+        retired_.clear();
+    }
+
+    Result<void> init() {
+        auto cfg = policy::load_agent_config(options_.config_path);
+        if (!cfg) {
+            for (const auto& d : cfg.error()) log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy", d.to_string());
+            return fail(ErrorKind::config, fmt::format("Failed to load '{}': {} problem(s), see above", options_.config_path, cfg.error().size()));
+        }
+        for (const auto& d : cfg->warnings) log::warning("policy", "{}", d.to_string());
+        config_ = std::move(cfg->value);
+        node_ = config_.node.empty() ? host_name() : config_.node;
+
+        auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
+        if (!pol) {
+            for (const auto& d : pol.error()) log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy", d.to_string());
+            return fail(ErrorKind::config, fmt::format("Failed to load the policies in '{}': {} problem(s), see above",
+                                                       config_.policies_dir, pol.error().size()));
+        }
+        for (const auto& d : pol->warnings) log::warning("policy", "{}", d.to_string());
+        auto defs = resolve_bindings(pol->value, config_.trust_domain);
+        if (!defs) return fail(defs.error());
+
+        protection_ = Protection::create(config_, options_.insecure_no_enforcement);
+
+        issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
+        auto iss = issuer::Issuer::create(io, loop_.clock());
+        if (!iss) return fail(iss.error().kind, "Failed to start the issuer: " + iss.error().message);
+        issuer_ = std::move(*iss);
+        auto svc = issuer::IssuerService::create(loop_, *issuer_, config_.issuer);
+        if (!svc) return fail(svc.error().kind, fmt::format("Failed to serve the issuer on '{}': {}", config_.issuer.listen, svc.error().message));
+        issuer_service_ = std::move(*svc);
+        log::info(kComponent, "Issuer '{}' serving on port {}", issuer_->issuer_url(), issuer_service_->port());
+
+        delivery::FileSinkOptions so;
+        so.root = config_.delivery.file_root;
+        // Only root can mount the private tmpfs; anyone else gets a plain directory (development).
+        so.mount = ::geteuid() == 0;
+        so.hooks.before_content = [this](const delivery::Target& t, delivery::FileId id) { return protection_->protect(t, id); };
+        so.hooks.after_retire = [this](const delivery::Target& t, delivery::FileId id) { protection_->unprotect(t, id); };
+        auto sink = delivery::FileSink::create(so);
+        if (!sink) return fail(sink.error().kind, "Failed to set up file delivery: " + sink.error().message);
+        sink_ = std::move(*sink);
+
+        if (auto r = ensure_parent_dir(config_.control.socket); !r) return r;
+        http::ServerOptions co;
+        co.listen = config_.control.socket;
+        auto ctl = http::Server::create(loop_, co, control_handler(*this));
+        if (!ctl) return fail(ctl.error().kind, fmt::format("Failed to open the control socket '{}': {}", config_.control.socket, ctl.error().message));
+        control_ = std::move(*ctl);
+
+        started_at_ = loop_.clock().now();
+        auto refused = protection_->apply(*defs);
+        if (!refused) return fail(refused.error());
+        for (auto& d : *defs) start_binding(std::move(d), *refused);
+
+        loop_.on_signal(SIGHUP, [this](int) {
+            auto r = reload();
+            if (r.ok) log::notice(kComponent, "Reload done: {} started, {} restarted, {} stopped, {} unchanged",
+                                  r.plan.added.size(), r.plan.changed.size(), r.plan.removed.size(), r.plan.unchanged.size());
+        });
+        loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
+        loop_.on_signal(SIGINT, [this](int) { shutdown(); });
+        notifier_.ready(fmt::format("{} binding(s); enforcement {}", bindings_.size(), to_string(protection_->mode())));
+        notifier_.start_watchdog();
+        log::notice(kComponent, "credgated {} ready: {} binding(s), enforcement {}, control socket '{}'", kVersion,
+                    bindings_.size(), to_string(protection_->mode()), config_.control.socket);
+        return {};
+    }
+
+    // ---- bindings -----------------------------------------------------------------------------
+    http::Client* client_for(const std::optional<std::string>& ca_file) {
+        const std::string key = ca_file.value_or("");
+        if (auto it = clients_.find(key); it != clients_.end()) return it->second.get();
+        http::ClientOptions o;
+        o.ca_file = ca_file;
+        auto c = http::make_client(loop_, o);
+        if (!c) return nullptr;
+        return (clients_[key] = std::move(*c)).get();
+    }
+
+    void start_binding(BindingDefinition def, const std::map<std::string, std::string>& refused) {
+        auto rt = std::make_unique<Runtime>();
+        const std::string name = def.binding.meta.name;
+        const bool want_sysfs = def.binding.propagation == policy::Propagation::sysfs ||
+                                (def.binding.propagation == policy::Propagation::auto_select &&
+                                 config_.delivery.backend == policy::DeliveryBackend::sysfs);
+        rt->propagation = want_sysfs ? "sysfs" : "file";
+        rt->def = std::move(def);
+        if (protection_->mode() == ProtectionMode::blocked) {
+            rt->blocked = protection_->blocked_message();
+        } else if (want_sysfs) {
+            rt->blocked = fmt::format(
+                "propagation 'sysfs' needs the credgate kernel module, and this credgated has no sysfs delivery: "
+                "set 'propagation: {{file: {{}}}}' (or 'auto') in CredentialBinding '{}' to deliver under '{}'",
+                name, config_.delivery.file_root);
+        } else if (auto it = refused.find(name); it != refused.end()) {
+            rt->blocked = fmt::format("the identity '{}' cannot be turned into kernel rules: {}", rt->def.identity.meta.name, it->second);
+        }
+        if (rt->blocked.empty()) {
+            auto* http = client_for(rt->def.source.vault.ca_file);
+            auto vc = http ? vault::VaultClient::create(*http, rt->def.source.vault)
+                           : Result<vault::VaultClient>(fail(ErrorKind::config, fmt::format("cannot use CA file '{}'", rt->def.source.vault.ca_file.value_or(""))));
+            if (!vc) {
+                rt->blocked = "the credential source cannot be used: " + vc.error().message;
+            } else {
+                rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), *issuer_, *sink_);
+                refresh::EngineOptions eo;
+                eo.tuning = rt->def.binding.refresh;
+                rt->engine = std::make_unique<refresh::Engine>(name, loop_.clock(), *rt->ops, eo);
+            }
+        }
+        if (!rt->blocked.empty()) log::error(kComponent, "Binding '{}' is blocked: {}", name, rt->blocked);
+        auto* raw = rt.get();
+        bindings_[name] = std::move(rt);
+        if (raw->engine) raw->engine->start();
+    }
+
+    // Stops a runtime; its file is removed and, with `revoke`, its tokens revoked. `done` runs when
+    // every revocation answered. The runtime moves to retired_ (in-flight completions reference it).
+    void stop_binding(const std::string& name, bool revoke, std::function<void()> done) {
+        auto it = bindings_.find(name);
+        if (it == bindings_.end()) {
+            if (done) done();
+            return;
+        }
+        auto rt = std::move(it->second);
+        bindings_.erase(it);
+        Runtime* raw = rt.get();
+        retired_.push_back(std::move(rt));
+        if (!raw->engine) {
+            if (done) done();
+            return;
+        }
+        raw->engine->stop(revoke, std::move(done));
+        // Removed now, before a restarted binding can publish at the same path. Without revocation
+        // the engine keeps the file; the secret must still not outlive the binding.
+        raw->ops->unpublish();
+    }
+
+    // ---- reload -------------------------------------------------------------------------------
+    ReloadOutcome reload() override {
+        ReloadOutcome out;
+        out.at = loop_.clock().now();
+        if (stopping_) {
+            out.errors.push_back("credgated is shutting down");
+            return out;
+        }
+        log::info(kComponent, "Reloading the policies in '{}'", config_.policies_dir);
+        auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
+        if (!pol) {
+            for (const auto& d : pol.error()) {
+                (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
+                log::error("policy", "{}", d.to_string());
+            }
+            log::error(kComponent, "Failed to reload: the policy has {} error(s); nothing changed", out.errors.size());
+            last_reload_ = out;
+            return out;
+        }
+        for (const auto& d : pol->warnings) {
+            out.warnings.push_back(d.to_string());
+            log::warning("policy", "{}", d.to_string());
+        }
+        auto defs = resolve_bindings(pol->value, config_.trust_domain);
+        if (!defs) {
+            out.errors.push_back(defs.error().message);
+            log::error(kComponent, "Failed to reload: {}; nothing changed", defs.error().message);
+            last_reload_ = out;
+            return out;
+        }
+        auto refused = protection_->apply(*defs);
+        if (!refused) {
+            out.errors.push_back(refused.error().message);
+            log::error(kComponent, "Failed to reload: {}; nothing changed", refused.error().message);
+            last_reload_ = out;
+            return out;
+        }
+        std::map<std::string, std::string> running, loaded;
+        for (const auto& [n, rt] : bindings_) running[n] = rt->def.fingerprint;
+        for (const auto& d : *defs) loaded[d.binding.meta.name] = d.fingerprint;
+        out.plan = plan_reload(running, loaded);
+        for (const auto& n : out.plan.removed) {
+            log::notice(kComponent, "Binding '{}' was removed: revoking its token and removing its file", n);
+            stop_binding(n, true, {});
+        }
+        for (const auto& n : out.plan.changed) {
+            log::notice(kComponent, "Binding '{}' changed: restarting it", n);
+            stop_binding(n, true, {});
+        }
+        for (auto& d : *defs) {
+            const std::string n = d.binding.meta.name;
+            if (auto it = bindings_.find(n); it != bindings_.end()) {
+                // Unchanged: keeps running untouched. A reload is also the operator saying "I fixed
+                // something", so a binding waiting out a non-retryable error tries again now.
+                auto& rt = *it->second;
+                if (rt.engine) {
+                    auto st = rt.engine->status().state;
+                    if (st == refresh::State::failed || st == refresh::State::retrying || st == refresh::State::expired)
+                        rt.engine->refresh_now();
+                }
+                continue;
+            }
+            if (std::find(out.plan.added.begin(), out.plan.added.end(), n) != out.plan.added.end())
+                log::notice(kComponent, "Binding '{}' was added: starting it", n);
+            start_binding(std::move(d), *refused);
+        }
+        out.ok = true;
+        last_reload_ = out;
+        notifier_.status(fmt::format("{} binding(s); enforcement {}", bindings_.size(), to_string(protection_->mode())));
+        return out;
+    }
+
+    // ---- shutdown -----------------------------------------------------------------------------
+    void shutdown() override {
+        if (stopping_) return;
+        stopping_ = true;
+        const bool revoke = config_.revoke_on_shutdown;
+        log::notice(kComponent, "Stopping: {} every token, removing every credential file",
+                    revoke ? "revoking" : "not revoking (revokeOnShutdown: false)");
+        notifier_.stopping("stopping");
+        if (control_) control_->close();
+        std::vector<std::string> names;
+        for (const auto& [n, rt] : bindings_) names.push_back(n);
+        pending_stops_ = names.size() + 1;
+        for (const auto& n : names) stop_binding(n, revoke, [this] { stop_done(); });
+        shutdown_timer_ = loop_.clock().make_timer();
+        shutdown_timer_->arm(loop_.clock().now() + kShutdownTimeout, [this] {
+            log::error(kComponent, "Failed to confirm every revocation within {} s; exiting anyway (unrevoked tokens expire on their own)",
+                       std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count());
+            finish();
+        });
+        stop_done();
+    }
+
+    void stop_done() {
+        if (pending_stops_ > 0 && --pending_stops_ == 0) finish();
+    }
+
+    void finish() {
+        if (finished_) return;
+        finished_ = true;
+        for (auto& rt : retired_)
+            if (rt->ops) rt->ops->unpublish();
+        shutdown_timer_->cancel();
+        issuer_service_.reset();
+        log::notice(kComponent, "Stopped");
+        loop_.stop();
+    }
+
+    // ---- views --------------------------------------------------------------------------------
+    BindingSnapshot snapshot(const Runtime& rt) const {
+        BindingSnapshot s;
+        s.definition = rt.def;
+        s.propagation = rt.propagation;
+        s.path = sink_->path_of({rt.def.workload_uuid, rt.def.binding.meta.name, rt.def.binding.output.file_name});
+        if (!rt.blocked.empty()) {
+            s.state = "BLOCKED";
+            s.message = rt.blocked;
+            return s;
+        }
+        auto st = rt.engine->status();
+        s.state = state_name(st.state);
+        s.message = st.message;
+        s.published = rt.ops->published();
+        s.vault_read_url = rt.ops->vault().read_url();
+        s.lease_duration = rt.ops->last_lease_duration();
+        s.token_ttl = rt.ops->last_token_ttl();
+        s.engine = std::move(st);
+        return s;
+    }
+
+    DaemonSnapshot status() const override {
+        DaemonSnapshot d;
+        d.version = kVersion;
+        d.pid = ::getpid();
+        d.config_path = options_.config_path;
+        d.trust_domain = config_.trust_domain;
+        d.node = node_;
+        d.protection = to_string(protection_->mode());
+        d.protection_problem = protection_->problem();
+        d.issuer_url = issuer_->issuer_url();
+        d.started_at = started_at_;
+        d.last_reload = last_reload_;
+        for (const auto& [n, rt] : bindings_) d.bindings.push_back(snapshot(*rt));
+        return d;
+    }
+
+    IssuerSnapshot issuer() const override {
+        IssuerSnapshot s;
+        s.url = issuer_->issuer_url();
+        s.discovery_url = s.url + issuer_->discovery_path();
+        s.jwks_url = s.url + issuer_->jwks_path();
+        s.algorithm = issuer_->algorithm();
+        s.current_kid = issuer_->current_kid();
+        s.published_kids = issuer_->published_kids();
+        s.public_key_pem = issuer_->public_key_pem();
+        s.key_file = config_.issuer.key_file;
+        s.token_ttl = config_.issuer.token_ttl;
+        s.key_rotation = config_.issuer.key_rotation;
+        for (const auto& [n, rt] : bindings_) s.bindings.push_back(snapshot(*rt));
+        return s;
+    }
+
+private:
+    http::EventLoop& loop_;
+    AppOptions options_;
+    Notifier notifier_;
+    policy::AgentConfig config_;
+    std::string node_;
+    std::unique_ptr<Protection> protection_;
+    std::map<std::string, std::unique_ptr<http::Client>> clients_;
+    std::unique_ptr<issuer::Issuer> issuer_;
+    std::unique_ptr<issuer::IssuerService> issuer_service_;
+    std::unique_ptr<delivery::FileSink> sink_;
+    std::map<std::string, std::unique_ptr<Runtime>> bindings_;
+    std::vector<std::unique_ptr<Runtime>> retired_;  // stopped; kept while completions may reference them
+    std::unique_ptr<http::Server> control_;
+    std::unique_ptr<Timer> shutdown_timer_;
+    TimePoint started_at_{};
+    std::optional<ReloadOutcome> last_reload_;
+    bool stopping_ = false;
+    bool finished_ = false;
+    size_t pending_stops_ = 0;
+};
+
+}  // namespace
+
+const char* state_name(refresh::State s) noexcept {
+    switch (s) {
+        case refresh::State::pending: return "PENDING";
+        case refresh::State::ok: return "OK";
+        case refresh::State::refreshing: return "REFRESHING";
+        case refresh::State::retrying: return "RETRYING";
+        case refresh::State::failed: return "FAILED";
+        case refresh::State::expired: return "EXPIRED";
+        case refresh::State::stopped: return "STOPPED";
+    }
+    return "UNKNOWN";
+}
+
+Result<std::unique_ptr<App>> App::create(http::EventLoop& loop, AppOptions options) {
+    auto app = std::make_unique<AppImpl>(loop, std::move(options));
+    if (auto r = app->init(); !r) return fail(r.error());
+    return std::unique_ptr<App>(std::move(app));
+}
+
+}  // namespace credgate::daemon

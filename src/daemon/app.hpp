@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// credgated's wiring: loads the policy, starts the issuer, the sink, one refresh engine per binding
+// and the control API on one event loop; reloads all-or-nothing and stops gracefully.
+#pragma once
+
+#include "common/result.hpp"
+#include "daemon/snapshot.hpp"
+
+#include <memory>
+#include <string>
+
+namespace credgate::http {
+class EventLoop;
+}
+
+namespace credgate::daemon {
+
+struct AppOptions {
+    std::string config_path;
+    bool insecure_no_enforcement = false;
+};
+
+inline constexpr const char* kVersion = "0.1.0";
+// After SIGTERM, revocations that have not answered by then are abandoned (tokens then expire).
+inline constexpr Duration kShutdownTimeout{std::chrono::seconds{15}};
+
+class App {
+public:
+    // Loads settings and policies (every diagnostic is logged on failure), then starts every part.
+    // Errors name the failing part; nothing is left running.
+    static Result<std::unique_ptr<App>> create(http::EventLoop& loop, AppOptions options);
+    virtual ~App() = default;
+
+    virtual DaemonSnapshot status() const = 0;
+    virtual IssuerSnapshot issuer() const = 0;
+    // All or nothing: a policy that does not load changes nothing.
+    virtual ReloadOutcome reload() = 0;
+    // Graceful stop: revokes (revokeOnShutdown), removes files, then stops the loop.
+    virtual void shutdown() = 0;
+};
+
+}  // namespace credgate::daemon

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// DaemonBindingOps: JWT-SVID minting per binding, Vault calls, rendering and atomic delivery.
+#include "daemon/binding_ops.hpp"
+
+#include "common/log.hpp"
+#include "delivery/output.hpp"
+
+namespace credgate::daemon {
+namespace {
+constexpr const char* kComponent = "delivery";
+}
+
+DaemonBindingOps::DaemonBindingOps(const BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
+                                   delivery::Sink& sink)
+    : name_(d.binding.meta.name),
+      output_(d.binding.output),
+      spiffe_id_(d.spiffe_id),
+      audience_(d.source.vault.audience),
+      vault_(std::move(vault)),
+      issuer_(issuer),
+      sink_(sink),
+      target_{d.workload_uuid, d.binding.meta.name, d.binding.output.file_name} {}
+
+Result<std::string> DaemonBindingOps::mint_jwt() {
+    issuer::MintRequest req;
+    req.subject = spiffe_id_;
+    req.audience = audience_;
+    req.extra = {{"binding", name_}};
+    auto t = issuer_.mint(req);
+    if (!t) return fail(t.error());
+    log::debug("issuer", "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
+    return std::move(t->jwt);
+}
+
+void DaemonBindingOps::login(const std::string& jwt, refresh::Callback<vault::LoginResult> done) {
+    vault_.login(jwt, [this, done = std::move(done)](vault::VaultResult<vault::LoginResult> r) {
+        if (r) last_token_ttl_ = r->lease_duration;
+        done(std::move(r));
+    });
+}
+
+void DaemonBindingOps::read(const vault::Token& token, bool fresh, refresh::Callback<vault::SecretResult> done) {
+    vault_.read(
+        token,
+        [this, done = std::move(done)](vault::VaultResult<vault::SecretResult> r) {
+            if (r) last_lease_ = r->lease_duration;
+            done(std::move(r));
+        },
+        fresh);
+}
+
+void DaemonBindingOps::renew_self(const vault::Token& token, refresh::Callback<vault::LoginResult> done) {
+    vault_.renew_self(token, std::nullopt, std::move(done));
+}
+
+void DaemonBindingOps::renew_lease(const vault::Token& token, const std::string& lease_id,
+                                   refresh::Callback<vault::LeaseRenewal> done) {
+    vault_.renew_lease(token, lease_id, std::nullopt, std::move(done));
+}
+
+void DaemonBindingOps::revoke_self(const vault::Token& token, refresh::Callback<vault::Empty> done) {
+    vault_.revoke_self(token, std::move(done));
+}
+
+Result<void> DaemonBindingOps::publish(const vault::SecretResult& secret) {
+    auto bytes = delivery::render(output_, secret.data_json, secret.string_fields);
+    if (!bytes) return fail(bytes.error());
+    auto p = sink_.publish(target_, *bytes);
+    if (!p) {
+        log::error(kComponent, "Failed to publish '{}': {}", sink_.path_of(target_), p.error().message);
+        return fail(p.error());
+    }
+    published_ = true;
+    log::info(kComponent, "Published '{}' for binding '{}' (inode {})", p->path, name_, p->id.inode);
+    return {};
+}
+
+void DaemonBindingOps::unpublish() {
+    if (auto r = sink_.remove(target_.workload_uuid, target_.binding); !r)
+        log::error(kComponent, "Failed to remove the files of binding '{}': {}", name_, r.error().message);
+    else if (published_)
+        log::info(kComponent, "Removed '{}'", sink_.path_of(target_));
+    published_ = false;
+}
+
+}  // namespace credgate::daemon

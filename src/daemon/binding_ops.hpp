@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// The refresh engine's operations for one binding, over the Vault client, the issuer and the
+// delivery sink (with the kernel registration of every new file done by the sink's hook).
+#pragma once
+
+#include "daemon/definition.hpp"
+#include "delivery/sink.hpp"
+#include "issuer/issuer.hpp"
+#include "refresh/binding_ops.hpp"
+#include "vault/client.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace credgate::daemon {
+
+class DaemonBindingOps final : public refresh::BindingOps {
+public:
+    DaemonBindingOps(const BindingDefinition& definition, vault::VaultClient vault, issuer::Issuer& issuer,
+                     delivery::Sink& sink);
+
+    Result<std::string> mint_jwt() override;
+    void login(const std::string& jwt, refresh::Callback<vault::LoginResult> done) override;
+    void read(const vault::Token& token, bool fresh_token, refresh::Callback<vault::SecretResult> done) override;
+    void renew_self(const vault::Token& token, refresh::Callback<vault::LoginResult> done) override;
+    void renew_lease(const vault::Token& token, const std::string& lease_id,
+                     refresh::Callback<vault::LeaseRenewal> done) override;
+    void revoke_self(const vault::Token& token, refresh::Callback<vault::Empty> done) override;
+    Result<void> publish(const vault::SecretResult& secret) override;
+    void unpublish() override;
+
+    const delivery::Target& target() const noexcept { return target_; }
+    std::string path() const { return sink_.path_of(target_); }
+    bool published() const noexcept { return published_; }
+    // Lease TTL of the last secret read (0 when unleased or nothing read yet).
+    std::chrono::seconds last_lease_duration() const noexcept { return last_lease_; }
+    std::chrono::seconds last_token_ttl() const noexcept { return last_token_ttl_; }
+    const vault::VaultClient& vault() const noexcept { return vault_; }
+
+private:
+    std::string name_;
+    policy::BindingOutput output_;
+    std::string spiffe_id_;
+    std::vector<std::string> audience_;
+    vault::VaultClient vault_;
+    issuer::Issuer& issuer_;
+    delivery::Sink& sink_;
+    delivery::Target target_;
+    bool published_ = false;
+    std::chrono::seconds last_lease_{0};
+    std::chrono::seconds last_token_ttl_{0};
+};
+
+}  // namespace credgate::daemon

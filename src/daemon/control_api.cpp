@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: Apache-2.0
+// Control API handlers and their JSON rendering (the only place in src/daemon that sees rapidjson).
+#include "daemon/control_api.hpp"
+
+#include "common/log.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+namespace credgate::daemon {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+constexpr std::string_view kBindingsPrefix = "/v1/bindings/";
+
+void str(Writer& w, std::string_view key, std::string_view value) {
+    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+void key(Writer& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+void string(Writer& w, std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); }
+
+std::string rfc3339(TimePoint t) {
+    auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(secs)));
+}
+
+std::string duration_text(std::chrono::seconds s) {
+    auto v = s.count();
+    if (v % 3600 == 0 && v >= 3600) return fmt::format("{}h", v / 3600);
+    if (v % 60 == 0 && v >= 60) return fmt::format("{}m", v / 60);
+    return fmt::format("{}s", v);
+}
+
+const char* format_name(policy::OutputFormat f) {
+    switch (f) {
+        case policy::OutputFormat::json: return "json";
+        case policy::OutputFormat::raw: return "raw";
+        case policy::OutputFormat::env: return "env";
+    }
+    return "?";
+}
+
+void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
+    const auto& d = b.definition;
+    w.StartObject();
+    str(w, "apiVersion", policy::kApiVersion);
+    str(w, "kind", "CredentialBinding");
+    key(w, "metadata");
+    w.StartObject();
+    str(w, "name", d.binding.meta.name);
+    if (!d.binding.meta.labels.empty()) {
+        key(w, "labels");
+        w.StartObject();
+        for (const auto& [k, v] : d.binding.meta.labels) str(w, k, v);
+        w.EndObject();
+    }
+    w.EndObject();
+
+    key(w, "spec");
+    w.StartObject();
+    str(w, "workloadID", d.binding.workload_id);
+    str(w, "credentialSource", d.binding.credential_source);
+    key(w, "propagation");
+    w.StartObject();
+    key(w, b.propagation);
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+    key(w, "output");
+    w.StartObject();
+    str(w, "file", d.binding.output.file_name);
+    str(w, "format", format_name(d.binding.output.format));
+    if (d.binding.output.field) str(w, "field", *d.binding.output.field);
+    w.EndObject();
+    key(w, "refresh");
+    w.StartObject();
+    key(w, "leaseFractionMin");
+    w.Double(d.binding.refresh.lease_fraction_min);
+    key(w, "leaseFractionMax");
+    w.Double(d.binding.refresh.lease_fraction_max);
+    str(w, "minLead", duration_text(d.binding.refresh.min_lead));
+    str(w, "staticInterval", duration_text(d.binding.refresh.static_interval));
+    str(w, "revokeGrace", duration_text(d.binding.refresh.revoke_grace));
+    w.EndObject();
+    w.EndObject();
+
+    key(w, "status");
+    w.StartObject();
+    str(w, "state", b.state);
+    str(w, "message", b.message);
+    str(w, "spiffeID", d.spiffe_id);
+    str(w, "workloadIdentity", d.identity.meta.name);
+    key(w, "source");
+    w.StartObject();
+    str(w, "name", d.source.meta.name);
+    str(w, "vaultAddress", d.source.vault.address);
+    str(w, "path", d.source.vault.path);
+    str(w, "authMount", d.source.vault.jwt_auth_method_path);
+    str(w, "role", d.source.vault.role);
+    key(w, "audience");
+    w.StartArray();
+    for (const auto& a : d.source.vault.audience) string(w, a);
+    w.EndArray();
+    w.EndObject();
+    key(w, b.propagation);
+    w.StartObject();
+    key(w, "files");
+    w.StartArray();
+    w.StartObject();
+    str(w, "path", b.path);
+    str(w, "type", "CREDENTIAL");
+    key(w, "present");
+    w.Bool(b.published);
+    w.EndObject();
+    w.EndArray();
+    w.EndObject();
+    if (b.engine) {
+        const auto& e = *b.engine;
+        if (!e.lease_id.empty() || b.lease_duration.count() > 0) {
+            key(w, "lease");
+            w.StartObject();
+            str(w, "id", e.lease_id);
+            key(w, "durationSeconds");
+            w.Int64(b.lease_duration.count());
+            w.EndObject();
+        }
+        if (b.token_ttl.count() > 0) {
+            key(w, "tokenTTLSeconds");
+            w.Int64(b.token_ttl.count());
+        }
+        if (e.secret_expiry) {
+            str(w, "expiresAt", rfc3339(*e.secret_expiry));
+            key(w, "expiresInSeconds");
+            w.Int64(std::chrono::duration_cast<std::chrono::seconds>(*e.secret_expiry - now).count());
+        }
+        if (e.next_attempt) str(w, "nextAttemptAt", rfc3339(*e.next_attempt));
+        if (e.last_success) str(w, "lastSuccessAt", rfc3339(*e.last_success));
+        if (e.last_error) {
+            const auto& le = *e.last_error;
+            key(w, "lastError");
+            w.StartObject();
+            str(w, "class", vault::to_string(le.error_class));
+            str(w, "operation", vault::to_string(le.operation));
+            key(w, "httpStatus");
+            w.Int(le.http_status);
+            str(w, "explanation", le.explanation);
+            str(w, "vaultMessage", le.vault_message);
+            key(w, "retryable");
+            w.Bool(le.retryable);
+            str(w, "at", rfc3339(le.at));
+            w.EndObject();
+        }
+        key(w, "counters");
+        w.StartObject();
+        for (auto [k, v] : {std::pair<const char*, uint64_t>{"attempts", e.attempts}, {"requests", e.requests},
+                            {"logins", e.logins}, {"reads", e.reads}, {"renewals", e.renewals},
+                            {"revocations", e.revocations}, {"publishes", e.publishes}, {"failures", e.failures}}) {
+            key(w, k);
+            w.Uint64(v);
+        }
+        key(w, "tokensHeld");
+        w.Uint64(e.tokens_held);
+        w.EndObject();
+    }
+    w.EndObject();
+    w.EndObject();
+}
+
+http::ServerResponse json_response(int status, std::string body) {
+    return http::text_response(status, std::move(body) + "\n", "application/json");
+}
+
+http::ServerResponse error_response(int status, std::string_view message) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    key(w, "errors");
+    w.StartArray();
+    string(w, message);
+    w.EndArray();
+    w.EndObject();
+    return json_response(status, sb.GetString());
+}
+
+}  // namespace
+
+std::string binding_json(const BindingSnapshot& binding, TimePoint now) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    write_binding(w, binding, now);
+    return sb.GetString();
+}
+
+std::string status_json(const DaemonSnapshot& s, TimePoint now) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    key(w, "daemon");
+    w.StartObject();
+    str(w, "version", s.version);
+    key(w, "pid");
+    w.Int64(s.pid);
+    str(w, "config", s.config_path);
+    str(w, "trustDomain", s.trust_domain);
+    str(w, "node", s.node);
+    str(w, "issuer", s.issuer_url);
+    str(w, "startedAt", rfc3339(s.started_at));
+    key(w, "enforcement");
+    w.StartObject();
+    str(w, "mode", s.protection);
+    str(w, "problem", s.protection_problem);
+    w.EndObject();
+    if (s.last_reload) {
+        key(w, "lastReload");
+        w.StartObject();
+        key(w, "ok");
+        w.Bool(s.last_reload->ok);
+        str(w, "at", rfc3339(s.last_reload->at));
+        key(w, "errors");
+        w.StartArray();
+        for (const auto& e : s.last_reload->errors) string(w, e);
+        w.EndArray();
+        w.EndObject();
+    }
+    w.EndObject();
+    key(w, "bindings");
+    w.StartArray();
+    for (const auto& b : s.bindings) write_binding(w, b, now);
+    w.EndArray();
+    w.EndObject();
+    return sb.GetString();
+}
+
+std::string issuer_json(const IssuerSnapshot& s) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    str(w, "issuer", s.url);
+    str(w, "discoveryURL", s.discovery_url);
+    str(w, "jwksURL", s.jwks_url);
+    str(w, "algorithm", s.algorithm);
+    str(w, "currentKid", s.current_kid);
+    key(w, "publishedKids");
+    w.StartArray();
+    for (const auto& k : s.published_kids) string(w, k);
+    w.EndArray();
+    str(w, "publicKeyPEM", s.public_key_pem);
+    if (s.key_file) str(w, "keyFile", *s.key_file);
+    key(w, "tokenTTLSeconds");
+    w.Int64(s.token_ttl.count());
+    key(w, "keyRotationSeconds");
+    w.Int64(s.key_rotation.count());
+    key(w, "bindings");
+    w.StartArray();
+    for (const auto& b : s.bindings) {
+        const auto& v = b.definition.source.vault;
+        w.StartObject();
+        str(w, "name", b.definition.binding.meta.name);
+        str(w, "spiffeID", b.definition.spiffe_id);
+        str(w, "vaultAddress", v.address);
+        if (v.namespace_) str(w, "namespace", *v.namespace_);
+        str(w, "authMount", v.jwt_auth_method_path);
+        str(w, "role", v.role);
+        str(w, "path", v.path);
+        key(w, "audience");
+        w.StartArray();
+        for (const auto& a : v.audience) string(w, a);
+        w.EndArray();
+        key(w, "leaseSeconds");
+        w.Int64(b.lease_duration.count());
+        key(w, "revokeGraceSeconds");
+        w.Int64(b.definition.binding.refresh.revoke_grace.count());
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return sb.GetString();
+}
+
+std::string reload_json(const ReloadOutcome& o) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    key(w, "ok");
+    w.Bool(o.ok);
+    for (auto [k, list] : {std::pair<const char*, const std::vector<std::string>*>{"errors", &o.errors},
+                           {"warnings", &o.warnings}, {"started", &o.plan.added}, {"restarted", &o.plan.changed},
+                           {"stopped", &o.plan.removed}, {"unchanged", &o.plan.unchanged}}) {
+        key(w, k);
+        w.StartArray();
+        for (const auto& e : *list) string(w, e);
+        w.EndArray();
+    }
+    w.EndObject();
+    return sb.GetString();
+}
+
+// The socket file is 0600 already; the peer check is the second lock. Root may always ask; a
+// credgated running unprivileged (development) also serves its own uid, because only that uid
+// could have opened the socket. Anyone else (a socket file passed around, a mis-set mode) is refused.
+bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_uid) {
+    if (!peer) return false;
+    return peer->uid == 0 || peer->uid == own_uid;
+}
+
+http::Handler control_handler(App& app) {
+    return [&app](const http::ServerRequest& req, http::Responder respond) {
+        if (!peer_allowed(req.peer, ::geteuid())) {
+            log::warning("control", "Refused a control request from uid {} (pid {}): only root or uid {} may use the control socket",
+                         req.peer ? static_cast<long>(req.peer->uid) : -1L, req.peer ? static_cast<long>(req.peer->pid) : -1L,
+                         static_cast<long>(::geteuid()));
+            respond(error_response(403, "permission denied: the control socket is for root only"));
+            return;
+        }
+        const auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+        if (req.path == "/v1/status") {
+            if (req.method != "GET") return respond(error_response(405, "use GET /v1/status"));
+            return respond(json_response(200, status_json(app.status(), now)));
+        }
+        if (req.path.starts_with(kBindingsPrefix)) {
+            if (req.method != "GET") return respond(error_response(405, "use GET /v1/bindings/<name>"));
+            const std::string name = req.path.substr(kBindingsPrefix.size());
+            for (const auto& b : app.status().bindings)
+                if (b.definition.binding.meta.name == name) return respond(json_response(200, binding_json(b, now)));
+            return respond(error_response(404, fmt::format("no binding named '{}'", name)));
+        }
+        if (req.path == "/v1/issuer") {
+            if (req.method != "GET") return respond(error_response(405, "use GET /v1/issuer"));
+            return respond(json_response(200, issuer_json(app.issuer())));
+        }
+        if (req.path == "/v1/reload") {
+            if (req.method != "POST") return respond(error_response(405, "use POST /v1/reload"));
+            auto outcome = app.reload();
+            return respond(json_response(outcome.ok ? 200 : 422, reload_json(outcome)));
+        }
+        respond(error_response(404, fmt::format("no such endpoint: {} {}", req.method, req.path)));
+    };
+}
+
+}  // namespace credgate::daemon

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// The control API on the root-only unix socket (HTTP/1.1 + JSON): GET /v1/status,
+// GET /v1/bindings/<name>, GET /v1/issuer, POST /v1/reload.
+#pragma once
+
+#include "daemon/app.hpp"
+#include "daemon/snapshot.hpp"
+#include "http/server.hpp"
+
+#include <string>
+#include <sys/types.h>
+
+namespace credgate::daemon {
+
+// Whether a peer of the control socket may use it (see the comment in control_api.cpp).
+bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_uid);
+
+http::Handler control_handler(App& app);
+
+// The JSON documents, rendered from snapshots (`now` for "expiresInSeconds").
+std::string binding_json(const BindingSnapshot& binding, TimePoint now);
+std::string status_json(const DaemonSnapshot& status, TimePoint now);
+std::string issuer_json(const IssuerSnapshot& issuer);
+std::string reload_json(const ReloadOutcome& outcome);
+
+}  // namespace credgate::daemon

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// Protection over src/enforce when it is built (CREDGATE_HAVE_ENFORCE), else a gate that can only
+// block or, with the development override, let secrets through unprotected.
+#include "daemon/protection.hpp"
+
+#include "common/log.hpp"
+
+#include <fmt/format.h>
+
+#if CREDGATE_HAVE_ENFORCE
+#include "enforce/enforcer.hpp"
+#include "identity/rules.hpp"
+#endif
+
+namespace credgate::daemon {
+namespace {
+
+constexpr const char* kComponent = "enforce";
+
+constexpr const char* kHowToEnable =
+    "enable BPF LSM by adding 'bpf' to the kernel's LSM list (append 'lsm=<current list from "
+    "/sys/kernel/security/lsm>,bpf' to the kernel command line, e.g. in GRUB_CMDLINE_LINUX, then reboot) "
+    "on a kernel built with CONFIG_BPF_LSM=y and BTF; for development only, run credgated with "
+    "--insecure-no-enforcement";
+
+class Unprotected final : public Protection {
+public:
+    Unprotected(ProtectionMode mode, std::string problem) : mode_(mode), problem_(std::move(problem)) {}
+    ProtectionMode mode() const override { return mode_; }
+    const std::string& problem() const override { return problem_; }
+    Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>&) override {
+        return std::map<std::string, std::string>{};
+    }
+    Result<void> protect(const delivery::Target& target, delivery::FileId) override {
+        if (mode_ != ProtectionMode::insecure)
+            return fail(ErrorKind::unsupported, "kernel enforcement is unavailable: " + problem_);
+        log::warning(kComponent,
+                     "Publishing '{}/crb-{}/{}' WITHOUT kernel enforcement (--insecure-no-enforcement): any "
+                     "process allowed by file permissions can read it",
+                     target.workload_uuid, target.binding, target.file_name);
+        return {};
+    }
+    void unprotect(const delivery::Target&, delivery::FileId) override {}
+
+private:
+    ProtectionMode mode_;
+    std::string problem_;
+};
+
+#if CREDGATE_HAVE_ENFORCE
+class Enforced final : public Protection {
+public:
+    explicit Enforced(std::unique_ptr<enforce::Enforcer> e) : enforcer_(std::move(e)) {}
+    ProtectionMode mode() const override { return ProtectionMode::enforced; }
+    const std::string& problem() const override { return problem_; }
+
+    Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) override {
+        identity::SystemResolver resolver;
+        identity::CompiledRules rules;
+        std::map<std::string, std::string> refused;
+        std::map<std::string, uint32_t> index;
+        for (const auto& b : bindings) {
+            auto compiled = identity::compile_identity(b.identity, resolver);
+            if (!compiled) {
+                refused[b.binding.meta.name] = compiled.error().message;
+                continue;
+            }
+            for (const auto& w : compiled->warnings)
+                log::warning(kComponent, "WorkloadIdentity '{}': {}", b.identity.meta.name, w);
+            index[b.binding.meta.name] = static_cast<uint32_t>(rules.bindings.size());
+            rules.bindings.push_back({b.binding.meta.name, b.spiffe_id, std::move(*compiled)});
+        }
+        if (auto r = enforcer_->apply_rules(rules); !r)
+            return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
+        index_ = std::move(index);
+        // Files published under the previous rule set keep working under the new binding index.
+        for (const auto& [name, file] : published_) {
+            auto it = index_.find(name);
+            if (it == index_.end()) continue;
+            if (auto r = enforcer_->protect_file(file, it->second); !r)
+                log::error(kComponent, "Failed to re-protect the file of binding '{}': {}", name, r.error().message);
+        }
+        return refused;
+    }
+
+    Result<void> protect(const delivery::Target& target, delivery::FileId file) override {
+        auto it = index_.find(target.binding);
+        if (it == index_.end())
+            return fail(ErrorKind::internal, fmt::format("binding '{}' has no kernel rules", target.binding));
+        identity::FileKey key{identity::kernel_dev(file.device), file.inode};
+        if (auto r = enforcer_->protect_file(key, it->second); !r) return r;
+        published_[target.binding] = key;
+        return {};
+    }
+
+    void unprotect(const delivery::Target& target, delivery::FileId file) override {
+        identity::FileKey key{identity::kernel_dev(file.device), file.inode};
+        if (auto it = published_.find(target.binding); it != published_.end() && it->second == key)
+            published_.erase(it);
+        if (auto r = enforcer_->unprotect(key); !r)
+            log::warning(kComponent, "Failed to unprotect a retired file of binding '{}': {}", target.binding,
+                         r.error().message);
+    }
+
+private:
+    std::unique_ptr<enforce::Enforcer> enforcer_;
+    std::string problem_;
+    std::map<std::string, uint32_t> index_;
+    std::map<std::string, identity::FileKey> published_;
+};
+#endif
+
+}  // namespace
+
+const char* to_string(ProtectionMode m) noexcept {
+    switch (m) {
+        case ProtectionMode::enforced: return "enforced";
+        case ProtectionMode::insecure: return "insecure";
+        case ProtectionMode::blocked: return "blocked";
+    }
+    return "?";
+}
+
+std::string Protection::blocked_message() const {
+    return fmt::format("credgated refuses to publish secrets without kernel enforcement: {}; to fix: {}", problem(),
+                       kHowToEnable);
+}
+
+std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config, bool insecure) {
+    std::string problem;
+#if CREDGATE_HAVE_ENFORCE
+    const auto& support = enforce::probe();
+    if (support.supported) {
+        enforce::Settings s;
+        s.mode = config.enforcement.mode == policy::EnforcementMode::audit ? enforce::Mode::audit : enforce::Mode::enforce;
+        s.pin_dir = config.enforcement.pin_dir;
+        auto e = enforce::Enforcer::create(s);
+        if (e) {
+            log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
+                        (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
+            return std::make_unique<Enforced>(std::move(*e));
+        }
+        problem = "Failed to load the BPF LSM programs: " + e.error().message;
+    } else {
+        problem = support.message;
+    }
+#else
+    (void)config;
+    problem = "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
+#endif
+    if (insecure) {
+        log::warning(kComponent, "Kernel enforcement is unavailable ({}); --insecure-no-enforcement given: secrets "
+                                 "will be published WITHOUT protection. Development only.", problem);
+        return std::make_unique<Unprotected>(ProtectionMode::insecure, problem);
+    }
+    log::error(kComponent, "Kernel enforcement is unavailable: {}. No secret will be published; {}", problem,
+               kHowToEnable);
+    return std::make_unique<Unprotected>(ProtectionMode::blocked, problem);
+}
+
+}  // namespace credgate::daemon

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// The publish gate: whether credgated may publish secrets at all (kernel enforcement working, or
+// the explicit development override), and registration of each new credential file with the kernel.
+#pragma once
+
+#include "common/result.hpp"
+#include "daemon/definition.hpp"
+#include "delivery/sink.hpp"
+#include "policy/model.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace credgate::daemon {
+
+enum class ProtectionMode {
+    enforced,  // BPF LSM programs gate every open of a credential file
+    insecure,  // --insecure-no-enforcement: publishing without kernel protection (development only)
+    blocked,   // no enforcement and no override: nothing is published
+};
+
+const char* to_string(ProtectionMode m) noexcept;
+
+class Protection {
+public:
+    virtual ~Protection() = default;
+
+    // Probes the kernel and, when it can enforce, loads or adopts the pinned programs. Never fails:
+    // "cannot enforce" becomes mode() == blocked (or insecure with the override) and a message.
+    static std::unique_ptr<Protection> create(const policy::AgentConfig& config, bool insecure_no_enforcement);
+
+    virtual ProtectionMode mode() const = 0;
+    // Why enforcement is unavailable and how to enable it; empty when enforcing.
+    virtual const std::string& problem() const = 0;
+    // The status line for a blocked binding: what is missing and how to enable it.
+    std::string blocked_message() const;
+
+    // Compiles every binding's identity and swaps the kernel rule set at once. Bindings whose
+    // identity cannot be compiled are returned as name -> reason (they must not publish).
+    virtual Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) = 0;
+    // Sink hook: registers a new, still empty credential file for its binding's rules.
+    virtual Result<void> protect(const delivery::Target& target, delivery::FileId file) = 0;
+    // Sink hook: the file is no longer published.
+    virtual void unprotect(const delivery::Target& target, delivery::FileId file) = 0;
+};
+
+}  // namespace credgate::daemon

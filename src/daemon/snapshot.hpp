@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// Plain-data views of the running daemon that the control API renders: bindings, issuer, reloads.
+#pragma once
+
+#include "common/clock.hpp"
+#include "daemon/definition.hpp"
+#include "refresh/engine.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace credgate::daemon {
+
+struct BindingSnapshot {
+    BindingDefinition definition;
+    std::string state;    // "OK", "PENDING", "REFRESHING", "RETRYING", "FAILED", "EXPIRED", "STOPPED", "BLOCKED"
+    std::string message;  // plain words
+    std::optional<refresh::Status> engine;  // absent while blocked
+    std::string propagation;  // "file" or "sysfs"
+    std::string path;         // the credential file (published or not)
+    bool published = false;
+    std::string vault_read_url;
+    std::chrono::seconds lease_duration{0};  // of the last secret read
+    std::chrono::seconds token_ttl{0};       // of the last login token
+};
+
+struct ReloadOutcome {
+    bool ok = false;
+    TimePoint at{};
+    std::vector<std::string> errors;  // every diagnostic, "file:line:col: Kind/name: field: message"
+    std::vector<std::string> warnings;
+    ReloadPlan plan;
+};
+
+struct DaemonSnapshot {
+    std::string version;
+    long pid = 0;
+    std::string config_path;
+    std::string trust_domain;
+    std::string node;
+    std::string protection;          // "enforced", "insecure", "blocked"
+    std::string protection_problem;  // why enforcement is unavailable
+    std::string issuer_url;
+    TimePoint started_at{};
+    std::optional<ReloadOutcome> last_reload;
+    std::vector<BindingSnapshot> bindings;
+};
+
+struct IssuerSnapshot {
+    std::string url;
+    std::string discovery_url;
+    std::string jwks_url;
+    std::string algorithm;
+    std::string current_kid;
+    std::vector<std::string> published_kids;
+    std::string public_key_pem;
+    std::optional<std::string> key_file;
+    std::chrono::seconds token_ttl{0};
+    std::chrono::seconds key_rotation{0};
+    std::vector<BindingSnapshot> bindings;
+};
+
+const char* state_name(refresh::State s) noexcept;
+
+}  // namespace credgate::daemon

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# The seed scenario end to end: devvault set up like the operator's `bao` steps, credgated with the
+# example-shaped policy delivers vault.json, the key works, and the CLI shows where it is.
+import json
+import unittest
+
+from harness import SPIFFE_ID, IntegrationCase, configure_seed, seed_policy
+
+
+class SeedScenario(IntegrationCase):
+    def test_delivers_a_working_openai_key_and_shows_its_path(self):
+        node = self.seed_node()
+        doc = self.wait_state(node, "OK")
+        path = doc["status"]["file"]["files"][0]["path"]
+        self.assertEqual(doc["status"]["spiffeID"], SPIFFE_ID)
+        self.assertTrue(path.endswith("/crb-vault-openai-apikeys-binding/vault.json"), path)
+        self.assertRegex(path, r"/[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/crb-")
+
+        secret = self.read_secret(node)
+        self.assertEqual(sorted(secret), ["api_key", "api_key_id", "service_account", "service_account_id"])
+        self.assertTrue(secret["api_key"].startswith("sk-svcacct-"))
+        self.assertTrue(secret["service_account"].startswith("vault-my-role-"))
+        status, body = self.dv.models(secret["api_key"])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["object"], "list")
+
+        st = node.ctl("status")
+        self.assertEqual(st.returncode, 0, st.stderr)
+        for column in ("BINDING", "SPIFFE ID", "SOURCE", "STATE", "FILE", "EXPIRES IN", "LAST ERROR"):
+            self.assertIn(column, st.stdout)
+        self.assertIn(path, st.stdout)
+        self.assertIn(SPIFFE_ID, st.stdout)
+        self.assertIn("OK", st.stdout)
+
+        y = node.ctl("get", "binding", "vault-openai-apikeys-binding", "-o", "yaml")
+        self.assertEqual(y.returncode, 0, y.stderr)
+        self.assertIn("apiVersion: credgate.io/v1alpha1", y.stdout)
+        self.assertIn("kind: CredentialBinding", y.stdout)
+        self.assertIn(f"path: {path}", y.stdout)
+        self.assertIn("type: CREDENTIAL", y.stdout)
+        self.assertIn("state: OK", y.stdout)
+        j = node.ctl("get", "binding", "vault-openai-apikeys-binding", "-o", "json")
+        self.assertEqual(j.returncode, 0, j.stderr)
+        self.assertEqual(json.loads(j.stdout)["status"]["file"]["files"][0]["path"], path)
+
+        missing = node.ctl("get", "binding", "no-such-binding")
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("no-such-binding", missing.stderr)
+
+        iss = node.ctl("issuer")
+        self.assertEqual(iss.returncode, 0, iss.stderr)
+        self.assertIn("bao auth enable jwt", iss.stdout)
+        self.assertIn(f'oidc_discovery_url="{node.issuer}"', iss.stdout)
+        self.assertIn(f'bound_subject="{SPIFFE_ID}"', iss.stdout)
+        self.assertIn("role_type=jwt", iss.stdout)
+        self.assertIn("token_num_uses=0", iss.stdout)
+
+        self.assertNotIn(secret["api_key"], node.log_text(), "the key must never be logged")
+        self.assertEqual(node.stop(), 0)
+
+    def test_refuses_to_publish_without_enforcement_and_says_how_to_enable_it(self):
+        node = self.seed_node(insecure=False)
+        doc = node.binding()
+        self.assertEqual(doc["status"]["state"], "BLOCKED")
+        self.assertIn("lsm=", doc["status"]["message"])
+        self.assertIn("--insecure-no-enforcement", doc["status"]["message"])
+        self.assertEqual(self.dv.count("auth/jwt/login"), 0, "a blocked binding must not even log in")
+        st = node.ctl("status")
+        self.assertIn("BLOCKED", st.stdout)
+        self.assertEqual(node.stop(), 0)
+
+    def test_credgatectl_explains_a_missing_socket(self):
+        node = self.credgated(self.policy())
+        r = node.ctl("status")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("credgated is not running or the control socket", r.stderr)
+        self.assertIn(node.socket, r.stderr)
+
+    def policy(self):
+        return seed_policy(self.dv.vault)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
