@@ -2,6 +2,7 @@
 # Token use counts (1, 2, 0), TTL expiry that revokes leases with no further request, lease endpoints
 # and their exact errors, renewals, and the flavor-specific bodies for a dead token.
 import json
+import time
 import unittest
 
 from harness import DevVaultTestCase, Key, SPIFFE_ID, claims, configure_seed, err, login_token
@@ -96,6 +97,19 @@ class TokensAndLeasesTest(DevVaultTestCase):
         self.assertBody(self.dv.call("PUT", "sys/leases/lookup", {"lease_id": short["lease_id"]}, token=token), 400,
                         err("invalid lease"))
         self.dv.call("POST", "auth/token/revoke-self", token=token)
+
+    def test_leases_do_not_expire_while_sealed_and_go_at_unseal(self):
+        token = self.login("unlimited")
+        short = self.read_key(token, "?ttl=1s")
+        dv = self.dv
+        self.assertBody(dv.call("PUT", "sys/seal", token=dv.root), 204, b"")
+        try:
+            time.sleep(1.3)
+            self.assertTrue(self.key_works(short["data"]["api_key"]), "nothing expires while sealed")
+        finally:
+            dv.call("PUT", "sys/unseal", {"key": "any"})
+        self.wait_until(lambda: not self.key_works(short["data"]["api_key"]), timeout=3, what="expiry after unseal")
+        dv.call("POST", "auth/token/revoke-self", token=token)
 
     def test_lease_endpoints_and_their_errors(self):
         token = self.login("unlimited")
