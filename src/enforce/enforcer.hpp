@@ -33,7 +33,9 @@ struct Settings {
     Mode mode = Mode::enforce;
     std::string pin_dir = "/sys/fs/bpf/credgate";
     // Executables whose root processes are credgated (exempt from tamper and self-protection
-    // checks). Empty: this process's own executable (/proc/self/exe).
+    // checks). Empty: this process's own executable (/proc/self/exe) on a fresh load. On adoption
+    // only an owner can open the pins; a non-empty list is then added (e.g. the next version's binary
+    // before an upgrade replaces the file).
     std::vector<std::string> owner_executables;
 };
 
@@ -69,6 +71,7 @@ public:
     Result<void> protect_file(FileKey file, uint32_t binding);
     // A directory holding credential files: entries are added/removed only by credgated.
     Result<void> protect_directory(FileKey dir);
+    // Call it when a protected file is replaced or removed: inode numbers are reused.
     Result<void> unprotect(FileKey file);
     // A workload's program: write-opens and truncation are refused, its processes cannot be ptraced.
     Result<void> register_trusted_exec(FileKey file);
