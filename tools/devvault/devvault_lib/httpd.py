@@ -31,6 +31,7 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.core = core
         self.tls_context = tls_context
+        self.log_requests = False
         super().__init__(addr, handler)
 
     def finish_request(self, request, client_address):
@@ -186,6 +187,9 @@ class VaultHandler(_BaseHandler):
         if faulted and f.oversized_bodies and out is not None:
             out = out.rstrip(b"\n") + b" " * max(0, f.oversized_bodies - len(out)) + b"\n"
         self.write(status, h, out, truncate=bool(faulted and f.truncate_bodies and out))
+        if self.server.log_requests:
+            # Method, path and status only: query strings and bodies can carry secrets.
+            print(f"devvault: {self.command} /v1/{path} {status}", file=sys.stderr, flush=True)
 
     def _should_fail(self, f):
         with self.server.core.lock:

@@ -42,6 +42,8 @@ def main(argv=None):
     p.add_argument("--openai-project", action="append", help="an active OpenAI project id (repeatable; "
                    "default proj_default)")
     p.add_argument("--active-address", help="URL that a standby node redirects clients to (307)")
+    p.add_argument("--log-requests", action="store_true", help="log method, path and status of every Vault API "
+                   "request to stderr (never query strings, bodies or tokens)")
     args = p.parse_args(argv)
     try:
         host, port = _host_port(args.listen, "--listen")
@@ -68,6 +70,7 @@ def main(argv=None):
     except OSError as e:
         print(f"devvault: Failed to listen on '{args.listen}': {e}", file=sys.stderr)
         return 1
+    vault_srv.log_requests = args.log_requests
     stop = threading.Event()
 
     def on_signal(signum, frame):

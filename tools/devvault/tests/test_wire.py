@@ -229,6 +229,17 @@ class LifecycleTest(unittest.TestCase):
             dv.proc.stdout.close()
             dv.proc.stderr.close()
 
+    def test_request_log_names_method_path_and_status_but_no_secrets(self):
+        dv = DevVault("--log-requests")
+        dv.call("GET", "auth/token/lookup-self?token=hvs.secret-in-query", token="hvs.secret-in-header")
+        dv.proc.terminate()
+        self.assertEqual(dv.proc.wait(5), 0)
+        log = dv.proc.stderr.read().decode()
+        dv.proc.stdout.close()
+        dv.proc.stderr.close()
+        self.assertIn("devvault: GET /v1/auth/token/lookup-self 403\n", log)
+        self.assertNotIn("secret-in", log)
+
     def test_bad_flags_are_refused(self):
         import subprocess
         from harness import DEVVAULT
