@@ -142,7 +142,7 @@ class DevVault:
         self.root_call("DELETE", "sys/devvault/stats")
 
     def count(self, path, method=None):
-        per = self.stats().get("vault", {}).get(path, {})
+        per = self.stats().get("requests", {}).get(path, {})
         return sum(per.values()) if method is None else per.get(method, 0)
 
 
