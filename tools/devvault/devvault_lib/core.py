@@ -159,6 +159,7 @@ class Faults:
         self.standby = False
         self.rate_limit = None
         self.openai_admin_status = 0
+        self.pause_expiry = False
         self.window_start = 0.0
         self.window_count = 0
 
@@ -167,7 +168,7 @@ class Faults:
                 "fail_count": self.fail_count, "drop_connections": self.drop_connections,
                 "truncate_bodies": self.truncate_bodies, "oversized_bodies": self.oversized_bodies,
                 "paths": self.paths, "standby": self.standby, "rate_limit": self.rate_limit,
-                "openai_admin_status": self.openai_admin_status}
+                "openai_admin_status": self.openai_admin_status, "pause_expiry": self.pause_expiry}
 
 
 def path_glob_match(pattern, path):
@@ -431,7 +432,7 @@ class Core:
     def sweep(self):
         now = time.time()
         with self.lock:
-            if self.sealed:
+            if self.sealed or self.faults.pause_expiry:
                 # The expiration manager stops while sealed; expired entries go at unseal.
                 return
             expired_tokens = [t.id for t in self.tokens.values() if t.expire_time is not None and t.expire_time <= now]

@@ -410,7 +410,8 @@ class SystemBackend(Backend):
             if req.method in ("POST", "PUT"):
                 d = req.data
                 known = {"latency_ms", "fail_rate", "fail_status", "fail_count", "drop_connections", "truncate_bodies",
-                         "oversized_bodies", "paths", "standby", "rate_limit", "openai_admin_status"}
+                         "oversized_bodies", "paths", "standby", "rate_limit", "openai_admin_status",
+                         "pause_expiry"}
                 unknown = sorted(set(d) - known)
                 if unknown:
                     raise user_error(f"unknown fault fields: {', '.join(unknown)}")
@@ -434,6 +435,8 @@ class SystemBackend(Backend):
                         f.paths = [str(x).lstrip("/") for x in (d["paths"] or [])]
                     if "standby" in d:
                         f.standby = bool(d["standby"])
+                    if "pause_expiry" in d:
+                        f.pause_expiry = bool(d["pause_expiry"])
                     if "openai_admin_status" in d:
                         f.openai_admin_status = int(d["openai_admin_status"] or 0)
                     if "rate_limit" in d:

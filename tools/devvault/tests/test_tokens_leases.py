@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Token use counts (1, 2, 0), TTL expiry that revokes leases with no further request, lease endpoints
 # and their exact errors, renewals, and the flavor-specific bodies for a dead token.
+import datetime
 import json
 import time
 import unittest
@@ -110,6 +111,22 @@ class TokensAndLeasesTest(DevVaultTestCase):
             dv.call("PUT", "sys/unseal", {"key": "any"})
         self.wait_until(lambda: not self.key_works(short["data"]["api_key"]), timeout=3, what="expiry after unseal")
         dv.call("POST", "auth/token/revoke-self", token=token)
+
+    def test_renewing_an_expired_lease(self):
+        dv = self.dv
+        dv.root_call("POST", "sys/mounts/dyn-exp", {"type": "devvault-dynamic"})
+        dv.root_call("POST", "dyn-exp/roles/db", {"ttl": "1s", "max_ttl": "5m"})
+        dv.root_call("POST", "sys/devvault/faults", {"pause_expiry": True})
+        self.addCleanup(dv.call, "DELETE", "sys/devvault/faults", token=dv.root)
+        lease_id = dv.root_call("GET", "dyn-exp/creds/db")["lease_id"]
+        expire = dv.root_call("PUT", "sys/leases/lookup", {"lease_id": lease_id})["data"]["expire_time"]
+        expire_ts = datetime.datetime.fromisoformat(expire).timestamp()
+        self.wait_until(lambda: time.time() > expire_ts + 0.1, timeout=3, what="the lease's expire_time")
+        self.assertBody(dv.call("PUT", "sys/leases/renew", {"lease_id": lease_id}, token=dv.root), 400,
+                        err("lease expired"))
+        dv.root_call("DELETE", "sys/devvault/faults")
+        self.wait_until(lambda: dv.call("PUT", "sys/leases/renew", {"lease_id": lease_id}, token=dv.root)[2]
+                        == err("lease not found"), timeout=3, what="the sweeper to revoke it")
 
     def test_lease_endpoints_and_their_errors(self):
         token = self.login("unlimited")
