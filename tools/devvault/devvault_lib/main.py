@@ -2,6 +2,8 @@
 # Command line of devvault: parses flags, starts both listeners, prints the ready line and runs until
 # SIGTERM or SIGINT.
 import argparse
+import ctypes
+import os
 import signal
 import ssl
 import sys
@@ -30,6 +32,24 @@ def _url(scheme, server):
     return f"{scheme}://{host}:{port}"
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent(parser, stop):
+    """Asks the kernel for SIGTERM when the parent dies; false if that cannot be arranged."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    except (OSError, AttributeError) as e:
+        print(f"devvault: Failed to set the parent-death signal: {e}", file=sys.stderr)
+        return False
+    if os.getppid() != parent:
+        stop.set()  # the parent died before the request took effect
+    return True
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="devvault", description="Vault/OpenBao-compatible development server "
                                 "with the OpenAI secrets engine and an OpenAI API stand-in.")
@@ -42,6 +62,8 @@ def main(argv=None):
     p.add_argument("--openai-project", action="append", help="an active OpenAI project id (repeatable; "
                    "default proj_default)")
     p.add_argument("--active-address", help="URL that a standby node redirects clients to (307)")
+    p.add_argument("--exit-with-parent", action="store_true", help="exit (as on SIGTERM) when the process that "
+                   "started devvault dies, so a crashed test harness leaves no server behind")
     p.add_argument("--log-requests", action="store_true", help="log method, path and status of every Vault API "
                    "request to stderr (never query strings, bodies or tokens)")
     args = p.parse_args(argv)
@@ -78,6 +100,8 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if args.exit_with_parent and not _exit_with_parent(p, stop):
+        return 1
     serve_in_thread(vault_srv, "devvault-vault")
     serve_in_thread(openai_srv, "devvault-openai")
     print(f"devvault ready vault={_url('https' if tls else 'http', vault_srv)} openai={_url('http', openai_srv)} "

@@ -3,6 +3,7 @@
 # quotas, fault injection, statistics, keep-alive and a clean exit on SIGTERM.
 import http.client
 import json
+import os
 import signal
 import time
 import unittest
@@ -239,6 +240,32 @@ class LifecycleTest(unittest.TestCase):
         dv.proc.stderr.close()
         self.assertIn("devvault: GET /v1/auth/token/lookup-self 403\n", log)
         self.assertNotIn("secret-in", log)
+
+    def test_exit_with_parent_stops_the_server_when_its_parent_dies(self):
+        import subprocess
+        import sys as _sys
+        from harness import DEVVAULT
+        # An intermediate process starts devvault, prints its pid and ready line, then exits.
+        script = ("import subprocess, sys; p = subprocess.Popen(['/usr/bin/python3', sys.argv[1], '--listen', "
+                  "'127.0.0.1:0', '--exit-with-parent'], stdout=subprocess.PIPE); print(p.pid); "
+                  "print(p.stdout.readline().decode().strip(), flush=True)")
+        r = subprocess.run([_sys.executable, "-c", script, DEVVAULT], capture_output=True, timeout=20)
+        pid_line, ready = r.stdout.decode().splitlines()[:2]
+        self.assertTrue(ready.startswith("devvault ready "), r.stdout)
+        pid = int(pid_line)
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split()[2] == "Z"
+
+        deadline = time.time() + 5
+        while time.time() < deadline and not gone():
+            time.sleep(0.05)
+        self.assertTrue(gone(), "devvault outlived its parent")
 
     def test_bad_flags_are_refused(self):
         import subprocess
