@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 require_enforcement
 bench=${CREDGATE_BENCH_OPEN:?CREDGATE_BENCH_OPEN is not set}
-iterations=${CREDGATE_BENCH_ITERATIONS:-20000}
+iterations=${CREDGATE_BENCH_ITERATIONS:-10000}
 
 echo data >/tmp/bench-file
 mkdir -p /run/bench && echo secret >/run/bench/cred && chmod 0644 /run/bench/cred
