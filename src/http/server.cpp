@@ -149,31 +149,24 @@ private:
         });
     }
 
-    bool has_buffered_input() {
-        if (buffer_.size() > 0) return true;
-        if constexpr (std::is_same_v<Socket, TlsStream>) return SSL_pending(socket_.native_handle()) > 0;
-        return false;
-    }
-
-    // Between requests the idle timeout applies; once bytes arrive, the read timeout does.
+    // A new connection gets the read timeout for its first header, a kept-alive one the idle
+    // timeout; the body then gets the read timeout. The header is read on its own so an oversized
+    // Content-Length is refused before any body byte is buffered.
     void wait_for_request(bool first) {
         if (closed_) return;
-        if (has_buffered_input()) return read_request();
-        arm(first ? core_->options.read_timeout : core_->options.idle_timeout);
-        auto self = this->shared_from_this();
-        lowest(socket_).async_wait(net::socket_base::wait_read, [self](const error_code& ec) {
-            if (ec || self->closed_) return self->close();
-            self->read_request();
-        });
-    }
-
-    void read_request() {
         parser_.emplace();
         parser_->header_limit(static_cast<uint32_t>(core_->options.max_header_bytes));
         parser_->body_limit(core_->options.max_body_bytes);
-        arm(core_->options.read_timeout);
+        arm(first ? core_->options.read_timeout : core_->options.idle_timeout);
         auto self = this->shared_from_this();
-        bhttp::async_read(socket_, buffer_, *parser_, [self](const error_code& ec, size_t) { self->on_read(ec); });
+        bhttp::async_read_header(socket_, buffer_, *parser_, [self](const error_code& ec, size_t) {
+            if (ec || self->closed_) return self->on_read(ec);
+            auto length = self->parser_->content_length();
+            if (length && *length > self->core_->options.max_body_bytes) return self->on_read(bhttp::error::body_limit);
+            self->arm(self->core_->options.read_timeout);
+            bhttp::async_read(self->socket_, self->buffer_, *self->parser_,
+                              [self](const error_code& rec, size_t) { self->on_read(rec); });
+        });
     }
 
     void on_read(const error_code& ec) {

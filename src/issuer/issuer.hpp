@@ -24,6 +24,11 @@ struct IssuerOptions {
     policy::IssuerSettings settings;
     std::string trust_domain;  // informational; SPIFFE IDs come in MintRequest::subject
     std::string node;          // added as the `node` claim when not empty
+
+    // The issuer part of credgate.yaml.
+    static IssuerOptions from_config(const policy::AgentConfig& config) {
+        return IssuerOptions{config.issuer, config.trust_domain, config.node};
+    }
 };
 
 struct MintRequest {
@@ -43,6 +48,7 @@ struct MintedToken {
     TimePoint expires_at;
 };
 
+// Not thread-safe: create, mint and render documents on the event loop's thread.
 class Issuer {
 public:
     virtual ~Issuer() = default;

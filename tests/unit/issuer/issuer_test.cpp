@@ -394,3 +394,21 @@ TEST_CASE("invalid issuer settings are configuration errors") {
     opts.settings.token_ttl = std::chrono::seconds{0};
     CHECK(!Issuer::create(opts, clock));
 }
+
+TEST_CASE("options from the agent configuration put the node name in every token") {
+    policy::AgentConfig config;
+    config.trust_domain = "example.org";
+    config.node = "gpu-17";
+    config.issuer.url = "https://gpu-17.example:8421";
+    config.issuer.token_ttl = std::chrono::seconds{120};
+    ManualClock clock;
+    auto issuer = Issuer::create(IssuerOptions::from_config(config), clock);
+    REQUIRE(issuer);
+    auto token = (*issuer)->mint(request());
+    REQUIRE(token);
+    Jwt t = split(token->jwt);
+    CHECK(std::string(t.claims["node"].GetString()) == "gpu-17");
+    CHECK(std::string(t.claims["iss"].GetString()) == "https://gpu-17.example:8421");
+    CHECK(t.claims["exp"].GetInt64() - t.claims["iat"].GetInt64() == 120);
+    CHECK(token->expires_at - token->issued_at == std::chrono::seconds{120});
+}
