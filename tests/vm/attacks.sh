@@ -6,13 +6,13 @@ require_enforcement
 here=$(cd "$(dirname "$0")" && pwd)
 inject=${CREDGATE_INJECT_LIB:?CREDGATE_INJECT_LIB is not set}
 root_as() { "$@"; }
-in_agent_unit() { in_cgroup agent setpriv --reuid "$1" --regid "$1" --clear-groups -- "${@:2}"; }
+in_agent_unit() { in_cgroup system.slice/agent.service setpriv --reuid "$1" --regid "$1" --clear-groups -- "${@:2}"; }
 
 cg=/run/cg
-mkdir -p "$cg" /run/decoys /sys/fs/cgroup/agent
+mkdir -p "$cg" /run/decoys /sys/fs/cgroup/system.slice/agent.service
 chmod 0777 "$cg" /run/decoys   # DAC lets every uid rename/unlink here: only credgate can refuse
-echo secret-agent >"$cg/cred"; echo secret-bin >"$cg/cred2"
-for f in "$cg/cred" "$cg/cred2"; do chown 1000:1000 "$f"; chmod 0644 "$f"; done
+echo secret-agent >"$cg/cred"; echo secret-bin >"$cg/cred2"; echo secret-unit >"$cg/cred3"
+for f in "$cg/cred" "$cg/cred2" "$cg/cred3"; do chown 1000:1000 "$f"; chmod 0644 "$f"; done
 install -m 0755 -o 1000 -g 1000 "$here/agent.py" /tmp/agent.py
 install -m 0755 -o 1000 -g 1000 "$here/agent.py" /tmp/copy.py
 cp "${CREDGATE_ATTACK:?CREDGATE_ATTACK is not set}" /tmp/attack; chmod 0755 /tmp/attack
@@ -36,24 +36,25 @@ expect_ok "control: bpftool lists programs and maps before credgate loads" sh -c
 kill $victim
 
 "$driver" apply --dir "$cg" \
-  "$cg/cred::process:path=/tmp/agent.py&process:uid=1000&cgroup:path=/agent" \
-  "$cg/cred2::process:path=/tmp/agent-cat&process:uid=1000" || { echo "FAIL: apply"; exit 1; }
+  "$cg/cred::process:path=/tmp/agent.py&process:uid=1000&systemd:unit=agent.service" \
+  "$cg/cred2::process:path=/tmp/agent-cat&process:uid=1000" \
+  "$cg/cred3::process:path=/tmp/agent-cat&systemd:unit=agent.service" || { echo "FAIL: apply"; exit 1; }
 
-# ---- the agent: bound by script + uid + cgroup, holds its credential open ---------------------
+# ---- the agent: bound by script + uid + unit, holds its credential open ---------------------
 in_agent_unit 1000 /tmp/agent.py "$cg/cred" /tmp/agent.sock /tmp/agent.ready &
 for _ in $(seq 300); do [[ -s /tmp/agent.ready ]] && break; sleep 0.1; done
 if [[ ! -s /tmp/agent.ready ]]; then echo "FAIL: the bound agent did not open its credential"; exit 1; fi
 read -r agent agent_fd </tmp/agent.ready
-pass "the bound agent (script, uid 1000, cgroup /agent) opened its credential"
+pass "the bound agent (script, uid 1000, agent.service) opened its credential"
 expect_read "control: a second instance of the agent receives the fd over the unix socket" secret-agent \
   in_agent_unit 1000 /tmp/agent.py client /tmp/agent.sock
 expect_read "control: LD_PRELOAD inside the identity (uid 1000 runs agent-cat) is the identity itself" "STOLEN secret-bin" \
   as 1000 env LD_PRELOAD="$inject" CREDGATE_INJECT_FILE="$cg/cred2" /tmp/agent-cat /dev/null
 
 for who in 1000 1001; do
-  expect_denied "uid $who: prctl(PR_SET_NAME) to the agent's comm, in the agent's cgroup" in_agent_unit $who /tmp/attack prctl-comm agent.py "$cg/cred"
+  expect_denied "uid $who: prctl(PR_SET_NAME) to the agent's comm, in the agent's unit" in_agent_unit $who /tmp/attack prctl-comm agent.py "$cg/cred"
   expect_denied "uid $who: writing the agent's comm to /proc/self/comm" in_agent_unit $who /tmp/attack proc-comm agent.py "$cg/cred"
-  expect_denied "uid $who: a copy of the agent's script, in the agent's cgroup" in_agent_unit $who /tmp/copy.py "$cg/cred" /tmp/x.sock /tmp/x.ready
+  expect_denied "uid $who: a copy of the agent's script, in the agent's unit" in_agent_unit $who /tmp/copy.py "$cg/cred" /tmp/x.sock /tmp/x.ready
   expect_denied "uid $who: re-opening /proc/<agent>/fd/N" as $who cat /proc/$agent/fd/$agent_fd
   expect_denied "uid $who: receiving the agent's fd over its unix socket" as $who /tmp/attack recvfd /tmp/agent.sock
   expect_denied "uid $who: pidfd_getfd of the agent's fd" as $who /tmp/attack pidfd-getfd $agent $agent_fd
@@ -64,10 +65,13 @@ for who in 1000 1001; do
   expect_denied "uid $who: unlinking the credential" as $who rm -f "$cg/cred"
 done
 expect_denied "uid 1001: LD_PRELOAD into the bound binary under another uid" as 1001 env LD_PRELOAD="$inject" CREDGATE_INJECT_FILE="$cg/cred2" /tmp/agent-cat /dev/null
+expect_read "control: LD_PRELOAD into agent-cat inside agent.service is the identity itself" "STOLEN secret-unit" \
+  in_agent_unit 1000 env LD_PRELOAD="$inject" CREDGATE_INJECT_FILE="$cg/cred3" /tmp/agent-cat /dev/null
+expect_denied "uid 1000: LD_PRELOAD into the bound binary outside its unit" as 1000 env LD_PRELOAD="$inject" CREDGATE_INJECT_FILE="$cg/cred3" /tmp/agent-cat /dev/null
 expect_denied "uid 1000 (owner): chmod of the credential" as 1000 chmod 0666 "$cg/cred"
 expect_denied "uid 1000 (owner): appending to the trusted script in place" as 1000 sh -c 'echo "#" >> /tmp/agent.py'
-expect_denied "uid 1000: the agent's script outside its cgroup with PYTHONPATH code injection" as 1000 env PYTHONPATH=/tmp/inject /tmp/agent.py "$cg/cred" /tmp/y.sock /tmp/y.ready
-expect_denied "uid 1001: the agent's script inside its cgroup with PYTHONPATH code injection" in_agent_unit 1001 env PYTHONPATH=/tmp/inject /tmp/agent.py "$cg/cred" /tmp/y.sock /tmp/y.ready
+expect_denied "uid 1000: the agent's script outside its unit with PYTHONPATH code injection" as 1000 env PYTHONPATH=/tmp/inject /tmp/agent.py "$cg/cred" /tmp/y.sock /tmp/y.ready
+expect_denied "uid 1001: the agent's script inside its unit with PYTHONPATH code injection" in_agent_unit 1001 env PYTHONPATH=/tmp/inject /tmp/agent.py "$cg/cred" /tmp/y.sock /tmp/y.ready
 expect_denied "root: re-opening /proc/<agent>/fd/N" cat /proc/$agent/fd/$agent_fd
 expect_denied "root: ptrace(PTRACE_ATTACH) of the agent" /tmp/attack ptrace $agent
 expect_denied "root: open /proc/<agent>/mem" /tmp/attack mem $agent
@@ -128,13 +132,13 @@ else
   failed "audit: rate limit: '$flood' produced $lines lines"
 fi
 "$driver" apply --mode audit --dir "$cg" \
-  "$cg/cred::process:path=/tmp/agent.py&process:uid=1000&cgroup:path=/agent" \
+  "$cg/cred::process:path=/tmp/agent.py&process:uid=1000&systemd:unit=agent.service" \
   "$cg/cred2::process:path=/tmp/agent-cat&process:uid=1000" >/dev/null
 expect_read "audit mode: an unbound reader is let through" secret-agent as 1001 cat "$cg/cred"
 if "$driver" audit --count 2000 --timeout-ms 1500 | grep -q '"verdict":"audit-deny"'; then pass "audit mode: the would-be denial is logged as audit-deny"
 else failed "audit mode: no audit-deny line"; fi
 "$driver" apply --mode enforce --dir "$cg" \
-  "$cg/cred::process:path=/tmp/agent.py&process:uid=1000&cgroup:path=/agent" \
+  "$cg/cred::process:path=/tmp/agent.py&process:uid=1000&systemd:unit=agent.service" \
   "$cg/cred2::process:path=/tmp/agent-cat&process:uid=1000" >/dev/null
 expect_denied "enforce mode again: the unbound reader is refused" as 1001 cat "$cg/cred"
 
