@@ -431,3 +431,25 @@ TEST_CASE("a server at its connection limit closes new connections") {
     REQUIRE(a->has_value());
     CHECK((*a)->body == "first");
 }
+
+TEST_CASE("the server closes a connection that sends nothing within the read timeout") {
+    EventLoop loop;
+    ServerOptions opts;
+    opts.read_timeout = Duration{50};
+    auto server = make_server(loop, opts);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(server->port());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::write(fd, "GET / HTTP/1.1\r\n", 16) == 16);  // an unfinished header
+    loop.run_until([&] { return server->accepted_connections() == 1; });
+    CHECK(server->open_connections() == 1);
+    loop.run_until([&] { return server->open_connections() == 0; });
+    CHECK(server->open_connections() == 0);
+    char byte = 0;
+    CHECK(::read(fd, &byte, 1) == 0);  // closed by the server, no response
+    ::close(fd);
+}
