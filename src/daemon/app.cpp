@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "daemon/binding_ops.hpp"
 #include "daemon/control_api.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/protection.hpp"
 #include "delivery/file_sink.hpp"
@@ -61,6 +62,7 @@ public:
 
     ~AppImpl() override {
         control_.reset();
+        metrics_.reset();
         // Engines first (they hold ops), then ops, then clients they call through.
         for (auto& [n, rt] : bindings_) rt->engine.reset();
         for (auto& rt : retired_) rt->engine.reset();
@@ -115,6 +117,20 @@ public:
         auto ctl = http::Server::create(loop_, co, control_handler(*this));
         if (!ctl) return fail(ctl.error().kind, fmt::format("Failed to open the control socket '{}': {}", config_.control.socket, ctl.error().message));
         control_ = std::move(*ctl);
+
+        if (config_.metrics.listen) {
+            http::ServerOptions mo;
+            mo.listen = *config_.metrics.listen;
+            auto m = http::Server::create(loop_, mo, [this](const http::ServerRequest& req, http::Responder respond) {
+                if (req.path != "/metrics" || (req.method != "GET" && req.method != "HEAD"))
+                    return respond(http::text_response(404, "only GET /metrics is served here\n"));
+                respond(http::text_response(200, render_metrics(status(), loop_.clock().now()),
+                                            "text/plain; version=0.0.4; charset=utf-8"));
+            });
+            if (!m) return fail(m.error().kind, fmt::format("Failed to serve metrics on '{}': {}", *config_.metrics.listen, m.error().message));
+            metrics_ = std::move(*m);
+            log::info(kComponent, "Serving /metrics on {}", metrics_->local_address());
+        }
 
         started_at_ = loop_.clock().now();
         auto refused = protection_->apply(*defs);
@@ -310,6 +326,7 @@ public:
             if (rt->ops) rt->ops->unpublish();
         shutdown_timer_->cancel();
         issuer_service_.reset();
+        metrics_.reset();
         log::notice(kComponent, "Stopped");
         loop_.stop();
     }
@@ -382,6 +399,7 @@ private:
     std::map<std::string, std::unique_ptr<Runtime>> bindings_;
     std::vector<std::unique_ptr<Runtime>> retired_;  // stopped; kept while completions may reference them
     std::unique_ptr<http::Server> control_;
+    std::unique_ptr<http::Server> metrics_;
     std::unique_ptr<Timer> shutdown_timer_;
     TimePoint started_at_{};
     std::optional<ReloadOutcome> last_reload_;

@@ -220,6 +220,7 @@ class Credgated:
     """One credgated process with its own config, policy dir, delivery root and control socket."""
 
     def __init__(self, workdir, policy_yaml, issuer_port=None, issuer_extra="", revoke_on_shutdown=True):
+        self.metrics_port = free_port()
         self.dir = workdir
         self.issuer_port = issuer_port or free_port()
         self.issuer = f"http://127.0.0.1:{self.issuer_port}"
@@ -242,6 +243,8 @@ issuer:
   fileRoot: {self.root}
 control:
   socket: {self.socket}
+metrics:
+  listen: 127.0.0.1:{self.metrics_port}
 policies:
   dir: {self.policies}
 revokeOnShutdown: {"true" if revoke_on_shutdown else "false"}
@@ -300,6 +303,12 @@ revokeOnShutdown: {"true" if revoke_on_shutdown else "false"}
 
     def ctl(self, *args):
         return subprocess.run([CREDGATECTL, *args, "--socket", self.socket], capture_output=True, text=True, timeout=30)
+
+    def metrics(self):
+        status, _, body = request(f"http://127.0.0.1:{self.metrics_port}/metrics")
+        if status != 200:
+            raise AssertionError(f"GET /metrics -> {status}")
+        return body.decode()
 
     def signal(self, signo):
         self.proc.send_signal(signo)

@@ -56,6 +56,12 @@ class SeedScenario(IntegrationCase):
         self.assertIn("role_type=jwt", iss.stdout)
         self.assertIn("token_num_uses=0", iss.stdout)
 
+        metrics = node.metrics()
+        self.assertIn('credgate_bindings{state="OK"} 1', metrics)
+        self.assertIn('credgate_publishes_total{binding="vault-openai-apikeys-binding"} 1', metrics)
+        self.assertIn('credgate_enforcement_mode{mode="insecure"} 1', metrics)
+        self.assertNotIn(secret["api_key"], metrics)
+
         self.assertNotIn(secret["api_key"], node.log_text(), "the key must never be logged")
         self.assertEqual(node.stop(), 0)
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Control API: who may use the socket, and the resource document `credgatectl get binding` prints.
+// Control API: who may use the socket, the resource document `credgatectl get binding` prints,
+// and the metrics exposition.
 #include "daemon/control_api.hpp"
+#include "daemon/metrics.hpp"
 
 #include <doctest/doctest.h>
 
@@ -51,4 +53,32 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     CHECK(status["expiresInSeconds"].GetInt64() == 90);
     CHECK(std::string(status["lease"]["id"].GetString()) == st.lease_id);
     CHECK(std::string(status["lastError"]["explanation"].GetString()) == "the role's bound_subject does not match");
+}
+
+TEST_CASE("metrics count bindings by state and expose seconds to expiry without secrets") {
+    DaemonSnapshot d;
+    d.protection = "insecure";
+    BindingSnapshot b;
+    b.definition.binding.meta.name = "bind\"ing";
+    b.state = "OK";
+    refresh::Status st;
+    const TimePoint now{std::chrono::seconds{1'800'000'000}};
+    st.secret_expiry = now + std::chrono::seconds{42};
+    st.publishes = 3;
+    st.lease_id = "openai/creds/my-role/secret-looking-lease";
+    b.engine = st;
+    d.bindings.push_back(b);
+    BindingSnapshot blocked;
+    blocked.definition.binding.meta.name = "other";
+    blocked.state = "BLOCKED";
+    d.bindings.push_back(blocked);
+    const std::string m = render_metrics(d, now);
+    CHECK(m.find("credgate_enforcement_mode{mode=\"insecure\"} 1\n") != std::string::npos);
+    CHECK(m.find("credgate_enforcement_mode{mode=\"enforced\"} 0\n") != std::string::npos);
+    CHECK(m.find("credgate_bindings{state=\"OK\"} 1\n") != std::string::npos);
+    CHECK(m.find("credgate_bindings{state=\"BLOCKED\"} 1\n") != std::string::npos);
+    CHECK(m.find("credgate_bindings{state=\"FAILED\"} 0\n") != std::string::npos);
+    CHECK(m.find("credgate_secret_expiry_seconds{binding=\"bind\\\"ing\"} 42\n") != std::string::npos);
+    CHECK(m.find("credgate_publishes_total{binding=\"bind\\\"ing\"} 3\n") != std::string::npos);
+    CHECK(m.find("secret-looking-lease") == std::string::npos);
 }

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// render_metrics: Prometheus text format 0.0.4, one HELP/TYPE block per family.
+#include "daemon/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace credgate::daemon {
+namespace {
+
+std::string escape(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+constexpr const char* kStates[] = {"OK", "PENDING", "REFRESHING", "RETRYING", "FAILED", "EXPIRED", "STOPPED", "BLOCKED"};
+
+}  // namespace
+
+std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
+    std::string out;
+    family(out, "credgate_enforcement_mode", "gauge", "1 for the active publish gate: enforced, insecure or blocked.");
+    for (const char* m : {"enforced", "insecure", "blocked"})
+        out += fmt::format("credgate_enforcement_mode{{mode=\"{}\"}} {}\n", m, s.protection == m ? 1 : 0);
+
+    std::map<std::string, int> by_state;
+    for (const char* st : kStates) by_state[st] = 0;
+    for (const auto& b : s.bindings) ++by_state[b.state];
+    family(out, "credgate_bindings", "gauge", "Bindings by state.");
+    for (const auto& [st, n] : by_state) out += fmt::format("credgate_bindings{{state=\"{}\"}} {}\n", st, n);
+
+    family(out, "credgate_binding_state", "gauge", "1 for each binding's current state.");
+    for (const auto& b : s.bindings)
+        out += fmt::format("credgate_binding_state{{binding=\"{}\",state=\"{}\"}} 1\n", escape(b.definition.binding.meta.name), b.state);
+
+    family(out, "credgate_secret_expiry_seconds", "gauge", "Seconds until the delivered secret expires.");
+    for (const auto& b : s.bindings)
+        if (b.engine && b.engine->secret_expiry)
+            out += fmt::format("credgate_secret_expiry_seconds{{binding=\"{}\"}} {}\n", escape(b.definition.binding.meta.name),
+                               std::chrono::duration_cast<std::chrono::seconds>(*b.engine->secret_expiry - now).count());
+
+    struct Counter {
+        const char* name;
+        const char* help;
+        uint64_t refresh::Status::*field;
+    };
+    static const Counter kCounters[] = {
+        {"credgate_vault_requests_total", "Vault requests issued.", &refresh::Status::requests},
+        {"credgate_vault_logins_total", "JWT logins.", &refresh::Status::logins},
+        {"credgate_vault_reads_total", "Secret reads.", &refresh::Status::reads},
+        {"credgate_vault_renewals_total", "Token and lease renewals.", &refresh::Status::renewals},
+        {"credgate_vault_revocations_total", "Token revocations.", &refresh::Status::revocations},
+        {"credgate_publishes_total", "Secrets delivered.", &refresh::Status::publishes},
+        {"credgate_refresh_failures_total", "Failed refresh attempts.", &refresh::Status::failures},
+    };
+    for (const auto& c : kCounters) {
+        family(out, c.name, "counter", c.help);
+        for (const auto& b : s.bindings)
+            if (b.engine)
+                out += fmt::format("{}{{binding=\"{}\"}} {}\n", c.name, escape(b.definition.binding.meta.name), (*b.engine).*(c.field));
+    }
+
+    family(out, "credgate_last_error", "gauge", "1 for the class of each binding's last error, while it has one.");
+    for (const auto& b : s.bindings)
+        if (b.engine && b.engine->last_error)
+            out += fmt::format("credgate_last_error{{binding=\"{}\",class=\"{}\",operation=\"{}\"}} 1\n",
+                               escape(b.definition.binding.meta.name), vault::to_string(b.engine->last_error->error_class),
+                               vault::to_string(b.engine->last_error->operation));
+    return out;
+}
+
+}  // namespace credgate::daemon
