@@ -3,9 +3,13 @@
 # The seed scenario end to end: devvault set up like the operator's `bao` steps, credgated with the
 # example-shaped policy delivers vault.json, the key works, and the CLI shows where it is.
 import json
+import os
+import shutil
+import stat
+import subprocess
 import unittest
 
-from harness import SPIFFE_ID, IntegrationCase, configure_seed, seed_policy
+from harness import CREDGATECTL, SPIFFE_ID, IntegrationCase, configure_seed, seed_policy
 
 
 class SeedScenario(IntegrationCase):
@@ -75,6 +79,20 @@ class SeedScenario(IntegrationCase):
         st = node.ctl("status")
         self.assertIn("BLOCKED", st.stdout)
         self.assertEqual(node.stop(), 0)
+
+    def test_credgatectl_refuses_to_work_for_a_non_root_user(self):
+        node = self.seed_node()
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            self.skipTest("setpriv (util-linux) is not installed")
+        # Let the other user reach the socket file itself: only its mode (0600) and credgated stand in the way.
+        for d in (self.tmp, node.dir, os.path.dirname(node.socket)):
+            os.chmod(d, 0o755)
+        r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", CREDGATECTL, "status",
+                            "--socket", node.socket], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("permission denied", r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(node.socket).st_mode), 0o600)
 
     def test_credgatectl_explains_a_missing_socket(self):
         node = self.credgated(self.policy())
