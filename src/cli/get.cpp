@@ -54,7 +54,7 @@ int run_get(const GetOptions& o) {
 }  // namespace
 
 Subcommand add_get(CLI::App& parent) {
-    auto* app = parent.add_subcommand("get", "print a resolved resource with its status (get binding NAME -o yaml|json)");
+    auto* app = parent.add_subcommand("get", "Print a resolved binding with its status (get binding NAME -o yaml|json)");
     auto o = std::make_shared<GetOptions>();
     add_control_options(*app, o->target);
     app->add_option("kind", o->kind, "resource kind: binding")->required();

@@ -109,7 +109,7 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
 }  // namespace
 
 Subcommand add_issuer(CLI::App& parent) {
-    auto* app = parent.add_subcommand("issuer", "print the bao/vault commands that make Vault trust this node's issuer");
+    auto* app = parent.add_subcommand("issuer", "Print the bao/vault commands that make Vault trust this node's issuer");
     auto target = std::make_shared<ControlTarget>();
     auto cli = std::make_shared<std::string>("bao");
     add_control_options(*app, *target);

@@ -44,7 +44,7 @@ int run_reload(const ControlTarget& target) {
 }  // namespace
 
 Subcommand add_reload(CLI::App& parent) {
-    auto* app = parent.add_subcommand("reload", "reload credgated's policies (all or nothing)");
+    auto* app = parent.add_subcommand("reload", "Reload credgated's policies (all or nothing)");
     auto target = std::make_shared<ControlTarget>();
     add_control_options(*app, *target);
     return {app, [target] { return run_reload(*target); }};

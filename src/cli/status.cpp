@@ -106,7 +106,7 @@ int run_status(const ControlTarget& target, bool json) {
 }  // namespace
 
 Subcommand add_status(CLI::App& parent) {
-    auto* app = parent.add_subcommand("status", "show every binding: identity, state, file, expiry, last error");
+    auto* app = parent.add_subcommand("status", "Show every binding: identity, state, file, expiry, last error");
     auto target = std::make_shared<ControlTarget>();
     auto json = std::make_shared<bool>(false);
     add_control_options(*app, *target);
