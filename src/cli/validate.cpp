@@ -32,50 +32,53 @@ std::string plural(std::size_t n, std::string_view one, std::string_view many) {
 int run_validate(const ValidateOptions& opts) {
     const bool config_given = !opts.config.empty();
     const std::string config_path = config_given ? opts.config : std::string(policy::kDefaultConfigPath);
-
-    std::optional<policy::AgentConfig> config;
-    std::vector<policy::Diagnostic> warnings;
     std::error_code ec;
-    bool load_config = config_given || opts.paths.empty() || std::filesystem::exists(config_path, ec);
-    if (!config_given && opts.paths.empty() && !std::filesystem::exists(config_path, ec)) {
+    // A settings file that cannot even be checked for (e.g. EACCES) counts as present: loading it says why.
+    const bool config_present = std::filesystem::exists(config_path, ec) || ec;
+    if (!config_given && opts.paths.empty() && !config_present) {
         std::fprintf(stderr,
                      "credgatectl validate: no policy paths given and %s does not exist; pass --config FILE or PATH...\n",
                      config_path.c_str());
         return kExitUsage;
     }
-    if (load_config) {
+
+    std::vector<policy::Diagnostic> findings;  // everything to print, errors and warnings
+    bool failed = false;
+    std::optional<policy::AgentConfig> config;
+    if (config_given || config_present) {
         auto loaded = policy::load_agent_config(config_path);
-        if (!loaded) {
-            print(loaded.error());
-            std::size_t errors = 0;
-            for (const auto& d : loaded.error()) errors += d.severity == policy::Severity::error ? 1 : 0;
-            std::fprintf(stderr, "invalid: %s in %s\n", plural(errors, "error", "errors").c_str(), config_path.c_str());
-            return kExitFailure;
+        if (loaded) {
+            config = std::move(loaded->value);
+            findings = std::move(loaded->warnings);
+        } else {
+            findings = std::move(loaded.error());
+            failed = true;
         }
-        config = std::move(loaded->value);
-        warnings = std::move(loaded->warnings);
     }
 
+    // With broken settings, the given paths are still checked (without a trust domain) so that one run
+    // reports every error; without paths there is nothing more to check.
     std::vector<std::string> paths = opts.paths;
-    if (paths.empty()) paths.push_back(config->policies_dir);
-    std::optional<std::string> trust_domain;
-    if (config) trust_domain = config->trust_domain;
+    if (paths.empty() && config) paths.push_back(config->policies_dir);
+    std::optional<policy::LoadResult<policy::PolicySet>> loaded;
+    if (!paths.empty()) {
+        loaded = policy::load_policies(paths, config ? std::optional<std::string>(config->trust_domain) : std::nullopt);
+        const auto& more = *loaded ? (*loaded)->warnings : loaded->error();
+        findings.insert(findings.end(), more.begin(), more.end());
+        failed = failed || !*loaded;
+    }
 
-    auto loaded = policy::load_policies(paths, trust_domain);
-    if (!loaded) {
-        std::vector<policy::Diagnostic> all = warnings;
-        all.insert(all.end(), loaded.error().begin(), loaded.error().end());
-        print(all);
-        std::size_t errors = 0;
-        for (const auto& d : all) errors += d.severity == policy::Severity::error ? 1 : 0;
+    print(findings);
+    std::size_t errors = 0;
+    for (const auto& d : findings) errors += d.severity == policy::Severity::error ? 1 : 0;
+    if (failed) {
         std::fprintf(stderr, "invalid: %s, %s\n", plural(errors, "error", "errors").c_str(),
-                     plural(all.size() - errors, "warning", "warnings").c_str());
+                     plural(findings.size() - errors, "warning", "warnings").c_str());
         return kExitFailure;
     }
-    warnings.insert(warnings.end(), loaded->warnings.begin(), loaded->warnings.end());
-    print(warnings);
+    const auto& warnings = findings;
 
-    const auto& set = loaded->value;
+    const auto& set = (*loaded)->value;
     std::vector<std::string> kinds;
     auto count = [&](std::size_t n, std::string_view kind) {
         if (n > 0) kinds.push_back(fmt::format("{} {}", n, kind));
@@ -87,7 +90,7 @@ int run_validate(const ValidateOptions& opts) {
     std::size_t objects = set.services.size() + set.sources.size() + set.identities.size() + set.bindings.size();
     std::string summary = fmt::format("valid: {}", plural(objects, "object", "objects"));
     if (!kinds.empty()) summary += fmt::format(" ({})", fmt::join(kinds, ", "));
-    summary += fmt::format(" in {}, {}", plural(loaded->files.size(), "file", "files"),
+    summary += fmt::format(" in {}, {}", plural((*loaded)->files.size(), "file", "files"),
                            plural(warnings.size(), "warning", "warnings"));
     if (config) summary += fmt::format("; settings {} (trust domain {})", config_path, config->trust_domain);
     else

@@ -97,6 +97,13 @@ two = [os.path.join(fixtures, "invalid", n) for n in ("dangling-source.yaml", "p
 rc, out, err = run("validate", "--config", config, *two)
 check(rc == 1 and all(p + ":" in err for p in two), "errors from both files", err)
 
+# Broken settings and broken policies: both are reported by one run.
+bad_config = os.path.join(fixtures, "config-invalid", "unknown-key.yaml")
+bad_policy = os.path.join(fixtures, "invalid", "dangling-source.yaml")
+rc, out, err = run("validate", "--config", bad_config, bad_policy)
+check(rc == 1 and "unknown key 'enforce'" in err and "no CredentialSource is named 'vault-openai'" in err,
+      f"settings and policy errors in one run: exit {rc}", err)
+
 # A missing path or settings file is an error, not a usage error.
 rc, out, err = run("validate", "--config", config, "/nonexistent/policies.d")
 check(rc == 1 and "/nonexistent/policies.d: cannot read" in err, f"missing path: exit {rc}", err)
