@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
 
 namespace credgate::refresh {
 namespace {
@@ -168,7 +169,10 @@ void Engine::run_fetch() {
         if (alive.expired()) return;
         if (!r) {
             busy_ = false;
-            if (!stopped_) on_failure(r.error());
+            if (stopped_)
+                settle_after_stop(nullptr);
+            else
+                on_failure(r.error());
             return;
         }
         const TimePoint now = clock_.now();
@@ -181,7 +185,7 @@ void Engine::run_fetch() {
         held->uses_left = r->num_uses > 0 ? r->num_uses : -1;
         if (stopped_) {
             busy_ = false;
-            if (revoke_on_stop_) revoke_token(held->token, {});
+            settle_after_stop(&held->token);
             return;
         }
         ++status_.requests;
@@ -192,7 +196,7 @@ void Engine::run_fetch() {
             if (held->uses_left > 0) --held->uses_left;
             const TimePoint t = clock_.now();
             if (stopped_) {
-                if (revoke_on_stop_ && held->revocable(t)) revoke_token(held->token, {});
+                settle_after_stop(held->revocable(t) ? &held->token : nullptr);
                 return;
             }
             if (!s) {
@@ -269,7 +273,8 @@ void Engine::run_reread() {
         if (alive.expired()) return;
         busy_ = false;
         if (held->uses_left > 0) --held->uses_left;
-        if (stopped_ || held != current_) return;
+        if (stopped_) return settle_after_stop(nullptr);  // stop() revoked this token itself
+        if (held != current_) return;
         if (!r) {
             if (r.error().error_class == vault::ErrorClass::permission) {
                 // The token expired, was revoked or used up: log in again now, no backoff.
@@ -310,7 +315,8 @@ void Engine::run_renew_token() {
         if (alive.expired()) return;
         busy_ = false;
         if (held->uses_left > 0) --held->uses_left;
-        if (stopped_ || held != current_) return;
+        if (stopped_) return settle_after_stop(nullptr);  // stop() revoked this token itself
+        if (held != current_) return;
         const TimePoint now = clock_.now();
         if (!r) {
             log::warning(kComponent, "Binding '{}': Failed to renew the login token: {}", name_, r.error().describe());
@@ -347,7 +353,8 @@ void Engine::run_renew_lease() {
         if (alive.expired()) return;
         busy_ = false;
         if (held->uses_left > 0) --held->uses_left;
-        if (stopped_ || held != current_) return;
+        if (stopped_) return settle_after_stop(nullptr);  // stop() revoked this token itself
+        if (held != current_) return;
         const TimePoint now = clock_.now();
         if (!r) {
             log::warning(kComponent, "Binding '{}': Failed to renew lease '{}': {}", name_, held->lease_id,
@@ -551,15 +558,25 @@ void Engine::stop(bool revoke, std::function<void()> done) {
     status_.secret_expiry.reset();
     status_.lease_id.clear();
     status_.message = fmt::format("stopped; {} token(s) revoked", tokens.size());
-    if (tokens.empty()) {
+    if (tokens.empty() && !busy_) {
         if (done) done();
         return;
     }
-    auto remaining = std::make_shared<size_t>(tokens.size());
-    for (const auto& t : tokens)
-        revoke_token(t, [remaining, done] {
-            if (--*remaining == 0 && done) done();
-        });
+    auto remaining = std::make_shared<size_t>(tokens.size() + (busy_ ? 1 : 0));
+    auto release = [remaining, done] {
+        if (--*remaining == 0 && done) done();
+    };
+    if (busy_) inflight_release_ = release;
+    for (const auto& t : tokens) revoke_token(t, release);
+}
+
+void Engine::settle_after_stop(const vault::Token* token) {
+    auto release = std::exchange(inflight_release_, {});
+    if (token && revoke_on_stop_) {
+        revoke_token(*token, std::move(release));
+        return;
+    }
+    if (release) release();
 }
 
 Status Engine::status() const {

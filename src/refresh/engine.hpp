@@ -81,9 +81,9 @@ public:
     // Attempts a fresh fetch now (after a policy reload, or an operator's request), cancelling any
     // backoff wait. Ignored while a request is in flight or after stop().
     void refresh_now();
-    // Cancels every timer. With `revoke`, revokes every token held (which revokes their leases) and
-    // removes the delivered file, since it would hold a dead secret; `done` runs when all revocations
-    // have answered. Keep the engine alive until then.
+    // Cancels every timer. With `revoke`, revokes every token held (which revokes their leases),
+    // including one a login still in flight returns, and removes the delivered file, since it would
+    // hold a dead secret; `done` runs when all revocations have answered. Keep the engine alive until then.
     void stop(bool revoke, std::function<void()> done = {});
 
     Status status() const;
@@ -109,6 +109,8 @@ private:
     void arm_revoke_timer();
     void revoke_due();
     void revoke_token(const vault::Token& token, std::function<void()> then);
+    // An operation in flight at stop() has answered: revoke the token it brought, then let stop finish.
+    void settle_after_stop(const vault::Token* token);
     void set_state_after_failure(const vault::VaultError& error, TimePoint retry_at);
     std::optional<TimePoint> effective_expiry() const;
     TimePoint point_in(TimePoint base, TimePoint deadline);
@@ -131,6 +133,7 @@ private:
     bool ever_published_ = false;
     bool expired_ = false;
     bool revoke_on_stop_ = false;
+    std::function<void()> inflight_release_;  // set by stop() while an operation is in flight
     Status status_;
     std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

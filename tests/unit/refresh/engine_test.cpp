@@ -586,11 +586,34 @@ TEST_CASE("a login answered after stop has its token revoked") {
     ops.async = true;
     Engine engine("b", clock, ops, options());
     engine.start();
-    engine.stop(true);
-    ops.complete_all();
+    bool done = false;
+    engine.stop(true, [&done] { done = true; });
+    CHECK_FALSE(done);
+    ops.complete_next();  // the login answers: its token is revoked
     CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    CHECK_FALSE(done);
+    ops.complete_next();  // the revocation answers
+    CHECK(done);
     CHECK(ops.reads == 0);
     CHECK_FALSE(ops.published);
+}
+
+TEST_CASE("stop during a read revokes the token that read and waits for it") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.async = true;
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    ops.complete_next();  // login
+    REQUIRE(ops.reads == 1);
+    bool done = false;
+    engine.stop(true, [&done] { done = true; });
+    CHECK_FALSE(done);
+    ops.complete_next();  // the read answers after stop: nothing is published
+    CHECK_FALSE(ops.published);
+    CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    ops.complete_all();
+    CHECK(done);
 }
 
 TEST_CASE("status never contains the token") {
