@@ -66,7 +66,10 @@ class SeedScenario(IntegrationCase):
         self.assertIn('credgate_enforcement_mode{mode="insecure"} 1', metrics)
         self.assertNotIn(secret["api_key"], metrics)
 
-        self.assertNotIn(secret["api_key"], node.log_text(), "the key must never be logged")
+        log = node.log_text()
+        self.assertNotIn(secret["api_key"], log, "the key must never be logged")
+        self.assertNotIn("eyJ", log, "no JWT (or any base64url JSON) may be logged")
+        self.assertNotIn("hvs.", log, "no Vault token may be logged")
         self.assertEqual(node.stop(), 0)
 
     def test_refuses_to_publish_without_enforcement_and_says_how_to_enable_it(self):
