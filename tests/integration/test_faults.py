@@ -98,6 +98,14 @@ class Faults(IntegrationCase):
         self.assertIn("token_num_uses", err["explanation"])
         self.assertEqual(node.binding()["status"]["state"], "FAILED")
         self.assertIn("token_num_uses", self.status_row(node))
+        # The operator fixes the role; a reload (policy unchanged) makes the binding try again now
+        # instead of after the long wait for non-retryable errors.
+        self.dv.root_call("POST", "auth/jwt/role/openai-apikeys", {"token_num_uses": 0})
+        r = node.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("unchanged: vault-openai-apikeys-binding", r.stdout)
+        self.wait_state(node, "OK")
+        self.assertEqual(self.dv.models(self.read_secret(node)["api_key"])[0], 200)
 
     def test_role_type_left_at_oidc_is_explained(self):
         node = self.seed_node(role_overrides={"role_type": "oidc", "allowed_redirect_uris": "http://localhost/cb"})
