@@ -7,6 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
 #include "identity/rules.hpp"
@@ -50,7 +55,8 @@ private:
 #if CREDGATE_HAVE_ENFORCE
 class Enforced final : public Protection {
 public:
-    explicit Enforced(std::unique_ptr<enforce::Enforcer> e) : enforcer_(std::move(e)) {}
+    Enforced(std::unique_ptr<enforce::Enforcer> e, std::string file_root)
+        : enforcer_(std::move(e)), file_root_(std::move(file_root)) {}
     ProtectionMode mode() const override { return ProtectionMode::enforced; }
     const std::string& problem() const override { return problem_; }
 
@@ -89,6 +95,7 @@ public:
             return fail(ErrorKind::internal, fmt::format("binding '{}' has no kernel rules", target.binding));
         identity::FileKey key{identity::kernel_dev(file.device), file.inode};
         if (auto r = enforcer_->protect_file(key, it->second); !r) return r;
+        if (auto r = protect_directories(target, file); !r) return r;
         published_[target.binding] = key;
         return {};
     }
@@ -103,7 +110,28 @@ public:
     }
 
 private:
+    // The workload and binding directories above the file: only credgated may add, remove or rename
+    // their entries, and they cannot be renamed themselves, so the file cannot be moved out of reach.
+    Result<void> protect_directories(const delivery::Target& target, delivery::FileId file) {
+        const std::string workload_dir = file_root_ + "/" + target.workload_uuid;
+        const std::string binding_dir = workload_dir + "/" + std::string(delivery::kBindingDirPrefix) + target.binding;
+        for (const std::string& dir : {workload_dir, binding_dir}) {
+            struct stat st {};
+            if (::lstat(dir.c_str(), &st) != 0)
+                return fail(ErrorKind::internal,
+                            fmt::format("Failed to protect directory '{}': stat: {}", dir, std::strerror(errno)));
+            if (!S_ISDIR(st.st_mode) || static_cast<uint64_t>(st.st_dev) != file.device)
+                return fail(ErrorKind::internal, fmt::format("Failed to protect directory '{}': not a directory on "
+                                                             "the credential file's file system", dir));
+            const identity::FileKey key{identity::kernel_dev(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+            if (auto r = enforcer_->protect_directory(key); !r)
+                return fail(r.error().kind, fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
+        }
+        return {};
+    }
+
     std::unique_ptr<enforce::Enforcer> enforcer_;
+    std::string file_root_;  // the FileSink root: <root>/<workload uuid>/crb-<binding>/<file>
     std::string problem_;
     std::map<std::string, uint32_t> index_;
     std::map<std::string, identity::FileKey> published_;
@@ -138,7 +166,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
         if (e) {
             log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
                         (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
-            return std::make_unique<Enforced>(std::move(*e));
+            return std::make_unique<Enforced>(std::move(*e), config.delivery.file_root);
         }
         problem = "Failed to load the BPF LSM programs: " + e.error().message;
     } else {
