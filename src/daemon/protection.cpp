@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -53,6 +54,37 @@ private:
 };
 
 #if CREDGATE_HAVE_ENFORCE
+// process:sha256 values are looked up among every program the policy names by process:path (in any
+// identity), so an identity may name its program by content alone; each file is hashed once per apply.
+std::vector<std::string> program_paths(const std::vector<BindingDefinition>& bindings) {
+    std::vector<std::string> paths;
+    for (const auto& b : bindings)
+        for (const auto& alternative : b.identity.selectors)
+            for (const auto& term : alternative.terms)
+                if (term.key == policy::SelectorKey::process_path)
+                    paths.insert(paths.end(), term.values.begin(), term.values.end());
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    return paths;
+}
+
+class HashCachingResolver final : public identity::Resolver {
+public:
+    Result<identity::FileKey> file(const std::string& path) override { return system_.file(path); }
+    Result<std::string> sha256_hex(const std::string& path) override {
+        if (auto it = hashes_.find(path); it != hashes_.end()) return it->second;
+        return hashes_.emplace(path, system_.sha256_hex(path)).first->second;
+    }
+    Result<uint32_t> user(const std::string& name) override { return system_.user(name); }
+    Result<uint32_t> group(const std::string& name) override { return system_.group(name); }
+    Result<uint64_t> cgroup(const std::string& path) override { return system_.cgroup(path); }
+    Result<uint64_t> unit_cgroup(const std::string& unit) override { return system_.unit_cgroup(unit); }
+
+private:
+    identity::SystemResolver system_;
+    std::map<std::string, Result<std::string>> hashes_;
+};
+
 class Enforced final : public Protection {
 public:
     Enforced(std::unique_ptr<enforce::Enforcer> e, std::string file_root)
@@ -61,12 +93,13 @@ public:
     const std::string& problem() const override { return problem_; }
 
     Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) override {
-        identity::SystemResolver resolver;
+        HashCachingResolver resolver;
+        const std::vector<std::string> candidates = program_paths(bindings);
         identity::CompiledRules rules;
         std::map<std::string, std::string> refused;
         std::map<std::string, uint32_t> index;
         for (const auto& b : bindings) {
-            auto compiled = identity::compile_identity(b.identity, resolver);
+            auto compiled = identity::compile_identity(b.identity, resolver, candidates);
             if (!compiled) {
                 refused[b.binding.meta.name] = compiled.error().message;
                 continue;
