@@ -95,10 +95,14 @@ public:
     Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) override {
         HashCachingResolver resolver;
         const std::vector<std::string> candidates = program_paths(bindings);
-        identity::CompiledRules rules;
         std::map<std::string, std::string> refused;
-        std::map<std::string, uint32_t> index;
+        std::vector<std::string> names;
+        for (const auto& b : bindings) names.push_back(b.binding.meta.name);
+        auto [slots, size] = assign_slots(index_, names);
+        identity::CompiledRules rules;
+        rules.bindings.resize(size);  // unused and reserved slots: no alternative, matches nobody
         for (const auto& b : bindings) {
+            const uint32_t slot = slots[b.binding.meta.name];
             auto compiled = identity::compile_identity(b.identity, resolver, candidates);
             if (!compiled) {
                 refused[b.binding.meta.name] = compiled.error().message;
@@ -106,19 +110,11 @@ public:
             }
             for (const auto& w : compiled->warnings)
                 log::warning(kComponent, "WorkloadIdentity '{}': {}", b.identity.meta.name, w);
-            index[b.binding.meta.name] = static_cast<uint32_t>(rules.bindings.size());
-            rules.bindings.push_back({b.binding.meta.name, b.spiffe_id, std::move(*compiled)});
+            rules.bindings[slot] = {b.binding.meta.name, b.spiffe_id, std::move(*compiled)};
         }
         if (auto r = enforcer_->apply_rules(rules); !r)
             return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
-        index_ = std::move(index);
-        // Files published under the previous rule set keep working under the new binding index.
-        for (const auto& [name, file] : published_) {
-            auto it = index_.find(name);
-            if (it == index_.end()) continue;
-            if (auto r = enforcer_->protect_file(file, it->second); !r)
-                log::error(kComponent, "Failed to re-protect the file of binding '{}': {}", name, r.error().message);
-        }
+        index_ = std::move(slots);
         return refused;
     }
 
@@ -128,15 +124,11 @@ public:
             return fail(ErrorKind::internal, fmt::format("binding '{}' has no kernel rules", target.binding));
         identity::FileKey key{identity::kernel_dev(file.device), file.inode};
         if (auto r = enforcer_->protect_file(key, it->second); !r) return r;
-        if (auto r = protect_directories(target, file); !r) return r;
-        published_[target.binding] = key;
-        return {};
+        return protect_directories(target, file);
     }
 
     void unprotect(const delivery::Target& target, delivery::FileId file) override {
         identity::FileKey key{identity::kernel_dev(file.device), file.inode};
-        if (auto it = published_.find(target.binding); it != published_.end() && it->second == key)
-            published_.erase(it);
         if (auto r = enforcer_->unprotect(key); !r)
             log::warning(kComponent, "Failed to unprotect a retired file of binding '{}': {}", target.binding,
                          r.error().message);
@@ -166,12 +158,38 @@ private:
     std::unique_ptr<enforce::Enforcer> enforcer_;
     std::string file_root_;  // the FileSink root: <root>/<workload uuid>/crb-<binding>/<file>
     std::string problem_;
-    std::map<std::string, uint32_t> index_;
-    std::map<std::string, identity::FileKey> published_;
+    std::map<std::string, uint32_t> index_;  // binding name -> kernel index
 };
 #endif
 
 }  // namespace
+
+SlotAssignment assign_slots(const std::map<std::string, uint32_t>& previous, const std::vector<std::string>& names) {
+    SlotAssignment out;
+    std::vector<bool> used;
+    auto take = [&used](uint32_t slot) {
+        if (used.size() <= slot) used.resize(slot + 1, false);
+        used[slot] = true;
+    };
+    for (const auto& n : names)
+        if (auto it = previous.find(n); it != previous.end()) {
+            out.slots[n] = it->second;
+            take(it->second);
+        }
+    // Slots of bindings that are going away stay reserved for this rule set; their files are
+    // removed right after it is applied, in the same reload.
+    for (const auto& [n, slot] : previous)
+        if (!out.slots.contains(n)) take(slot);
+    for (const auto& n : names) {
+        if (out.slots.contains(n)) continue;
+        uint32_t slot = 0;
+        while (slot < used.size() && used[slot]) ++slot;
+        take(slot);
+        out.slots[n] = slot;
+    }
+    out.size = used.size();
+    return out;
+}
 
 const char* to_string(ProtectionMode m) noexcept {
     switch (m) {

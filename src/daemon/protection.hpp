@@ -8,6 +8,7 @@
 #include "delivery/sink.hpp"
 #include "policy/model.hpp"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +23,15 @@ enum class ProtectionMode {
 };
 
 const char* to_string(ProtectionMode m) noexcept;
+
+// Kernel indexes of bindings. A binding keeps its index (slot) for as long as it exists, so a rule
+// swap never hands a published file to another binding's rules; the slot of a binding that is going
+// away stays reserved (an identity that matches nobody) in the rule set that drops it.
+struct SlotAssignment {
+    std::map<std::string, uint32_t> slots;  // binding name -> index
+    size_t size = 0;                        // rule set length, reserved and unused slots included
+};
+SlotAssignment assign_slots(const std::map<std::string, uint32_t>& previous, const std::vector<std::string>& names);
 
 class Protection {
 public:
