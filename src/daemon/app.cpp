@@ -230,6 +230,23 @@ public:
             return out;
         }
         log::info(kComponent, "Reloading the policies in '{}'", config_.policies_dir);
+        // The settings file is checked too: a broken one fails the reload, a changed one is applied
+        // only by a restart (listeners, keys and the delivery root cannot move under running bindings).
+        auto cfg = policy::load_agent_config(options_.config_path);
+        if (!cfg) {
+            for (const auto& d : cfg.error()) {
+                (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
+                log::error("policy", "{}", d.to_string());
+            }
+            log::error(kComponent, "Failed to reload: '{}' has {} error(s); nothing changed", options_.config_path, out.errors.size());
+            last_reload_ = out;
+            return out;
+        }
+        if (config_fingerprint(cfg->value) != config_fingerprint(config_)) {
+            out.warnings.push_back(fmt::format("{}: changed settings take effect only when credgated restarts; "
+                                               "the policies were reloaded with the running settings", options_.config_path));
+            log::warning(kComponent, "'{}' changed: restart credgated to apply it; reloading the policies only", options_.config_path);
+        }
         auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
         if (!pol) {
             for (const auto& d : pol.error()) {

@@ -67,6 +67,30 @@ std::string fingerprint(const policy::CredentialBinding& b, const policy::Creden
     return out;
 }
 
+std::string config_fingerprint(const policy::AgentConfig& c) {
+    std::string out;
+    field(out, "trustDomain", c.trust_domain);
+    field(out, "node", c.node);
+    field(out, "issuer.url", c.issuer.url);
+    field(out, "issuer.listen", c.issuer.listen);
+    field(out, "issuer.tlsCert", c.issuer.tls_cert.value_or("\x01"));
+    field(out, "issuer.tlsKey", c.issuer.tls_key.value_or("\x01"));
+    field(out, "issuer.algorithm", std::to_string(static_cast<int>(c.issuer.algorithm)));
+    field(out, "issuer.tokenTTL", std::to_string(c.issuer.token_ttl.count()));
+    field(out, "issuer.keyRotation", std::to_string(c.issuer.key_rotation.count()));
+    field(out, "issuer.keyFile", c.issuer.key_file.value_or("\x01"));
+    field(out, "delivery.backend", std::to_string(static_cast<int>(c.delivery.backend)));
+    field(out, "delivery.fileRoot", c.delivery.file_root);
+    field(out, "delivery.sysfsRoot", c.delivery.sysfs_root);
+    field(out, "enforcement.mode", std::to_string(static_cast<int>(c.enforcement.mode)));
+    field(out, "enforcement.pinDir", c.enforcement.pin_dir);
+    field(out, "control.socket", c.control.socket);
+    field(out, "metrics.listen", c.metrics.listen.value_or("\x01"));
+    field(out, "policies.dir", c.policies_dir);
+    field(out, "revokeOnShutdown", c.revoke_on_shutdown ? "1" : "0");
+    return out;
+}
+
 Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet& policies,
                                                         const std::string& trust_domain) {
     std::vector<BindingDefinition> out;

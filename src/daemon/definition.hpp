@@ -34,6 +34,9 @@ Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet&
 std::string fingerprint(const policy::CredentialBinding& binding, const policy::CredentialSource& source,
                         const policy::WorkloadIdentity& identity, const std::string& spiffe_id);
 
+// Canonical text of the agent settings a running credgated cannot change without a restart.
+std::string config_fingerprint(const policy::AgentConfig& config);
+
 struct ReloadPlan {
     std::vector<std::string> unchanged;  // keep running untouched
     std::vector<std::string> changed;    // stop (revoke, remove the file), then start the new one

@@ -36,6 +36,24 @@ class ReloadAndShutdown(IntegrationCase):
         st = node.ctl("status")
         self.assertIn("last reload FAILED", st.stdout)
 
+    def test_a_broken_settings_file_fails_the_reload_and_a_changed_one_asks_for_a_restart(self):
+        node = self.seed_node()
+        before = self.wait_state(node, "OK")
+        with open(node.config) as f:
+            good = f.read()
+        with open(node.config, "w") as f:
+            f.write(good + "surprise: 1\n")
+        r = node.ctl("reload")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("credgate.yaml", r.stderr)
+        self.assertIn("surprise", r.stderr)
+        with open(node.config, "w") as f:
+            f.write(good.replace("node: test-node", "node: renamed-node"))
+        r = node.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("restarts", r.stderr)
+        self.assertEqual(node.binding()["status"]["lease"]["id"], before["status"]["lease"]["id"])
+
     def test_unchanged_binding_keeps_running_and_a_removed_one_is_revoked(self):
         node = self.seed_node()
         first = self.wait_state(node, "OK")

@@ -148,3 +148,15 @@ TEST_CASE("kernel slots: a binding keeps its slot across reloads and a removed o
     CHECK(third.slots.at("e") == 1);
     CHECK(third.slots.at("d") == 3);
 }
+
+TEST_CASE("a settings change that needs a restart is detected, an identical file is not") {
+    policy::AgentConfig a;
+    a.trust_domain = "example.org";
+    policy::AgentConfig b = a;
+    CHECK(config_fingerprint(a) == config_fingerprint(b));
+    b.issuer.listen = "127.0.0.1:9999";
+    CHECK(config_fingerprint(a) != config_fingerprint(b));
+    b = a;
+    b.metrics.listen = "127.0.0.1:9464";
+    CHECK(config_fingerprint(a) != config_fingerprint(b));
+}
