@@ -51,8 +51,8 @@ def preflight():
         skip_or_fail(f"devvault needs python3-jwt and python3-cryptography: {e}")
     if not NOTICE_PRINTED:
         print("NOTE: credgated runs with --insecure-no-enforcement in these tests: this host's kernel cannot run "
-              "BPF LSM programs, so who may read a credential file is not enforced here (tools/scripts/demo shows it inside the VM; the vm suite tests the BPF programs).",
-              file=sys.stderr, flush=True)
+              "BPF LSM programs, so who may read a credential file is not enforced here (the vm suite's "
+              "credgated-demo test runs credgated with enforcement inside the VM).", file=sys.stderr, flush=True)
         NOTICE_PRINTED = True
 
 
