@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# credgated end to end under kernel enforcement, in one boot: devvault set up like the seed scenario,
+# credgated delivering keys to a bound agent script, intruders refused, crash, adoption and revocation.
+source "$(dirname "$0")/lib.sh"
+require_enforcement
+credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
+credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
+devvault=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}/tools/devvault/devvault
+
+# The guest's loopback is its own: fixed ports are free.
+vault=http://127.0.0.1:8200
+openai=http://127.0.0.1:8300
+issuer=http://127.0.0.1:8443
+w=$CREDGATE_VM_SCRATCH/e2e
+root=$w/credentials
+mkdir -p "$w/policies.d" "$w/agent" "$w/intruder" "$w/keys"
+chmod 0755 "$w" "$w/agent" "$w/intruder"
+chown 1000:1000 "$w/keys"; chmod 0700 "$w/keys"
+
+ctl() { "$credgatectl" "$@" --socket "$w/control.sock"; }
+json_get() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d[int(k)] if isinstance(d,list) else d[k]
+print(d)' "$1"; }
+die() { echo "FAIL: $*"; for f in credgated.log credgated2.log devvault.log; do [[ -s $w/$f ]] && { echo "--- $f"; tail -n 25 "$w/$f"; }; done; exit 1; }
+# poll SECONDS CMD...: retry CMD every 0.3 s until it succeeds or SECONDS pass.
+poll() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.3; done
+}
+bound() { grep -Eq '"state" *: *"OK"' <<<"$(ctl get binding "$1" -o json 2>/dev/null)"; }
+key_code() {  # the OpenAI stand-in's answer to a key (the key is read from a file, never printed)
+  curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$1")" -H 'OpenAI-Organization: org-e2e' \
+    -H 'OpenAI-Project: proj_e2e' "$openai/v1/models"
+}
+
+# ---- the agent, the intruders -----------------------------------------------------------------
+agent=$w/agent/ai-agent
+cat >"$agent" <<'EOF'
+#!/usr/bin/python3
+# The bound agent: reads its key from the credential file, calls GET /v1/models with it and keeps the
+# key in a file of its own (for the revocation check).
+import json, sys, urllib.error, urllib.request
+path, url, keep = sys.argv[1:4]
+try:
+    key = json.load(open(path))["api_key"]
+except OSError as e:
+    print(f"agent: {path}: {e.strerror}")
+    sys.exit(1)
+request = urllib.request.Request(url + "/v1/models", headers={
+    "Authorization": "Bearer " + key, "OpenAI-Organization": "org-e2e", "OpenAI-Project": "proj_e2e"})
+try:
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=60) as r:
+        status = r.status
+except urllib.error.HTTPError as e:
+    status = e.code
+with open(keep, "w") as f:
+    f.write(key)
+print(f"agent: GET /v1/models -> {status}")
+sys.exit(0 if status == 200 else 1)
+EOF
+chmod 0755 "$agent"
+cat >"$w/intruder/reader.py" <<'EOF'
+#!/usr/bin/python3
+# Another script of the same interpreter, trying the agent's file.
+import sys
+try:
+    print("read", len(open(sys.argv[1]).read()), "bytes")
+except OSError as e:
+    print(f"reader: {sys.argv[1]}: {e.strerror}")
+    sys.exit(1)
+EOF
+chmod 0755 "$w/intruder/reader.py"
+cp "$agent" "$w/intruder/copy-of-agent"          # same content, another inode
+cp /bin/cat "$w/intruder/ai-agent"              # comm "ai-agent", like the agent's
+chmod 0755 "$w/intruder/copy-of-agent" "$w/intruder/ai-agent"
+agent_sha=$(sha256sum "$agent" | cut -d' ' -f1)
+
+# ---- devvault ---------------------------------------------------------------------------------
+/usr/bin/python3 "$devvault" --listen 127.0.0.1:8200 --openai-listen 127.0.0.1:8300 --root-token e2e-root \
+  --openai-project proj_e2e --exit-with-parent >"$w/devvault.out" 2>"$w/devvault.log" &
+devvault_pid=$!
+poll 90 grep -q '^devvault ready' "$w/devvault.out" || die "devvault did not start"
+bao() {  # bao METHOD PATH JSON: the HTTP call behind a `bao` command
+  local code
+  code=$(curl -s -o "$w/bao.out" -w '%{http_code}' -X "$1" -H 'X-Vault-Token: e2e-root' \
+    -H 'Content-Type: application/json' --data "$3" "$vault/v1/$2")
+  [[ $code == 200 || $code == 204 ]] || die "$1 /v1/$2 answered $code: $(head -c 300 "$w/bao.out")"
+}
+
+# ---- credgated, enforcing ---------------------------------------------------------------------
+cat >"$w/credgate.yaml" <<EOF
+trustDomain: example.org
+node: e2e-node
+issuer:
+  url: $issuer
+  listen: 127.0.0.1:8443
+delivery:
+  backend: file
+  fileRoot: $root
+control:
+  socket: $w/control.sock
+policies:
+  dir: $w/policies.d
+EOF
+"$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
+daemon=$!
+poll 90 ctl status || die "credgated did not answer on its control socket"
+mode=$(ctl status --json | json_get daemon.enforcement.mode)
+if [[ $mode == enforced ]]; then pass "credgated reports enforcement active (credgatectl status: $mode)"
+else die "credgated reports enforcement '$mode', not enforced"; fi
+
+# ---- Vault set up like the seed (token_num_uses=0, token_ttl above the key's ttl) -------------
+bao POST sys/mounts/openai '{"type":"openai"}'
+bao POST openai/config '{"admin_api_key":"sk-admin-e2e","admin_api_key_id":"key_admin_e2e","organization_id":"org-e2e"}'
+bao POST openai/roles/my-role '{"project_id":"proj_e2e","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
+bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
+bao POST sys/auth/jwt '{"type":"jwt"}'
+bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$issuer\"}"
+for pair in openai-apikeys:ai-agent openai-hashed:hashed-agent; do
+  bao POST "auth/jwt/role/${pair%%:*}" "{\"role_type\":\"jwt\",\"user_claim\":\"sub\",\"bound_audiences\":\"vault\",\"bound_subject\":\"spiffe://example.org/${pair#*:}\",\"token_policies\":\"read-openai-apikeys\",\"token_type\":\"service\",\"token_num_uses\":0,\"token_ttl\":\"1h\"}"
+done
+
+# Two bindings: the agent by script path + uid, and the same program by content (process:sha256)
+# + uid, whose only candidate file is the path named by the first identity.
+cat >"$w/policies.d/agent.yaml" <<EOF
+apiVersion: credgate.io/v1alpha1
+kind: CredentialSource
+metadata: {name: vault-openai}
+spec:
+  vault: {address: "$vault", jwtAuthMethodPath: jwt, role: openai-apikeys, path: openai/creds/my-role, audience: [vault]}
+---
+apiVersion: credgate.io/v1alpha1
+kind: CredentialSource
+metadata: {name: vault-openai-hashed}
+spec:
+  vault: {address: "$vault", jwtAuthMethodPath: jwt, role: openai-hashed, path: openai/creds/my-role, audience: [vault]}
+---
+apiVersion: credgate.io/v1alpha1
+kind: WorkloadIdentity
+metadata: {name: ai-agent}
+spec:
+  workloadID: ai-agent
+  selectors:
+    - process:path: $agent
+      process:uid: 1000
+---
+apiVersion: credgate.io/v1alpha1
+kind: WorkloadIdentity
+metadata: {name: hashed-agent}
+spec:
+  workloadID: hashed-agent
+  selectors:
+    - process:sha256: $agent_sha
+      process:uid: 1000
+---
+apiVersion: credgate.io/v1alpha1
+kind: CredentialBinding
+metadata: {name: agent-key}
+spec:
+  workloadID: ai-agent
+  credentialSource: vault-openai
+  propagation: {file: {}}
+---
+apiVersion: credgate.io/v1alpha1
+kind: CredentialBinding
+metadata: {name: hashed-key}
+spec:
+  workloadID: hashed-agent
+  credentialSource: vault-openai-hashed
+  propagation: {file: {}}
+EOF
+ctl reload >/dev/null || die "credgatectl reload failed"
+poll 120 bound agent-key || die "binding agent-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+poll 60 bound hashed-key || die "binding hashed-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+file=$(ctl get binding agent-key -o json | json_get status.file.files.0.path)
+hashed=$(ctl get binding hashed-key -o json | json_get status.file.files.0.path)
+bdir=$(dirname "$file"); udir=$(dirname "$bdir")
+[[ $file == "$root"/*/crb-agent-key/vault.json ]] || die "unexpected credential path '$file'"
+
+# ---- the agent reads, intruders are refused ----------------------------------------------------
+expect_read "the agent (uid 1000, its script) reads vault.json and its key works on /v1/models" "-> 200" \
+  as 1000 "$agent" "$file" "$openai" "$w/keys/first"
+expect_read "the agent reads the binding that names it by process:sha256 and that key works" "-> 200" \
+  as 1000 "$agent" "$hashed" "$openai" "$w/keys/hashed"
+expect_denied "intruder: another script of the same interpreter (uid 1000)" as 1000 "$w/intruder/reader.py" "$file"
+expect_denied "intruder: the agent's script run as 'python3 script' (uid 1000)" \
+  as 1000 /usr/bin/python3 "$agent" "$file" "$openai" "$w/keys/x"
+expect_denied "intruder: cat as root" sh -c 'exec cat "$0" >/dev/null' "$file"
+expect_denied "intruder: a program with the agent's comm 'ai-agent' (uid 1000)" \
+  sh -c 'exec setpriv --reuid 1000 --regid 1000 --clear-groups -- "$0" "$1" >/dev/null' "$w/intruder/ai-agent" "$file"
+expect_denied "intruder: the agent's own script as root (uid is part of the identity)" \
+  "$agent" "$file" "$openai" "$w/keys/x"
+expect_denied "intruder: a copy of the agent's script (same sha256, another file) on the hashed binding" \
+  as 1000 "$w/intruder/copy-of-agent" "$hashed" "$openai" "$w/keys/x"
+
+# ---- root cannot move or remove the file or its directories ------------------------------------
+expect_denied "root: renaming the credential file" mv "$file" "$bdir/moved.json"
+expect_denied "root: unlinking the credential file" rm -f "$file"
+expect_denied "root: hard-linking the credential file out of its directory" ln "$file" "$root/stolen"
+expect_denied "root: renaming the binding directory" mv "$bdir" "$udir/moved"
+expect_denied "root: removing the binding directory recursively" rm -rf "$bdir"
+expect_denied "root: renaming the workload directory" mv "$udir" "$root/moved"
+if [[ -f $file ]]; then pass "the credential file is still in place after the tamper attempts"
+else failed "the credential file is gone after the tamper attempts"; fi
+
+# ---- credgated killed: the kernel keeps enforcing ----------------------------------------------
+kill -9 "$daemon"; wait "$daemon" 2>/dev/null
+expect_denied "after kill -9 of credgated: the intruder script is still refused" \
+  as 1000 "$w/intruder/reader.py" "$file"
+expect_denied "after kill -9 of credgated: cat as root is still refused" sh -c 'exec cat "$0" >/dev/null' "$file"
+expect_read "after kill -9 of credgated: the agent still reads and its key works" "-> 200" \
+  as 1000 "$agent" "$file" "$openai" "$w/keys/after-kill"
+
+# ---- restarted: adopts the pins and serves again -------------------------------------------------
+"$credgated" --config "$w/credgate.yaml" 2>"$w/credgated2.log" &
+daemon=$!
+if poll 90 ctl status && poll 120 bound agent-key; then
+  if grep -q 'adopted pinned state' "$w/credgated2.log" && [[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]]
+  then pass "restarted credgated adopted the pinned programs, enforcing"
+  else failed "restarted credgated: no adoption logged or not enforcing: $(grep -m2 enforce "$w/credgated2.log")"; fi
+else
+  failed "restarted credgated did not bring agent-key back to OK: $(ctl status 2>&1 | tail -n 3 | tr '\n' ' ')"
+fi
+expect_read "after the restart the agent reads its file and the key works" "-> 200" \
+  as 1000 "$agent" "$file" "$openai" "$w/keys/restarted"
+expect_denied "after the restart the intruder script is still refused" as 1000 "$w/intruder/reader.py" "$file"
+
+# ---- SIGTERM revokes ---------------------------------------------------------------------------
+code=$(key_code "$w/keys/restarted")
+if [[ $code == 200 ]]; then pass "control: the agent's current key answers 200 before shutdown"
+else failed "control: the agent's current key answers $code before shutdown"; fi
+kill -TERM "$daemon"
+if wait "$daemon"; then pass "credgated exits 0 on SIGTERM"; else failed "credgated exited $? on SIGTERM"; fi
+code=$(key_code "$w/keys/restarted")
+if [[ $code == 401 ]]; then pass "after SIGTERM the agent's key is revoked (/v1/models answers 401)"
+else failed "after SIGTERM the agent's key answers $code, not 401"; fi
+if [[ ! -e $file ]]; then pass "after SIGTERM the credential file is removed"
+else failed "after SIGTERM the credential file is still there"; fi
+
+kill "$devvault_pid" 2>/dev/null; wait "$devvault_pid" 2>/dev/null
+if ((failures)); then
+  for f in credgated.log credgated2.log; do echo "--- $f"; tail -n 15 "$w/$f"; done
+fi
+finish
