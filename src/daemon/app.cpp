@@ -144,11 +144,20 @@ public:
         });
         loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
         loop_.on_signal(SIGINT, [this](int) { shutdown(); });
+        if (protection_->mode() == ProtectionMode::enforced) {
+            audit_timer_ = loop_.clock().make_timer();
+            poll_audit();
+        }
         notifier_.ready(fmt::format("{} binding(s); enforcement {}", bindings_.size(), to_string(protection_->mode())));
         notifier_.start_watchdog();
         log::notice(kComponent, "credgated {} ready: {} binding(s), enforcement {}, control socket '{}'", kVersion,
                     bindings_.size(), to_string(protection_->mode()), config_.control.socket);
         return {};
+    }
+
+    void poll_audit() {
+        protection_->drain_audit();
+        audit_timer_->arm(loop_.clock().now() + kAuditPollInterval, [this] { poll_audit(); });
     }
 
     // ---- bindings -----------------------------------------------------------------------------
@@ -342,6 +351,10 @@ public:
         for (auto& rt : retired_)
             if (rt->ops) rt->ops->unpublish();
         shutdown_timer_->cancel();
+        if (audit_timer_) {
+            protection_->drain_audit();
+            audit_timer_->cancel();
+        }
         issuer_service_.reset();
         metrics_.reset();
         log::notice(kComponent, "Stopped");
@@ -418,6 +431,7 @@ private:
     std::unique_ptr<http::Server> control_;
     std::unique_ptr<http::Server> metrics_;
     std::unique_ptr<Timer> shutdown_timer_;
+    std::unique_ptr<Timer> audit_timer_;
     TimePoint started_at_{};
     std::optional<ReloadOutcome> last_reload_;
     bool stopping_ = false;

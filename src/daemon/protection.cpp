@@ -115,6 +115,7 @@ public:
         if (auto r = enforcer_->apply_rules(rules); !r)
             return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
         index_ = std::move(slots);
+        rules_ = std::move(rules);
         return refused;
     }
 
@@ -158,7 +159,21 @@ private:
     std::unique_ptr<enforce::Enforcer> enforcer_;
     std::string file_root_;  // the FileSink root: <root>/<workload uuid>/crb-<binding>/<file>
     std::string problem_;
+    size_t drain_audit() override {
+        auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit", enforce::audit_json(e, &rules_));
+        });
+        if (!n) {
+            if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
+            audit_failed_ = true;
+            return 0;
+        }
+        return *n;
+    }
+
     std::map<std::string, uint32_t> index_;  // binding name -> kernel index
+    identity::CompiledRules rules_;          // the applied rule set, to name bindings in audit lines
+    bool audit_failed_ = false;              // logged once
 };
 #endif
 

@@ -8,6 +8,7 @@
 #include "delivery/sink.hpp"
 #include "policy/model.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -54,6 +55,11 @@ public:
     virtual Result<void> protect(const delivery::Target& target, delivery::FileId file) = 0;
     // Sink hook: the file is no longer published.
     virtual void unprotect(const delivery::Target& target, delivery::FileId file) = 0;
+    // Logs the kernel's audit events (one JSON line each) without blocking; returns how many.
+    virtual size_t drain_audit() { return 0; }
 };
+
+// How often credgated drains the kernel's audit ring buffer.
+inline constexpr std::chrono::milliseconds kAuditPollInterval{250};
 
 }  // namespace credgate::daemon
