@@ -9,7 +9,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import CREDGATECTL, SPIFFE_ID, IntegrationCase, configure_seed, seed_policy
+from harness import CREDGATECTL, SOURCE_ROOT, SPIFFE_ID, IntegrationCase, configure_seed, seed_policy
 
 
 class SeedScenario(IntegrationCase):
@@ -98,6 +98,18 @@ class SeedScenario(IntegrationCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("permission denied", r.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(node.socket).st_mode), 0o600)
+
+    def test_the_shipped_example_asks_for_sysfs_and_is_blocked_with_the_reason(self):
+        with open(os.path.join(SOURCE_ROOT, "policies", "examples", "ai-agent-openai.yaml")) as f:
+            example = f.read().replace("http://localhost:8200", self.dv.vault)
+        node = self.credgated(example)
+        node.start()
+        doc = node.binding()
+        self.assertEqual(doc["status"]["state"], "BLOCKED")
+        self.assertIn("sysfs", doc["status"]["message"])
+        self.assertIn("propagation: {file: {}}", doc["status"]["message"])
+        self.assertIn("sysfs", doc["status"])
+        self.assertEqual(self.dv.count("auth/jwt/login"), 0)
 
     def test_credgatectl_explains_a_missing_socket(self):
         node = self.credgated(self.policy())
