@@ -25,6 +25,7 @@
 #include "bpf/credgate.skel.h"
 #pragma GCC diagnostic pop
 #include "common/log.hpp"
+#include "policy/rules.hpp"
 #include "credgate_abi.h"
 
 namespace credgate::enforce {
@@ -98,6 +99,9 @@ static_assert(sizeof(credgate_binding) == 8 + 4 * CREDGATE_MAX_ALTERNATIVES);
 static_assert(sizeof(credgate_state) == 16);
 static_assert(sizeof(credgate_own_key) == 8);
 static_assert(sizeof(credgate_task) == 40);
+// The validator refuses policies the kernel maps could not hold; keep its limits tied to the ABI.
+static_assert(policy::kMaxSelectorAlternatives == CREDGATE_MAX_ALTERNATIVES);
+static_assert(policy::kMaxBindings == CREDGATE_MAX_BINDINGS);
 static_assert(sizeof(credgate_audit_event) == 6 * 8 + 8 * 4 + CREDGATE_COMM_LEN);
 static_assert(CREDGATE_MAX_ALTERNATIVES == identity::kMaxAlternatives);
 static_assert(CREDGATE_COMM_LEN == identity::kCommLength);
