@@ -32,7 +32,9 @@ std::string socket_path(const ControlTarget& t) {
 }  // namespace
 
 void add_control_options(CLI::App& app, ControlTarget& target) {
-    app.add_option("--socket", target.socket, "credgated's control socket (default: control.socket of the settings file, else /run/credgate/control.sock)");
+    app.add_option(
+        "--socket", target.socket,
+        "credgated's control socket (default: control.socket of the settings file, else /run/credgate/control.sock)");
     app.add_option("-c,--config", target.config, "settings file to take the control socket from");
 }
 
@@ -41,8 +43,10 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
     struct stat st {};
     if (::stat(sock.c_str(), &st) != 0) {
         if (errno == EACCES)
-            return fail(ErrorKind::permission, fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
-        return fail(ErrorKind::unavailable, fmt::format("credgated is not running or the control socket {} is missing", sock));
+            return fail(ErrorKind::permission,
+                        fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
+        return fail(ErrorKind::unavailable,
+                    fmt::format("credgated is not running or the control socket {} is missing", sock));
     }
     http::Request req;
     req.method = method;
@@ -52,9 +56,11 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
     auto r = http::fetch_sync(std::move(req));
     if (!r) {
         if (r.error().message.find("ermission") != std::string::npos)
-            return fail(ErrorKind::permission, fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
+            return fail(ErrorKind::permission,
+                        fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
         return fail(ErrorKind::unavailable, fmt::format("credgated is not running or the control socket {} is missing "
-                                                        "(connecting failed: {})", sock, r.error().message));
+                                                        "(connecting failed: {})",
+                                                        sock, r.error().message));
     }
     return ControlReply{r->status, std::move(r->body)};
 }

@@ -21,7 +21,8 @@ struct GetOptions {
 };
 
 int run_get(const GetOptions& o) {
-    if (o.kind != "binding" && o.kind != "bindings" && o.kind != "credentialbinding" && o.kind != "credentialbindings") {
+    if (o.kind != "binding" && o.kind != "bindings" && o.kind != "credentialbinding" &&
+        o.kind != "credentialbindings") {
         std::fprintf(stderr, "credgatectl get: unknown resource kind '%s'; use 'binding'\n", o.kind.c_str());
         return kExitUsage;
     }
@@ -35,7 +36,8 @@ int run_get(const GetOptions& o) {
         return kExitFailure;
     }
     if (reply->status != 200) {
-        std::fprintf(stderr, "credgatectl get: credgated answered %d: %s\n", reply->status, first_error(reply->body).c_str());
+        std::fprintf(stderr, "credgatectl get: credgated answered %d: %s\n", reply->status,
+                     first_error(reply->body).c_str());
         return kExitFailure;
     }
     if (o.output == "json") {
@@ -54,12 +56,15 @@ int run_get(const GetOptions& o) {
 }  // namespace
 
 Subcommand add_get(CLI::App& parent) {
-    auto* app = parent.add_subcommand("get", "Print a resolved binding with its status (get binding NAME -o yaml|json)");
+    auto* app =
+        parent.add_subcommand("get", "Print a resolved binding with its status (get binding NAME -o yaml|json)");
     auto o = std::make_shared<GetOptions>();
     add_control_options(*app, o->target);
     app->add_option("kind", o->kind, "resource kind: binding")->required();
     app->add_option("name", o->name, "CredentialBinding name")->required();
-    app->add_option("-o,--output", o->output, "yaml or json")->check(CLI::IsMember({"yaml", "json"}))->capture_default_str();
+    app->add_option("-o,--output", o->output, "yaml or json")
+        ->check(CLI::IsMember({"yaml", "json"}))
+        ->capture_default_str();
     return {app, [o] { return run_get(*o); }};
 }
 

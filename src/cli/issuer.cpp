@@ -30,7 +30,9 @@ std::string duration(long long s) {
 }
 
 // Values are double-quoted for the shell; the JSON-ish values we print never contain '"' or '$'.
-std::string q(const std::string& s) { return "\"" + s + "\""; }
+std::string q(const std::string& s) {
+    return "\"" + s + "\"";
+}
 
 int run_issuer(const ControlTarget& target, const std::string& cli) {
     auto reply = control_request(target, "GET", "/v1/issuer");
@@ -39,7 +41,8 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
         return kExitFailure;
     }
     if (reply->status != 200) {
-        std::fprintf(stderr, "credgatectl issuer: credgated answered %d: %s\n", reply->status, first_error(reply->body).c_str());
+        std::fprintf(stderr, "credgatectl issuer: credgated answered %d: %s\n", reply->status,
+                     first_error(reply->body).c_str());
         return kExitFailure;
     }
     rapidjson::Document d;
@@ -52,8 +55,10 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
     const bool key_file = d.HasMember("keyFile");
     std::printf("# credgated's JWT-SVID issuer: %s (%s, key %s)\n", url.c_str(), str(d, "algorithm").c_str(),
                 str(d, "currentKid").c_str());
-    std::printf("# Run these with a Vault/OpenBao token that may manage auth methods and policies ('%s' and '%s' take the same arguments).\n\n",
-                cli == "bao" ? "bao" : "vault", cli == "bao" ? "vault" : "bao");
+    std::printf(
+        "# Run these with a Vault/OpenBao token that may manage auth methods and policies ('%s' and '%s' take the same "
+        "arguments).\n\n",
+        cli == "bao" ? "bao" : "vault", cli == "bao" ? "vault" : "bao");
 
     std::set<std::string> mounts;
     for (const auto& b : d["bindings"].GetArray()) mounts.insert(str(b, "authMount"));
@@ -65,12 +70,13 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
             std::printf("# The issuer signs with the persisted key '%s'; Vault verifies with its public key:\n",
                         str(d, "keyFile").c_str());
             std::printf("cat > credgate-issuer.pem <<'EOF'\n%sEOF\n", str(d, "publicKeyPEM").c_str());
-            std::printf("%s write auth/%s/config jwt_validation_pubkeys=@credgate-issuer.pem bound_issuer=%s\n\n", cli.c_str(),
-                        m.c_str(), q(url).c_str());
+            std::printf("%s write auth/%s/config jwt_validation_pubkeys=@credgate-issuer.pem bound_issuer=%s\n\n",
+                        cli.c_str(), m.c_str(), q(url).c_str());
         } else {
             std::printf("%s write auth/%s/config oidc_discovery_url=%s\n", cli.c_str(), m.c_str(), q(url).c_str());
-            std::printf("# or, to fetch the keys without discovery:\n# %s write auth/%s/config jwks_url=%s bound_issuer=%s\n\n",
-                        cli.c_str(), m.c_str(), q(str(d, "jwksURL")).c_str(), q(url).c_str());
+            std::printf(
+                "# or, to fetch the keys without discovery:\n# %s write auth/%s/config jwks_url=%s bound_issuer=%s\n\n",
+                cli.c_str(), m.c_str(), q(str(d, "jwksURL")).c_str(), q(url).c_str());
         }
     }
 
@@ -79,26 +85,32 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
         const std::string role = str(b, "role");
         const std::string policy_name = "credgate-" + name;
         std::string audiences;
-        for (const auto& a : b["audience"].GetArray()) audiences += (audiences.empty() ? "" : ",") + std::string(a.GetString());
+        for (const auto& a : b["audience"].GetArray())
+            audiences += (audiences.empty() ? "" : ",") + std::string(a.GetString());
         const long long lease = b["leaseSeconds"].GetInt64();
         const long long grace = b["revokeGraceSeconds"].GetInt64();
         // The secret's lease dies with the login token that read it, and credgated keeps the
         // previous token for the revoke grace period after the next secret is published.
         long long ttl = lease > 0 ? lease + grace : kDefaultTokenTtlSeconds;
         ttl = ((ttl + 59) / 60) * 60;
-        std::printf("# Binding '%s' (%s) reads %s from %s\n", name.c_str(), str(b, "spiffeID").c_str(), str(b, "path").c_str(),
-                    str(b, "vaultAddress").c_str());
-        if (b.HasMember("namespace")) std::printf("# (in namespace '%s': add -namespace=%s to each command)\n", str(b, "namespace").c_str(), str(b, "namespace").c_str());
+        std::printf("# Binding '%s' (%s) reads %s from %s\n", name.c_str(), str(b, "spiffeID").c_str(),
+                    str(b, "path").c_str(), str(b, "vaultAddress").c_str());
+        if (b.HasMember("namespace"))
+            std::printf("# (in namespace '%s': add -namespace=%s to each command)\n", str(b, "namespace").c_str(),
+                        str(b, "namespace").c_str());
         std::printf("%s policy write %s - <<'EOF'\npath \"%s\" {\n  capabilities = [\"read\"]\n}\nEOF\n", cli.c_str(),
                     policy_name.c_str(), str(b, "path").c_str());
-        std::printf("%s write auth/%s/role/%s \\\n    role_type=jwt user_claim=sub bound_audiences=%s \\\n"
-                    "    bound_subject=%s \\\n    token_policies=%s token_type=service \\\n"
-                    "    token_num_uses=0 token_ttl=%s\n",
-                    cli.c_str(), str(b, "authMount").c_str(), role.c_str(), q(audiences).c_str(), q(str(b, "spiffeID")).c_str(),
-                    policy_name.c_str(), duration(ttl).c_str());
+        std::printf(
+            "%s write auth/%s/role/%s \\\n    role_type=jwt user_claim=sub bound_audiences=%s \\\n"
+            "    bound_subject=%s \\\n    token_policies=%s token_type=service \\\n"
+            "    token_num_uses=0 token_ttl=%s\n",
+            cli.c_str(), str(b, "authMount").c_str(), role.c_str(), q(audiences).c_str(), q(str(b, "spiffeID")).c_str(),
+            policy_name.c_str(), duration(ttl).c_str());
         if (lease > 0)
-            std::printf("# token_ttl covers the secret's lease (%s) plus the revoke grace (%s): the key dies with its token.\n\n",
-                        duration(lease).c_str(), duration(grace).c_str());
+            std::printf(
+                "# token_ttl covers the secret's lease (%s) plus the revoke grace (%s): the key dies with its "
+                "token.\n\n",
+                duration(lease).c_str(), duration(grace).c_str());
         else
             std::printf("# token_ttl must be at least the secret's lease (no secret read yet; %s assumed).\n\n",
                         duration(kDefaultTokenTtlSeconds).c_str());
@@ -109,11 +121,14 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
 }  // namespace
 
 Subcommand add_issuer(CLI::App& parent) {
-    auto* app = parent.add_subcommand("issuer", "Print the bao/vault commands that make Vault trust this node's issuer");
+    auto* app =
+        parent.add_subcommand("issuer", "Print the bao/vault commands that make Vault trust this node's issuer");
     auto target = std::make_shared<ControlTarget>();
     auto cli = std::make_shared<std::string>("bao");
     add_control_options(*app, *target);
-    app->add_option("--cli", *cli, "command name to print: bao or vault")->check(CLI::IsMember({"bao", "vault"}))->capture_default_str();
+    app->add_option("--cli", *cli, "command name to print: bao or vault")
+        ->check(CLI::IsMember({"bao", "vault"}))
+        ->capture_default_str();
     return {app, [target, cli] { return run_issuer(*target, *cli); }};
 }
 

@@ -27,13 +27,15 @@ int run_reload(const ControlTarget& target) {
     rapidjson::Document d;
     d.Parse(reply->body.c_str());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("ok")) {
-        std::fprintf(stderr, "credgatectl reload: credgated answered %d: %s\n", reply->status, first_error(reply->body).c_str());
+        std::fprintf(stderr, "credgatectl reload: credgated answered %d: %s\n", reply->status,
+                     first_error(reply->body).c_str());
         return kExitFailure;
     }
     for (const auto& w : d["warnings"].GetArray()) std::fprintf(stderr, "%s\n", w.GetString());
     if (!d["ok"].GetBool()) {
         for (const auto& e : d["errors"].GetArray()) std::fprintf(stderr, "%s\n", e.GetString());
-        std::fprintf(stderr, "credgatectl reload: refused, %u error(s); the running policy is unchanged\n", d["errors"].Size());
+        std::fprintf(stderr, "credgatectl reload: refused, %u error(s); the running policy is unchanged\n",
+                     d["errors"].Size());
         return kExitFailure;
     }
     std::printf("reloaded: started: %s; restarted: %s; stopped: %s; unchanged: %s\n", joined(d["started"]).c_str(),

@@ -49,7 +49,8 @@ int run_status(const ControlTarget& target, bool json) {
         return kExitFailure;
     }
     if (reply->status != 200) {
-        std::fprintf(stderr, "credgatectl status: credgated answered %d: %s\n", reply->status, first_error(reply->body).c_str());
+        std::fprintf(stderr, "credgatectl status: credgated answered %d: %s\n", reply->status,
+                     first_error(reply->body).c_str());
         return kExitFailure;
     }
     if (json) {
@@ -73,13 +74,15 @@ int run_status(const ControlTarget& target, bool json) {
         std::printf("enforcement: OFF (--insecure-no-enforcement; development only): %s\n",
                     get_string(daemon["enforcement"], "problem").c_str());
     else
-        std::printf("enforcement: unavailable, no secret is published: %s\n", get_string(daemon["enforcement"], "problem").c_str());
+        std::printf("enforcement: unavailable, no secret is published: %s\n",
+                    get_string(daemon["enforcement"], "problem").c_str());
     if (daemon.HasMember("lastReload") && !daemon["lastReload"]["ok"].GetBool())
         std::printf("last reload FAILED at %s; the running policy is unchanged (see credgatectl reload)\n",
                     get_string(daemon["lastReload"], "at").c_str());
     std::printf("\n");
 
-    std::vector<std::vector<std::string>> rows{{"BINDING", "SPIFFE ID", "SOURCE", "STATE", "FILE", "EXPIRES IN", "LAST ERROR"}};
+    std::vector<std::vector<std::string>> rows{
+        {"BINDING", "SPIFFE ID", "SOURCE", "STATE", "FILE", "EXPIRES IN", "LAST ERROR"}};
     for (const auto& b : d["bindings"].GetArray()) {
         const auto& st = b["status"];
         const std::string state = get_string(st, "state");
@@ -87,8 +90,8 @@ int run_status(const ControlTarget& target, bool json) {
         for (const char* backend : {"file", "sysfs"})
             if (st.HasMember(backend) && st[backend]["files"].IsArray() && !st[backend]["files"].Empty())
                 file = get_string(st[backend]["files"][0], "path");
-        rows.push_back({get_string(b["metadata"], "name"), get_string(st, "spiffeID"), get_string(b["spec"], "credentialSource"),
-                        state, file, expires_in(st), last_error(st, state)});
+        rows.push_back({get_string(b["metadata"], "name"), get_string(st, "spiffeID"),
+                        get_string(b["spec"], "credentialSource"), state, file, expires_in(st), last_error(st, state)});
     }
     std::vector<size_t> width(rows[0].size(), 0);
     for (const auto& r : rows)

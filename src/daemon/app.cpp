@@ -51,14 +51,17 @@ Result<void> ensure_parent_dir(const std::string& path) {
     auto parent = std::filesystem::path(path).parent_path();
     if (parent.empty() || std::filesystem::is_directory(parent, ec)) return {};
     std::filesystem::create_directories(parent, ec);
-    if (ec) return fail(ErrorKind::config, fmt::format("Failed to create directory '{}': {}", parent.string(), ec.message()));
+    if (ec)
+        return fail(ErrorKind::config,
+                    fmt::format("Failed to create directory '{}': {}", parent.string(), ec.message()));
     ::chmod(parent.c_str(), 0755);
     return {};
 }
 
 class AppImpl final : public App {
 public:
-    AppImpl(http::EventLoop& loop, AppOptions options) : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
+    AppImpl(http::EventLoop& loop, AppOptions options)
+        : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
 
     ~AppImpl() override {
         control_.reset();
@@ -73,8 +76,11 @@ public:
     Result<void> init() {
         auto cfg = policy::load_agent_config(options_.config_path);
         if (!cfg) {
-            for (const auto& d : cfg.error()) log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy", d.to_string());
-            return fail(ErrorKind::config, fmt::format("Failed to load '{}': {} problem(s), see above", options_.config_path, cfg.error().size()));
+            for (const auto& d : cfg.error())
+                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy",
+                           d.to_string());
+            return fail(ErrorKind::config, fmt::format("Failed to load '{}': {} problem(s), see above",
+                                                       options_.config_path, cfg.error().size()));
         }
         for (const auto& d : cfg->warnings) log::warning("policy", "{}", d.to_string());
         config_ = std::move(cfg->value);
@@ -82,7 +88,9 @@ public:
 
         auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
         if (!pol) {
-            for (const auto& d : pol.error()) log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy", d.to_string());
+            for (const auto& d : pol.error())
+                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy",
+                           d.to_string());
             return fail(ErrorKind::config, fmt::format("Failed to load the policies in '{}': {} problem(s), see above",
                                                        config_.policies_dir, pol.error().size()));
         }
@@ -97,7 +105,9 @@ public:
         if (!iss) return fail(iss.error().kind, "Failed to start the issuer: " + iss.error().message);
         issuer_ = std::move(*iss);
         auto svc = issuer::IssuerService::create(loop_, *issuer_, config_.issuer);
-        if (!svc) return fail(svc.error().kind, fmt::format("Failed to serve the issuer on '{}': {}", config_.issuer.listen, svc.error().message));
+        if (!svc)
+            return fail(svc.error().kind, fmt::format("Failed to serve the issuer on '{}': {}", config_.issuer.listen,
+                                                      svc.error().message));
         issuer_service_ = std::move(*svc);
         log::info(kComponent, "Issuer '{}' serving on port {}", issuer_->issuer_url(), issuer_service_->port());
 
@@ -105,8 +115,12 @@ public:
         so.root = config_.delivery.file_root;
         // Only root can mount the private tmpfs; anyone else gets a plain directory (development).
         so.mount = ::geteuid() == 0;
-        so.hooks.before_content = [this](const delivery::Target& t, delivery::FileId id) { return protection_->protect(t, id); };
-        so.hooks.after_retire = [this](const delivery::Target& t, delivery::FileId id) { protection_->unprotect(t, id); };
+        so.hooks.before_content = [this](const delivery::Target& t, delivery::FileId id) {
+            return protection_->protect(t, id);
+        };
+        so.hooks.after_retire = [this](const delivery::Target& t, delivery::FileId id) {
+            protection_->unprotect(t, id);
+        };
         auto sink = delivery::FileSink::create(so);
         if (!sink) return fail(sink.error().kind, "Failed to set up file delivery: " + sink.error().message);
         sink_ = std::move(*sink);
@@ -115,7 +129,9 @@ public:
         http::ServerOptions co;
         co.listen = config_.control.socket;
         auto ctl = http::Server::create(loop_, co, control_handler(*this));
-        if (!ctl) return fail(ctl.error().kind, fmt::format("Failed to open the control socket '{}': {}", config_.control.socket, ctl.error().message));
+        if (!ctl)
+            return fail(ctl.error().kind, fmt::format("Failed to open the control socket '{}': {}",
+                                                      config_.control.socket, ctl.error().message));
         control_ = std::move(*ctl);
 
         if (config_.metrics.listen) {
@@ -127,7 +143,9 @@ public:
                 respond(http::text_response(200, render_metrics(status(), loop_.clock().now()),
                                             "text/plain; version=0.0.4; charset=utf-8"));
             });
-            if (!m) return fail(m.error().kind, fmt::format("Failed to serve metrics on '{}': {}", *config_.metrics.listen, m.error().message));
+            if (!m)
+                return fail(m.error().kind, fmt::format("Failed to serve metrics on '{}': {}", *config_.metrics.listen,
+                                                        m.error().message));
             metrics_ = std::move(*m);
             log::info(kComponent, "Serving /metrics on {}", metrics_->local_address());
         }
@@ -139,8 +157,9 @@ public:
 
         loop_.on_signal(SIGHUP, [this](int) {
             auto r = reload();
-            if (r.ok) log::notice(kComponent, "Reload done: {} started, {} restarted, {} stopped, {} unchanged",
-                                  r.plan.added.size(), r.plan.changed.size(), r.plan.removed.size(), r.plan.unchanged.size());
+            if (r.ok)
+                log::notice(kComponent, "Reload done: {} started, {} restarted, {} stopped, {} unchanged",
+                            r.plan.added.size(), r.plan.changed.size(), r.plan.removed.size(), r.plan.unchanged.size());
         });
         loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
         loop_.on_signal(SIGINT, [this](int) { shutdown(); });
@@ -187,12 +206,15 @@ public:
                 "set 'propagation: {{file: {{}}}}' (or 'auto') in CredentialBinding '{}' to deliver under '{}'",
                 name, config_.delivery.file_root);
         } else if (auto it = refused.find(name); it != refused.end()) {
-            rt->blocked = fmt::format("the identity '{}' cannot be turned into kernel rules: {}", rt->def.identity.meta.name, it->second);
+            rt->blocked = fmt::format("the identity '{}' cannot be turned into kernel rules: {}",
+                                      rt->def.identity.meta.name, it->second);
         }
         if (rt->blocked.empty()) {
             auto* http = client_for(rt->def.source.vault.ca_file);
             auto vc = http ? vault::VaultClient::create(*http, rt->def.source.vault)
-                           : Result<vault::VaultClient>(fail(ErrorKind::config, fmt::format("cannot use CA file '{}'", rt->def.source.vault.ca_file.value_or(""))));
+                           : Result<vault::VaultClient>(fail(
+                                 ErrorKind::config,
+                                 fmt::format("cannot use CA file '{}'", rt->def.source.vault.ca_file.value_or(""))));
             if (!vc) {
                 rt->blocked = "the credential source cannot be used: " + vc.error().message;
             } else {
@@ -247,14 +269,18 @@ public:
                 (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
                 log::error("policy", "{}", d.to_string());
             }
-            log::error(kComponent, "Failed to reload: '{}' has {} error(s); nothing changed", options_.config_path, out.errors.size());
+            log::error(kComponent, "Failed to reload: '{}' has {} error(s); nothing changed", options_.config_path,
+                       out.errors.size());
             last_reload_ = out;
             return out;
         }
         if (config_fingerprint(cfg->value) != config_fingerprint(config_)) {
-            out.warnings.push_back(fmt::format("{}: changed settings take effect only when credgated restarts; "
-                                               "the policies were reloaded with the running settings", options_.config_path));
-            log::warning(kComponent, "'{}' changed: restart credgated to apply it; reloading the policies only", options_.config_path);
+            out.warnings.push_back(
+                fmt::format("{}: changed settings take effect only when credgated restarts; "
+                            "the policies were reloaded with the running settings",
+                            options_.config_path));
+            log::warning(kComponent, "'{}' changed: restart credgated to apply it; reloading the policies only",
+                         options_.config_path);
         }
         auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
         if (!pol) {
@@ -315,7 +341,8 @@ public:
         }
         out.ok = true;
         last_reload_ = out;
-        notifier_.status(fmt::format("{} binding(s); enforcement {}", bindings_.size(), to_string(protection_->mode())));
+        notifier_.status(
+            fmt::format("{} binding(s); enforcement {}", bindings_.size(), to_string(protection_->mode())));
         return out;
     }
 
@@ -334,8 +361,10 @@ public:
         for (const auto& n : names) stop_binding(n, revoke, [this] { stop_done(); });
         shutdown_timer_ = loop_.clock().make_timer();
         shutdown_timer_->arm(loop_.clock().now() + kShutdownTimeout, [this] {
-            log::error(kComponent, "Failed to confirm every revocation within {} s; exiting anyway (unrevoked tokens expire on their own)",
-                       std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count());
+            log::error(
+                kComponent,
+                "Failed to confirm every revocation within {} s; exiting anyway (unrevoked tokens expire on their own)",
+                std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count());
             finish();
         });
         stop_done();
@@ -443,13 +472,20 @@ private:
 
 const char* state_name(refresh::State s) noexcept {
     switch (s) {
-        case refresh::State::pending: return "PENDING";
-        case refresh::State::ok: return "OK";
-        case refresh::State::refreshing: return "REFRESHING";
-        case refresh::State::retrying: return "RETRYING";
-        case refresh::State::failed: return "FAILED";
-        case refresh::State::expired: return "EXPIRED";
-        case refresh::State::stopped: return "STOPPED";
+        case refresh::State::pending:
+            return "PENDING";
+        case refresh::State::ok:
+            return "OK";
+        case refresh::State::refreshing:
+            return "REFRESHING";
+        case refresh::State::retrying:
+            return "RETRYING";
+        case refresh::State::failed:
+            return "FAILED";
+        case refresh::State::expired:
+            return "EXPIRED";
+        case refresh::State::stopped:
+            return "STOPPED";
     }
     return "UNKNOWN";
 }

@@ -22,8 +22,12 @@ void str(Writer& w, std::string_view key, std::string_view value) {
     w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
     w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
-void key(Writer& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
-void string(Writer& w, std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); }
+void key(Writer& w, std::string_view k) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+void string(Writer& w, std::string_view v) {
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
 
 std::string rfc3339(TimePoint t) {
     auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
@@ -39,9 +43,12 @@ std::string duration_text(std::chrono::seconds s) {
 
 const char* format_name(policy::OutputFormat f) {
     switch (f) {
-        case policy::OutputFormat::json: return "json";
-        case policy::OutputFormat::raw: return "raw";
-        case policy::OutputFormat::env: return "env";
+        case policy::OutputFormat::json:
+            return "json";
+        case policy::OutputFormat::raw:
+            return "raw";
+        case policy::OutputFormat::env:
+            return "env";
     }
     return "?";
 }
@@ -158,9 +165,14 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
         }
         key(w, "counters");
         w.StartObject();
-        for (auto [k, v] : {std::pair<const char*, uint64_t>{"attempts", e.attempts}, {"requests", e.requests},
-                            {"logins", e.logins}, {"reads", e.reads}, {"renewals", e.renewals},
-                            {"revocations", e.revocations}, {"publishes", e.publishes}, {"failures", e.failures}}) {
+        for (auto [k, v] : {std::pair<const char*, uint64_t>{"attempts", e.attempts},
+                            {"requests", e.requests},
+                            {"logins", e.logins},
+                            {"reads", e.reads},
+                            {"renewals", e.renewals},
+                            {"revocations", e.revocations},
+                            {"publishes", e.publishes},
+                            {"failures", e.failures}}) {
             key(w, k);
             w.Uint64(v);
         }
@@ -290,8 +302,11 @@ std::string reload_json(const ReloadOutcome& o) {
     key(w, "ok");
     w.Bool(o.ok);
     for (auto [k, list] : {std::pair<const char*, const std::vector<std::string>*>{"errors", &o.errors},
-                           {"warnings", &o.warnings}, {"started", &o.plan.added}, {"restarted", &o.plan.changed},
-                           {"stopped", &o.plan.removed}, {"unchanged", &o.plan.unchanged}}) {
+                           {"warnings", &o.warnings},
+                           {"started", &o.plan.added},
+                           {"restarted", &o.plan.changed},
+                           {"stopped", &o.plan.removed},
+                           {"unchanged", &o.plan.unchanged}}) {
         key(w, k);
         w.StartArray();
         for (const auto& e : *list) string(w, e);
@@ -312,9 +327,11 @@ bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_ui
 http::Handler control_handler(App& app) {
     return [&app](const http::ServerRequest& req, http::Responder respond) {
         if (!peer_allowed(req.peer, ::geteuid())) {
-            log::warning("control", "Refused a control request from uid {} (pid {}): only root or uid {} may use the control socket",
-                         req.peer ? static_cast<long>(req.peer->uid) : -1L, req.peer ? static_cast<long>(req.peer->pid) : -1L,
-                         static_cast<long>(::geteuid()));
+            log::warning(
+                "control",
+                "Refused a control request from uid {} (pid {}): only root or uid {} may use the control socket",
+                req.peer ? static_cast<long>(req.peer->uid) : -1L, req.peer ? static_cast<long>(req.peer->pid) : -1L,
+                static_cast<long>(::geteuid()));
             respond(error_response(403, "permission denied: the control socket is for root only"));
             return;
         }

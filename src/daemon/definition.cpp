@@ -16,15 +16,24 @@ void field(std::string& out, std::string_view name, std::string_view value) {
 
 const char* selector_key(policy::SelectorKey k) {
     switch (k) {
-        case policy::SelectorKey::process_path: return "process:path";
-        case policy::SelectorKey::process_sha256: return "process:sha256";
-        case policy::SelectorKey::process_uid: return "process:uid";
-        case policy::SelectorKey::process_gid: return "process:gid";
-        case policy::SelectorKey::process_user: return "process:user";
-        case policy::SelectorKey::process_group: return "process:group";
-        case policy::SelectorKey::systemd_unit: return "systemd:unit";
-        case policy::SelectorKey::cgroup_path: return "cgroup:path";
-        case policy::SelectorKey::process_name: return "process:name";
+        case policy::SelectorKey::process_path:
+            return "process:path";
+        case policy::SelectorKey::process_sha256:
+            return "process:sha256";
+        case policy::SelectorKey::process_uid:
+            return "process:uid";
+        case policy::SelectorKey::process_gid:
+            return "process:gid";
+        case policy::SelectorKey::process_user:
+            return "process:user";
+        case policy::SelectorKey::process_group:
+            return "process:group";
+        case policy::SelectorKey::systemd_unit:
+            return "systemd:unit";
+        case policy::SelectorKey::cgroup_path:
+            return "cgroup:path";
+        case policy::SelectorKey::process_name:
+            return "process:name";
     }
     return "?";
 }
@@ -42,9 +51,9 @@ std::string fingerprint(const policy::CredentialBinding& b, const policy::Creden
     field(out, "output.file", b.output.file_name);
     field(out, "output.format", std::to_string(static_cast<int>(b.output.format)));
     field(out, "output.field", b.output.field.value_or("\x01"));
-    field(out, "refresh", fmt::format("{}/{}/{}/{}/{}", b.refresh.lease_fraction_min, b.refresh.lease_fraction_max,
-                                      b.refresh.min_lead.count(), b.refresh.static_interval.count(),
-                                      b.refresh.revoke_grace.count()));
+    field(out, "refresh",
+          fmt::format("{}/{}/{}/{}/{}", b.refresh.lease_fraction_min, b.refresh.lease_fraction_max,
+                      b.refresh.min_lead.count(), b.refresh.static_interval.count(), b.refresh.revoke_grace.count()));
     const auto& v = s.vault;
     field(out, "vault.address", v.address);
     field(out, "vault.ca", v.ca_file.value_or("\x01"));
@@ -98,12 +107,13 @@ Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet&
         const auto* src = policies.source(b.credential_source);
         const auto* id = policies.identity_by_workload_id(b.workload_id);
         if (!src || !id)
-            return fail(ErrorKind::internal,
-                        fmt::format("binding '{}': its {} '{}' is not in the loaded policy", b.meta.name,
-                                    src ? "workload identity" : "credential source",
-                                    src ? b.workload_id : b.credential_source));
+            return fail(ErrorKind::internal, fmt::format("binding '{}': its {} '{}' is not in the loaded policy",
+                                                         b.meta.name, src ? "workload identity" : "credential source",
+                                                         src ? b.workload_id : b.credential_source));
         auto spiffe = identity::spiffe_id_for_workload(trust_domain, b.workload_id);
-        if (!spiffe) return fail(ErrorKind::invalid_argument, fmt::format("binding '{}': {}", b.meta.name, spiffe.error().message));
+        if (!spiffe)
+            return fail(ErrorKind::invalid_argument,
+                        fmt::format("binding '{}': {}", b.meta.name, spiffe.error().message));
         auto uuid = identity::workload_uuid(*spiffe);
         if (!uuid) return fail(uuid.error());
         BindingDefinition d{b, *src, *id, spiffe->str(), *uuid, {}};

@@ -12,10 +12,14 @@ namespace {
 std::string escape(std::string_view v) {
     std::string out;
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -24,7 +28,8 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
-constexpr const char* kStates[] = {"OK", "PENDING", "REFRESHING", "RETRYING", "FAILED", "EXPIRED", "STOPPED", "BLOCKED"};
+constexpr const char* kStates[] = {"OK",     "PENDING", "REFRESHING", "RETRYING",
+                                   "FAILED", "EXPIRED", "STOPPED",    "BLOCKED"};
 
 }  // namespace
 
@@ -42,13 +47,15 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
 
     family(out, "credgate_binding_state", "gauge", "1 for each binding's current state.");
     for (const auto& b : s.bindings)
-        out += fmt::format("credgate_binding_state{{binding=\"{}\",state=\"{}\"}} 1\n", escape(b.definition.binding.meta.name), b.state);
+        out += fmt::format("credgate_binding_state{{binding=\"{}\",state=\"{}\"}} 1\n",
+                           escape(b.definition.binding.meta.name), b.state);
 
     family(out, "credgate_secret_expiry_seconds", "gauge", "Seconds until the delivered secret expires.");
     for (const auto& b : s.bindings)
         if (b.engine && b.engine->secret_expiry)
-            out += fmt::format("credgate_secret_expiry_seconds{{binding=\"{}\"}} {}\n", escape(b.definition.binding.meta.name),
-                               std::chrono::duration_cast<std::chrono::seconds>(*b.engine->secret_expiry - now).count());
+            out += fmt::format(
+                "credgate_secret_expiry_seconds{{binding=\"{}\"}} {}\n", escape(b.definition.binding.meta.name),
+                std::chrono::duration_cast<std::chrono::seconds>(*b.engine->secret_expiry - now).count());
 
     struct Counter {
         const char* name;
@@ -68,15 +75,17 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
         family(out, c.name, "counter", c.help);
         for (const auto& b : s.bindings)
             if (b.engine)
-                out += fmt::format("{}{{binding=\"{}\"}} {}\n", c.name, escape(b.definition.binding.meta.name), (*b.engine).*(c.field));
+                out += fmt::format("{}{{binding=\"{}\"}} {}\n", c.name, escape(b.definition.binding.meta.name),
+                                   (*b.engine).*(c.field));
     }
 
     family(out, "credgate_last_error", "gauge", "1 for the class of each binding's last error, while it has one.");
     for (const auto& b : s.bindings)
         if (b.engine && b.engine->last_error)
-            out += fmt::format("credgate_last_error{{binding=\"{}\",class=\"{}\",operation=\"{}\"}} 1\n",
-                               escape(b.definition.binding.meta.name), vault::to_string(b.engine->last_error->error_class),
-                               vault::to_string(b.engine->last_error->operation));
+            out +=
+                fmt::format("credgate_last_error{{binding=\"{}\",class=\"{}\",operation=\"{}\"}} 1\n",
+                            escape(b.definition.binding.meta.name), vault::to_string(b.engine->last_error->error_class),
+                            vault::to_string(b.engine->last_error->operation));
     return out;
 }
 

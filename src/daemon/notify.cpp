@@ -18,9 +18,15 @@ void send(const std::string& text) {
 }
 }  // namespace
 
-void Notifier::ready(std::string_view status) { send(fmt::format("READY=1\nSTATUS={}", status)); }
-void Notifier::stopping(std::string_view status) { send(fmt::format("STOPPING=1\nSTATUS={}", status)); }
-void Notifier::status(std::string_view status) { send(fmt::format("STATUS={}", status)); }
+void Notifier::ready(std::string_view status) {
+    send(fmt::format("READY=1\nSTATUS={}", status));
+}
+void Notifier::stopping(std::string_view status) {
+    send(fmt::format("STOPPING=1\nSTATUS={}", status));
+}
+void Notifier::status(std::string_view status) {
+    send(fmt::format("STATUS={}", status));
+}
 
 void Notifier::start_watchdog() {
     uint64_t usec = 0;

@@ -135,6 +135,19 @@ public:
                          r.error().message);
     }
 
+    size_t drain_audit() override {
+        auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
+                       enforce::audit_json(e, &rules_));
+        });
+        if (!n) {
+            if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
+            audit_failed_ = true;
+            return 0;
+        }
+        return *n;
+    }
+
 private:
     // The workload and binding directories above the file: only credgated may add, remove or rename
     // their entries, and they cannot be renamed themselves, so the file cannot be moved out of reach.
@@ -148,10 +161,12 @@ private:
                             fmt::format("Failed to protect directory '{}': stat: {}", dir, std::strerror(errno)));
             if (!S_ISDIR(st.st_mode) || static_cast<uint64_t>(st.st_dev) != file.device)
                 return fail(ErrorKind::internal, fmt::format("Failed to protect directory '{}': not a directory on "
-                                                             "the credential file's file system", dir));
+                                                             "the credential file's file system",
+                                                             dir));
             const identity::FileKey key{identity::kernel_dev(st.st_dev), static_cast<uint64_t>(st.st_ino)};
             if (auto r = enforcer_->protect_directory(key); !r)
-                return fail(r.error().kind, fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
+                return fail(r.error().kind,
+                            fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
         }
         return {};
     }
@@ -159,18 +174,6 @@ private:
     std::unique_ptr<enforce::Enforcer> enforcer_;
     std::string file_root_;  // the FileSink root: <root>/<workload uuid>/crb-<binding>/<file>
     std::string problem_;
-    size_t drain_audit() override {
-        auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
-            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit", enforce::audit_json(e, &rules_));
-        });
-        if (!n) {
-            if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
-            audit_failed_ = true;
-            return 0;
-        }
-        return *n;
-    }
-
     std::map<std::string, uint32_t> index_;  // binding name -> kernel index
     identity::CompiledRules rules_;          // the applied rule set, to name bindings in audit lines
     bool audit_failed_ = false;              // logged once
@@ -208,9 +211,12 @@ SlotAssignment assign_slots(const std::map<std::string, uint32_t>& previous, con
 
 const char* to_string(ProtectionMode m) noexcept {
     switch (m) {
-        case ProtectionMode::enforced: return "enforced";
-        case ProtectionMode::insecure: return "insecure";
-        case ProtectionMode::blocked: return "blocked";
+        case ProtectionMode::enforced:
+            return "enforced";
+        case ProtectionMode::insecure:
+            return "insecure";
+        case ProtectionMode::blocked:
+            return "blocked";
     }
     return "?";
 }
@@ -226,7 +232,8 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
     const auto& support = enforce::probe();
     if (support.supported) {
         enforce::Settings s;
-        s.mode = config.enforcement.mode == policy::EnforcementMode::audit ? enforce::Mode::audit : enforce::Mode::enforce;
+        s.mode =
+            config.enforcement.mode == policy::EnforcementMode::audit ? enforce::Mode::audit : enforce::Mode::enforce;
         s.pin_dir = config.enforcement.pin_dir;
         auto e = enforce::Enforcer::create(s);
         if (e) {
@@ -240,11 +247,14 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
     }
 #else
     (void)config;
-    problem = "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
+    problem =
+        "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
 #endif
     if (insecure) {
-        log::warning(kComponent, "Kernel enforcement is unavailable ({}); --insecure-no-enforcement given: secrets "
-                                 "will be published WITHOUT protection. Development only.", problem);
+        log::warning(kComponent,
+                     "Kernel enforcement is unavailable ({}); --insecure-no-enforcement given: secrets "
+                     "will be published WITHOUT protection. Development only.",
+                     problem);
         return std::make_unique<Unprotected>(ProtectionMode::insecure, problem);
     }
     log::error(kComponent, "Kernel enforcement is unavailable: {}. No secret will be published; {}", problem,

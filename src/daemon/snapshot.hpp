@@ -18,8 +18,8 @@ struct BindingSnapshot {
     std::string state;    // "OK", "PENDING", "REFRESHING", "RETRYING", "FAILED", "EXPIRED", "STOPPED", "BLOCKED"
     std::string message;  // plain words
     std::optional<refresh::Status> engine;  // absent while blocked
-    std::string propagation;  // "file" or "sysfs"
-    std::string path;         // the credential file (published or not)
+    std::string propagation;                // "file" or "sysfs"
+    std::string path;                       // the credential file (published or not)
     bool published = false;
     std::string vault_read_url;
     std::chrono::seconds lease_duration{0};  // of the last secret read

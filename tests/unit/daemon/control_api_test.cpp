@@ -36,8 +36,13 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     const TimePoint now{std::chrono::seconds{1'800'000'000}};
     st.secret_expiry = now + std::chrono::seconds{90};
     st.lease_id = "openai/creds/my-role/abc";
-    st.last_error = refresh::LastError{vault::ErrorClass::auth_config, vault::Operation::login, 400,
-                                       "the role's bound_subject does not match", "error validating claims", false, now};
+    st.last_error = refresh::LastError{vault::ErrorClass::auth_config,
+                                       vault::Operation::login,
+                                       400,
+                                       "the role's bound_subject does not match",
+                                       "error validating claims",
+                                       false,
+                                       now};
     b.engine = st;
     rapidjson::Document doc;
     doc.Parse(binding_json(b, now).c_str());

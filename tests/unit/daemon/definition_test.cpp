@@ -108,11 +108,15 @@ TEST_CASE("a changed identity restarts only its binding") {
 }
 
 TEST_CASE("a changed output file name or refresh tuning restarts the binding") {
-    auto out = replaced(kPolicy, "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}}",
-                        "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}, output: {file: key.json}}");
+    auto out = replaced(
+        kPolicy, "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}}",
+        "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}, output: {file: "
+        "key.json}}");
     CHECK(plan_reload(fingerprints(kPolicy), fingerprints(out)).changed == std::vector<std::string>{"b"});
-    auto tuned = replaced(kPolicy, "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}}",
-                          "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}, refresh: {revokeGrace: 5s}}");
+    auto tuned = replaced(
+        kPolicy, "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}}",
+        "metadata: {name: b}\nspec: {workloadID: other, credentialSource: src, propagation: {file: {}}, refresh: "
+        "{revokeGrace: 5s}}");
     CHECK(plan_reload(fingerprints(kPolicy), fingerprints(tuned)).changed == std::vector<std::string>{"b"});
 }
 
