@@ -23,6 +23,8 @@ namespace {
 
 constexpr const char* kComponent = "enforce";
 
+constexpr const char* kBuiltWithoutEnforcement =
+    "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
 constexpr const char* kHowToEnable =
     "enable BPF LSM by adding 'bpf' to the kernel's LSM list (append 'lsm=<current list from "
     "/sys/kernel/security/lsm>,bpf' to the kernel command line, e.g. in GRUB_CMDLINE_LINUX, then reboot) "
@@ -226,6 +228,15 @@ std::string Protection::blocked_message() const {
                        kHowToEnable);
 }
 
+EnforcementCheck check_enforcement() {
+#if CREDGATE_HAVE_ENFORCE
+    const auto& support = enforce::probe();
+    return {support.supported, support.supported ? std::string{} : support.message};
+#else
+    return {false, kBuiltWithoutEnforcement};
+#endif
+}
+
 std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config, bool insecure) {
     std::string problem;
 #if CREDGATE_HAVE_ENFORCE
@@ -247,8 +258,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
     }
 #else
     (void)config;
-    problem =
-        "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
+    problem = kBuiltWithoutEnforcement;
 #endif
     if (insecure) {
         log::warning(kComponent,

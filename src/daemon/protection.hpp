@@ -25,6 +25,13 @@ enum class ProtectionMode {
 
 const char* to_string(ProtectionMode m) noexcept;
 
+// Whether this kernel (and this build) can enforce; on false, `problem` names the missing piece.
+struct EnforcementCheck {
+    bool supported = false;
+    std::string problem;
+};
+EnforcementCheck check_enforcement();
+
 // Kernel indexes of bindings. A binding keeps its index (slot) for as long as it exists, so a rule
 // swap never hands a published file to another binding's rules; the slot of a binding that is going
 // away stays reserved (an identity that matches nobody) in the rule set that drops it.
