@@ -120,13 +120,11 @@ VaultResult<LoginResult> parse_login_response(std::string_view body, Operation o
     return out;
 }
 
-VaultResult<SecretResult> parse_secret_response(std::string_view body) {
-    Reader r(Operation::read);
-    json::Document doc;
-    if (auto ok = parse_root(doc, body, r); !ok) return std::unexpected(ok.error());
-
-    SecretResult out;
-    auto lease_id = r.string(doc, "lease_id", "", false);
+namespace {
+// The envelope's lease members, shared by secret reads and lease renewals.
+template <typename Out>
+VaultResult<void> read_lease_fields(Reader& r, const json::Document& doc, bool id_required, Out& out) {
+    auto lease_id = r.string(doc, "lease_id", "", id_required);
     if (!lease_id) return std::unexpected(lease_id.error());
     out.lease_id = std::move(*lease_id);
     auto ttl = r.integer(doc, "lease_duration", "", 0);
@@ -138,6 +136,17 @@ VaultResult<SecretResult> parse_secret_response(std::string_view body) {
     auto warnings = r.strings(doc, "warnings", "");
     if (!warnings) return std::unexpected(warnings.error());
     out.warnings = std::move(*warnings);
+    return {};
+}
+}  // namespace
+
+VaultResult<SecretResult> parse_secret_response(std::string_view body) {
+    Reader r(Operation::read);
+    json::Document doc;
+    if (auto ok = parse_root(doc, body, r); !ok) return std::unexpected(ok.error());
+
+    SecretResult out;
+    if (auto ok = read_lease_fields(r, doc, false, out); !ok) return std::unexpected(ok.error());
 
     const auto* data = r.member(doc, "data");
     if (!data) return std::unexpected(r.error("field 'data' is missing"));
@@ -171,18 +180,7 @@ VaultResult<LeaseRenewal> parse_lease_renewal(std::string_view body) {
     json::Document doc;
     if (auto ok = parse_root(doc, body, r); !ok) return std::unexpected(ok.error());
     LeaseRenewal out;
-    auto lease_id = r.string(doc, "lease_id", "", true);
-    if (!lease_id) return std::unexpected(lease_id.error());
-    out.lease_id = std::move(*lease_id);
-    auto ttl = r.integer(doc, "lease_duration", "", 0);
-    if (!ttl) return std::unexpected(ttl.error());
-    out.lease_duration = std::chrono::seconds{*ttl};
-    auto renewable = r.boolean(doc, "renewable", "");
-    if (!renewable) return std::unexpected(renewable.error());
-    out.renewable = *renewable;
-    auto warnings = r.strings(doc, "warnings", "");
-    if (!warnings) return std::unexpected(warnings.error());
-    out.warnings = std::move(*warnings);
+    if (auto ok = read_lease_fields(r, doc, true, out); !ok) return std::unexpected(ok.error());
     return out;
 }
 
