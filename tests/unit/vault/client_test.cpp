@@ -27,7 +27,9 @@ struct Answer {
 class RecordedVault {
 public:
     explicit RecordedVault(http::EventLoop& loop) {
-        auto s = http::Server::create(loop, http::ServerOptions{.listen = "127.0.0.1:0"},
+        http::ServerOptions options;
+        options.listen = "127.0.0.1:0";
+        auto s = http::Server::create(loop, options,
                                       [this](const http::ServerRequest& r, http::Responder respond) {
                                           requests.push_back(r);
                                           Answer a = answers.empty() ? Answer{500, R"({"errors":["unscripted"]})", {}}
