@@ -270,11 +270,7 @@ void Engine::run_reread() {
     auto held = current_;
     auto alive = life();
     ops_.read(held->token, false, [this, alive, held](vault::VaultResult<vault::SecretResult> r) {
-        if (alive.expired()) return;
-        busy_ = false;
-        if (held->uses_left > 0) --held->uses_left;
-        if (stopped_) return settle_after_stop(nullptr);  // stop() revoked this token itself
-        if (held != current_) return;
+        if (alive.expired() || !answered_with_current(held)) return;
         if (!r) {
             if (r.error().error_class == vault::ErrorClass::permission) {
                 // The token expired, was revoked or used up: log in again now, no backoff.
@@ -312,11 +308,7 @@ void Engine::run_renew_token() {
     auto held = current_;
     auto alive = life();
     ops_.renew_self(held->token, [this, alive, held](vault::VaultResult<vault::LoginResult> r) {
-        if (alive.expired()) return;
-        busy_ = false;
-        if (held->uses_left > 0) --held->uses_left;
-        if (stopped_) return settle_after_stop(nullptr);  // stop() revoked this token itself
-        if (held != current_) return;
+        if (alive.expired() || !answered_with_current(held)) return;
         const TimePoint now = clock_.now();
         if (!r) {
             log::warning(kComponent, "Binding '{}': Failed to renew the login token: {}", name_, r.error().describe());
@@ -350,11 +342,7 @@ void Engine::run_renew_lease() {
     auto held = current_;
     auto alive = life();
     ops_.renew_lease(held->token, held->lease_id, [this, alive, held](vault::VaultResult<vault::LeaseRenewal> r) {
-        if (alive.expired()) return;
-        busy_ = false;
-        if (held->uses_left > 0) --held->uses_left;
-        if (stopped_) return settle_after_stop(nullptr);  // stop() revoked this token itself
-        if (held != current_) return;
+        if (alive.expired() || !answered_with_current(held)) return;
         const TimePoint now = clock_.now();
         if (!r) {
             log::warning(kComponent, "Binding '{}': Failed to renew lease '{}': {}", name_, held->lease_id,
@@ -376,6 +364,18 @@ void Engine::run_renew_lease() {
         status_.secret_expiry = effective_expiry();
         schedule();
     });
+}
+
+// Common to every answer to a request made with the current token (re-read, token or lease
+// renewal): the request spent a use; after stop() or a rotation the answer no longer matters.
+bool Engine::answered_with_current(const std::shared_ptr<Held>& held) {
+    busy_ = false;
+    if (held->uses_left > 0) --held->uses_left;
+    if (stopped_) {
+        settle_after_stop(nullptr);  // stop() revoked this token itself
+        return false;
+    }
+    return held == current_;
 }
 
 void Engine::schedule() {

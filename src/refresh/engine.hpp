@@ -111,6 +111,7 @@ private:
     void revoke_token(const vault::Token& token, std::function<void()> then);
     // An operation in flight at stop() has answered: revoke the token it brought, then let stop finish.
     void settle_after_stop(const vault::Token* token);
+    bool answered_with_current(const std::shared_ptr<Held>& held);
     void set_state_after_failure(const vault::VaultError& error, TimePoint retry_at);
     std::optional<TimePoint> effective_expiry() const;
     TimePoint point_in(TimePoint base, TimePoint deadline);
