@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* credgate's LSM programs: gate open() of credential files by the binding's rules, refuse tampering
- * with credential files, trusted programs and our own pins, and track what each task executed.
+/* credgate's LSM programs: gate open() and every read of credential files by the binding's rules,
+ * protect each process that may hold a key as a whole, refuse tampering with credential files,
+ * their directories and mounts, trusted programs and our own pins, and track what each task executed.
  *
  * What a miss decides (fail closed only where an object is ours):
  *  - credgate_objects miss: the inode is not protected -> allow (the fast path: one lookup).
  *  - credgate_bindings miss or n_alternatives == 0, rule-set miss: the subject does not match -> deny.
- *  - credgate_tasks miss (task started before we loaded): its exe is mm->exe_file; no workload flag.
+ *  - credgate_tasks miss (task started before we loaded): no executed file, so no process:path or
+ *    process:sha256 rule matches it (its mm->exe_file can be repointed with PR_SET_MM_EXE_FILE);
+ *    only the credgated check falls back to mm->exe_file, and it also needs euid 0.
  *  - credgate_owners miss: the caller is not credgated -> no exemption.
  *  - credgate_own_ids miss: the map/program/link is not ours -> allow.
  *  - read errors of kernel memory leave zeroed facts, which match no rule -> deny for protected objects.
@@ -23,6 +26,12 @@
 #define PTRACE_MODE_ATTACH 0x02
 #define ATTR_SIZE (1 << 3)
 #define PT_PTRACED 0x00000001
+#define PF_SIGNALED 0x00000400
+
+/* Signals whose default action dumps core (SIG_KERNEL_COREDUMP_MASK on x86 and arm64). */
+#define CREDGATE_DUMP_SIGNALS                                                                         \
+	((1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 11) | (1u << 24) | \
+	 (1u << 25) | (1u << 31))
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -102,8 +111,10 @@ struct {
 
 /* The facts a rule is matched against, gathered once per decision. */
 struct credgate_subject {
-	__u64 exe_dev;
+	__u64 exe_dev; /* the executed file recorded at exec; 0 when the task predates our programs */
 	__u64 exe_ino;
+	__u64 mm_dev;  /* mm->exe_file, for the credgated check and audit of unrecorded tasks only */
+	__u64 mm_ino;
 	__u64 cgroup_id;
 	__u32 uid;
 	__u32 gid;
@@ -147,21 +158,24 @@ static __always_inline void credgate_subject_init(struct credgate_subject *s)
 	if (t && (t->flags & CREDGATE_TASK_EXE)) {
 		s->exe_dev = t->exe_dev;
 		s->exe_ino = t->exe_ino;
+		s->mm_dev = t->exe_dev;
+		s->mm_ino = t->exe_ino;
 		return;
 	}
-	/* Started before we loaded: the mapped executable (the interpreter, for scripts). */
+	/* Started before we loaded: no exec record. mm->exe_file names the credgated binary of a
+	 * credgated that predates its own first load, and tells audit what ran. */
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	if (exe) {
 		struct inode *inode = BPF_CORE_READ(exe, f_inode);
-		s->exe_dev = credgate_kdev(inode);
-		s->exe_ino = BPF_CORE_READ(inode, i_ino);
+		s->mm_dev = credgate_kdev(inode);
+		s->mm_ino = BPF_CORE_READ(inode, i_ino);
 	}
 }
 
 /* credgated: a process running one of the registered credgated executables as euid 0. */
 static __always_inline bool credgate_is_owner(const struct credgate_subject *s)
 {
-	struct credgate_object_key key = { .dev = s->exe_dev, .ino = s->exe_ino };
+	struct credgate_object_key key = { .dev = s->mm_dev, .ino = s->mm_ino };
 
 	if (s->euid != 0)
 		return false;
@@ -188,7 +202,7 @@ static __noinline bool credgate_match_alternative(const struct credgate_subject 
 		return false;
 	if (mask & (1u << CREDGATE_FACT_EXE)) {
 		key.fact = CREDGATE_FACT_EXE;
-		if (!credgate_rule_has(&key, s->exe_dev, s->exe_ino))
+		if (!s->exe_ino || !credgate_rule_has(&key, s->exe_dev, s->exe_ino))
 			return false;
 	}
 	if (mask & (1u << CREDGATE_FACT_UID)) {
@@ -294,8 +308,8 @@ static __always_inline void credgate_emit(const struct credgate_subject *s, cons
 		return;
 	e->timestamp_ns = now;
 	e->cgroup_id = s->cgroup_id;
-	e->exe_dev = s->exe_dev;
-	e->exe_ino = s->exe_ino;
+	e->exe_dev = s->mm_dev;
+	e->exe_ino = s->mm_ino;
 	e->object_dev = obj ? obj->dev : 0;
 	e->object_ino = obj ? obj->ino : 0;
 	e->pid = s->pid;
@@ -322,17 +336,101 @@ static __always_inline int credgate_deny(const struct credgate_subject *s, const
 	return -EACCES;
 }
 
-static __always_inline void credgate_mark_workload(void)
+/* Deny whatever the mode: protections of processes and of our own state are never relaxed by audit
+ * mode (audit mode must not be a way around them). */
+static __always_inline int credgate_refuse(const struct credgate_subject *s, const struct credgate_object_key *obj,
+					   __u32 hook, int err)
 {
-	struct credgate_task *t = bpf_task_storage_get(&credgate_tasks, bpf_get_current_task_btf(), 0,
-						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+	credgate_emit(s, obj, 0, hook, CREDGATE_VERDICT_DENY);
+	return err;
+}
+
+/* ---- protected processes ---------------------------------------------------------------------- */
+
+static __always_inline bool credgate_task_flag(struct task_struct *task, __u32 flag)
+{
+	struct credgate_task *t = bpf_task_storage_get(&credgate_tasks, task, 0, 0);
+
+	return t && (t->flags & flag);
+}
+
+/* A process (any of its threads) that may hold a key: the flag on the thread or its group leader. */
+static __always_inline bool credgate_workload(struct task_struct *task)
+{
+	struct task_struct *leader;
+
+	if (credgate_task_flag(task, CREDGATE_TASK_WORKLOAD))
+		return true;
+	leader = task->group_leader;
+	return leader && credgate_task_flag(leader, CREDGATE_TASK_WORKLOAD);
+}
+
+/* credgated itself holds every current key: protected like a workload, whether or not it has an
+ * exec record (it usually predates its own first load). */
+static __always_inline bool credgate_task_is_owner(struct task_struct *task)
+{
+	struct credgate_object_key key = {};
+	struct credgate_task *t;
+	struct file *exe;
+
+	if (BPF_CORE_READ(task, cred, euid.val) != 0)
+		return false;
+	t = bpf_task_storage_get(&credgate_tasks, task, 0, 0);
+	if (t && (t->flags & CREDGATE_TASK_EXE)) {
+		key.dev = t->exe_dev;
+		key.ino = t->exe_ino;
+	} else {
+		exe = BPF_CORE_READ(task, mm, exe_file);
+		if (!exe)
+			return false;
+		key.dev = credgate_kdev(BPF_CORE_READ(exe, f_inode));
+		key.ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	}
+	return bpf_map_lookup_elem(&credgate_owners, &key) != 0;
+}
+
+static __always_inline bool credgate_protected(struct task_struct *task)
+{
+	return credgate_workload(task) || credgate_task_is_owner(task);
+}
+
+static __always_inline void credgate_mark(struct task_struct *task)
+{
+	struct credgate_task *t = bpf_task_storage_get(&credgate_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
 	if (t)
 		t->flags |= CREDGATE_TASK_WORKLOAD;
 }
 
+/* Memory is per process: mark the thread (inherited by what it forks) and its group leader (what
+ * every other thread of the process is checked against). */
+static __always_inline void credgate_mark_workload(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	credgate_mark(task);
+	if (task->group_leader)
+		credgate_mark(task->group_leader);
+}
+
+/* Access to a protected process from outside it: only the process itself and credgated. */
+static __always_inline int credgate_guard_process(struct task_struct *target, __u32 hook)
+{
+	struct credgate_subject s = {};
+
+	if (!credgate_protected(target))
+		return 0;
+	credgate_subject_init(&s);
+	if (BPF_CORE_READ(target, tgid) == s.tgid || credgate_is_owner(&s))
+		return 0;
+	return credgate_refuse(&s, 0, hook, -EPERM);
+}
+
+/* ---- credentials ------------------------------------------------------------------------------ */
+
 /* A credential is granted to a matching, untraced subject. */
 static __always_inline int credgate_gate_credential(const struct credgate_object *o,
-						    const struct credgate_object_key *key, __u32 hook)
+						    const struct credgate_object_key *key, __u32 hook, bool grant)
 {
 	struct credgate_subject s = {};
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -341,8 +439,10 @@ static __always_inline int credgate_gate_credential(const struct credgate_object
 	if (credgate_is_owner(&s))
 		return 0;
 	if (credgate_match_binding(&s, o->binding) && !(BPF_CORE_READ(task, ptrace) & PT_PTRACED)) {
-		credgate_mark_workload();
-		credgate_emit(&s, key, o->binding, hook, CREDGATE_VERDICT_ALLOW);
+		if (grant) {
+			credgate_mark_workload();
+			credgate_emit(&s, key, o->binding, hook, CREDGATE_VERDICT_ALLOW);
+		}
 		return 0;
 	}
 	return credgate_deny(&s, key, o->binding, hook);
@@ -384,10 +484,44 @@ int BPF_PROG(credgate_file_open, struct file *file, int ret)
 	if (!o)
 		return 0;
 	if (o->flags & CREDGATE_OBJ_CREDENTIAL)
-		return credgate_gate_credential(o, &key, CREDGATE_HOOK_FILE_OPEN);
+		return credgate_gate_credential(o, &key, CREDGATE_HOOK_FILE_OPEN, true);
 	if ((o->flags & CREDGATE_OBJ_NO_WRITE) && (file->f_mode & FMODE_WRITE))
 		return credgate_guard(file->f_inode, CREDGATE_OBJ_NO_WRITE, CREDGATE_HOOK_FILE_OPEN);
 	return 0;
+}
+
+/* Every read and write (read, pread, readv, splice, sendfile, copy_file_range, io_uring) of a
+ * credential through any fd: an fd opened by the workload and inherited across an exec into a
+ * program that is not the identity, or kept after a setuid, reads nothing. Same fast path. */
+SEC("lsm/file_permission")
+int BPF_PROG(credgate_file_permission, struct file *file, int mask, int ret)
+{
+	struct credgate_object_key key;
+	struct credgate_object *o;
+
+	if (ret)
+		return ret;
+	key.dev = file->f_inode->i_sb->s_dev;
+	key.ino = file->f_inode->i_ino;
+	o = bpf_map_lookup_elem(&credgate_objects, &key);
+	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))
+		return 0;
+	return credgate_gate_credential(o, &key, CREDGATE_HOOK_FILE_PERMISSION, false);
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(credgate_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+	     int ret)
+{
+	struct credgate_object_key key = {};
+	struct credgate_object *o;
+
+	if (ret || !file)
+		return ret;
+	o = credgate_lookup_inode(file->f_inode, &key);
+	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))
+		return 0;
+	return credgate_gate_credential(o, &key, CREDGATE_HOOK_MMAP_FILE, false);
 }
 
 SEC("lsm/file_receive")
@@ -401,7 +535,7 @@ int BPF_PROG(credgate_file_receive, struct file *file, int ret)
 	o = credgate_lookup_inode(file->f_inode, &key);
 	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))
 		return 0;
-	return credgate_gate_credential(o, &key, CREDGATE_HOOK_FILE_RECEIVE);
+	return credgate_gate_credential(o, &key, CREDGATE_HOOK_FILE_RECEIVE, true);
 }
 
 /* ---- tamper hooks --------------------------------------------------------------------------- */
@@ -447,6 +581,39 @@ int BPF_PROG(credgate_inode_link, struct dentry *old_dentry, struct inode *dir, 
 			      CREDGATE_HOOK_INODE_LINK);
 }
 
+/* New entries in a credential directory (files, directories, device nodes, symlinks): credgated's only. */
+SEC("lsm/inode_create")
+int BPF_PROG(credgate_inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard(dir, CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_INODE_CREATE);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(credgate_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard(dir, CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_INODE_CREATE);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(credgate_inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode, dev_t dev, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard(dir, CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_INODE_CREATE);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(credgate_inode_symlink, struct inode *dir, struct dentry *dentry, const char *old_name, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard(dir, CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_INODE_CREATE);
+}
+
 static __always_inline int credgate_setattr(struct dentry *dentry, struct iattr *attr)
 {
 	int err = credgate_guard(credgate_dentry_inode(dentry), CREDGATE_OBJ_NO_TAMPER, CREDGATE_HOOK_INODE_SETATTR);
@@ -486,25 +653,167 @@ int BPF_PROG(credgate_inode_setxattr, void *userns, struct dentry *dentry, const
 			      CREDGATE_HOOK_INODE_SETXATTR);
 }
 
-/* ---- workloads: ptrace and /proc/<pid>/mem ---------------------------------------------------- */
+/* (userns or idmap, dentry, name) on every supported kernel. */
+SEC("lsm/inode_removexattr")
+int BPF_PROG(credgate_inode_removexattr, void *userns, struct dentry *dentry, const char *name, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard(credgate_dentry_inode(dentry), CREDGATE_OBJ_NO_TAMPER | CREDGATE_OBJ_NO_WRITE,
+			      CREDGATE_HOOK_INODE_REMOVEXATTR);
+}
 
+/* An inode of ours is freed once nothing reaches it any more (no name, no fd, no O_PATH, no mapping):
+ * only then may its number be reused, so only then does its entry go. A retired credential keeps its
+ * protection until this moment. Inodes that still have a name (kernfs evicts and re-creates those)
+ * keep theirs. */
+SEC("lsm/inode_free_security")
+int BPF_PROG(credgate_inode_free_security, struct inode *inode)
+{
+	struct credgate_object_key key;
+
+	if (inode->__i_nlink)
+		return 0;
+	key.dev = inode->i_sb->s_dev;
+	key.ino = inode->i_ino;
+	if (!bpf_map_lookup_elem(&credgate_objects, &key))
+		return 0;
+	bpf_map_delete_elem(&credgate_objects, &key);
+	bpf_map_delete_elem(&credgate_owners, &key);
+	return 0;
+}
+
+/* ---- mounts: nothing over our objects, our bpffs and credential file system stay mounted ------- */
+
+SEC("lsm/sb_mount")
+int BPF_PROG(credgate_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
+	     void *data, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard(BPF_CORE_READ(path, dentry, d_inode), ~0u, CREDGATE_HOOK_SB_MOUNT);
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(credgate_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	if (ret)
+		return ret;
+	ret = credgate_guard(BPF_CORE_READ(to_path, dentry, d_inode), ~0u, CREDGATE_HOOK_SB_MOUNT);
+	if (ret)
+		return ret;
+	/* Moving the credential file system's mount away is unmounting it from its place. */
+	return credgate_guard(BPF_CORE_READ(from_path, dentry, d_inode), CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_SB_MOUNT);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(credgate_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	struct credgate_subject s = {};
+	struct credgate_state *state;
+	__u32 zero = 0;
+	__u64 dev;
+
+	if (ret)
+		return ret;
+	/* The credential file system: its root directory is one of ours. */
+	ret = credgate_guard(BPF_CORE_READ(mnt, mnt_root, d_inode), CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_SB_UMOUNT);
+	if (ret)
+		return ret;
+	/* Our bpffs: the pins are the only references to the links; unmounting it would detach them. */
+	state = bpf_map_lookup_elem(&credgate_state, &zero);
+	dev = BPF_CORE_READ(mnt, mnt_sb, s_dev);
+	if (!state || !state->pin_dev || dev != state->pin_dev)
+		return 0;
+	credgate_subject_init(&s);
+	if (credgate_is_owner(&s))
+		return 0;
+	return credgate_refuse(&s, 0, CREDGATE_HOOK_SB_UMOUNT, -EPERM);
+}
+
+/* ---- protected processes: ptrace, /proc/<pid>/mem, process_vm_readv, perf, signals, limits,
+ * core dumps ------------------------------------------------------------------------------------ */
+
+/* ATTACH mode covers ptrace, /proc/<pid>/mem, process_vm_readv/writev and pidfd_getfd. The target
+ * is checked as a process (any thread, the leader's flag) or as credgated. */
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(credgate_ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
 {
-	struct credgate_subject s = {};
-	struct credgate_task *t;
-
 	if (ret)
 		return ret;
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
-	t = bpf_task_storage_get(&credgate_tasks, child, 0, 0);
-	if (!t || !(t->flags & CREDGATE_TASK_WORKLOAD))
+	return credgate_guard_process(child, CREDGATE_HOOK_PTRACE);
+}
+
+/* A per-task perf event samples registers and the user stack of its target. */
+SEC("lsm/perf_event_alloc")
+int BPF_PROG(credgate_perf_event_alloc, struct perf_event *event, int ret)
+{
+	struct task_struct *target;
+
+	if (ret)
+		return ret;
+	target = event->hw.target;
+	if (!target)
+		return 0;
+	return credgate_guard_process(target, CREDGATE_HOOK_PERF_EVENT);
+}
+
+SEC("lsm/task_kill")
+int BPF_PROG(credgate_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (sig <= 0 || sig > 31 || !(CREDGATE_DUMP_SIGNALS & (1u << sig)))
+		return 0;
+	return credgate_guard_process(p, CREDGATE_HOOK_TASK_KILL);
+}
+
+SEC("lsm/task_setrlimit")
+int BPF_PROG(credgate_task_setrlimit, struct task_struct *p, unsigned int resource, struct rlimit *new_rlim, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_guard_process(p, CREDGATE_HOOK_TASK_SETRLIMIT);
+}
+
+/* do_coredump() prepares the credentials it dumps with before it opens a file or starts a pipe
+ * helper; refusing them here ends the dump of a process that may hold a key, whoever triggered it
+ * and wherever core_pattern points. PF_SIGNALED is set by get_signal() just before do_coredump(). */
+SEC("lsm/cred_prepare")
+int BPF_PROG(credgate_cred_prepare, struct cred *new, const struct cred *old, gfp_t gfp, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct credgate_subject s = {};
+
+	if (ret)
+		return ret;
+	if (!(task->flags & PF_SIGNALED))
+		return 0;
+	if (!credgate_protected(task))
 		return 0;
 	credgate_subject_init(&s);
-	if (child->tgid == s.tgid || credgate_is_owner(&s))
+	return credgate_refuse(&s, 0, CREDGATE_HOOK_COREDUMP, -EPERM);
+}
+
+/* The kernel's memory-reading interfaces, where the lockdown hook offers them: /proc/kcore and
+ * /dev/mem (/dev/kmem, /dev/port). Enum values differ between kernels: CO-RE reads them. */
+SEC("lsm/locked_down")
+int BPF_PROG(credgate_locked_down, enum lockdown_reason what, int ret)
+{
+	struct credgate_subject s = {};
+
+	if (ret)
+		return ret;
+	if (what != bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_KCORE) &&
+	    what != bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_DEV_MEM))
 		return 0;
-	return credgate_deny(&s, 0, 0, CREDGATE_HOOK_PTRACE);
+	credgate_subject_init(&s);
+	if (credgate_is_owner(&s))
+		return 0;
+	return credgate_refuse(&s, 0, CREDGATE_HOOK_LOCKED_DOWN, -EPERM);
 }
 
 /* ---- exec tracking: the first file of an exec (the script for #!), inherited on fork --------- */
@@ -527,9 +836,46 @@ int BPF_PROG(credgate_bprm_creds_for_exec, struct linux_binprm *bprm, int ret)
 	return 0;
 }
 
+struct credgate_exec_ctx {
+	struct credgate_subject *s;
+	bool matched;
+};
+
+static long credgate_exec_match_one(__u32 binding, void *data)
+{
+	struct credgate_exec_ctx *ctx = data;
+
+	if (credgate_match_binding(ctx->s, binding)) {
+		ctx->matched = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the task, as it is after this exec, matches any binding of the live rule set. */
+static __always_inline bool credgate_matches_any(struct credgate_subject *s)
+{
+	struct credgate_exec_ctx ctx = { .s = s };
+	struct credgate_state *state;
+	__u32 zero = 0, n;
+
+	state = bpf_map_lookup_elem(&credgate_state, &zero);
+	if (!state)
+		return false;
+	n = state->n_bindings[state->generation & 1];
+	if (n > CREDGATE_MAX_BINDINGS)
+		n = CREDGATE_MAX_BINDINGS;
+	if (n)
+		bpf_loop(n, credgate_exec_match_one, &ctx, 0);
+	return ctx.matched;
+}
+
+/* After a successful exec: record the executed file, and protect the process from this moment if it
+ * may hold a key (it matches a binding, runs a trusted program, or is credgated). */
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(credgate_bprm_committed_creds, struct linux_binprm *bprm)
 {
+	struct credgate_subject s = {};
 	struct credgate_object_key key;
 	struct credgate_object *o;
 	struct credgate_task *t;
@@ -543,7 +889,12 @@ int BPF_PROG(credgate_bprm_committed_creds, struct linux_binprm *bprm)
 	key.dev = t->exe_dev;
 	key.ino = t->exe_ino;
 	o = bpf_map_lookup_elem(&credgate_objects, &key);
-	if (o && (o->flags & CREDGATE_OBJ_TRUSTED_EXEC))
+	if (o && (o->flags & CREDGATE_OBJ_TRUSTED_EXEC)) {
+		t->flags |= CREDGATE_TASK_WORKLOAD;
+		return 0;
+	}
+	credgate_subject_init(&s);
+	if (credgate_is_owner(&s) || credgate_matches_any(&s))
 		t->flags |= CREDGATE_TASK_WORKLOAD;
 	return 0;
 }
@@ -551,19 +902,27 @@ int BPF_PROG(credgate_bprm_committed_creds, struct linux_binprm *bprm)
 SEC("lsm/task_alloc")
 int BPF_PROG(credgate_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
 {
+	struct task_struct *current_task = bpf_get_current_task_btf();
 	struct credgate_task *parent, *child;
+	bool workload;
 
 	if (ret)
 		return ret;
-	parent = bpf_task_storage_get(&credgate_tasks, bpf_get_current_task_btf(), 0, 0);
-	if (!parent)
+	parent = bpf_task_storage_get(&credgate_tasks, current_task, 0, 0);
+	workload = credgate_workload(current_task);
+	if (!parent && !workload)
 		return 0;
 	child = bpf_task_storage_get(&credgate_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!child)
 		return 0;
-	child->exe_dev = parent->exe_dev;
-	child->exe_ino = parent->exe_ino;
-	child->flags = parent->flags & (CREDGATE_TASK_EXE | CREDGATE_TASK_WORKLOAD);
+	if (parent) {
+		child->exe_dev = parent->exe_dev;
+		child->exe_ino = parent->exe_ino;
+		child->flags = parent->flags & CREDGATE_TASK_EXE;
+	}
+	/* A thread shares the memory, a forked child has a copy of it: both are protected alike. */
+	if (workload)
+		child->flags |= CREDGATE_TASK_WORKLOAD;
 	return 0;
 }
 
@@ -583,12 +942,12 @@ static __always_inline int credgate_refuse_caller(__u32 hook)
 	credgate_subject_init(&s);
 	if (credgate_is_owner(&s))
 		return 0;
-	/* Never relaxed by audit mode: audit mode must not be a way to detach enforcement. */
-	credgate_emit(&s, 0, 0, hook, CREDGATE_VERDICT_DENY);
-	return -EPERM;
+	return credgate_refuse(&s, 0, hook, -EPERM);
 }
 
-/* The link id behind file descriptor `fd` of the current task, or 0. */
+/* The link id behind file descriptor `fd` of the current task, or 0. The syscall looks the fd up
+ * again after this hook, so a dup2() on another CPU can swap it in between; for LSM links that
+ * race gains nothing: tracing links implement neither detach nor update (EOPNOTSUPP / EINVAL). */
 static __always_inline __u32 credgate_link_id_of_fd(__u32 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

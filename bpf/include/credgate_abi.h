@@ -15,7 +15,7 @@
 #define CREDGATE_MAX_RULE_ENTRIES 65536 /* set members, both generations together */
 #define CREDGATE_MAX_CGROUP_DEPTH 16    /* ancestors checked for a cgroup term */
 #define CREDGATE_MAX_OWNERS 8           /* executables whose processes are credgated */
-#define CREDGATE_MAX_OWN_IDS 64         /* ids of our own maps, programs and links */
+#define CREDGATE_MAX_OWN_IDS 256        /* ids of our own maps, programs and links (two versions during an upgrade) */
 #define CREDGATE_AUDIT_RINGBUF_BYTES (256 * 1024)
 #define CREDGATE_AUDIT_SUBJECTS 4096    /* LRU of rate-limit state, per tgid */
 #define CREDGATE_AUDIT_BURST 16         /* events per subject per window */
@@ -42,6 +42,10 @@ struct credgate_object {
 	__u32 flags;
 };
 
+/* The binding of a credential that no binding may open any more (its binding was removed): only
+ * credgated opens it until the kernel frees the inode. */
+#define CREDGATE_BINDING_NONE 0xffffffffu
+
 /* ---- rules: double buffered; credgate_state.generation selects the live half --------------- */
 enum credgate_fact {
 	CREDGATE_FACT_EXE = 0,    /* v[0]=dev v[1]=ino of the executed file (the script for #!) */
@@ -66,6 +70,7 @@ struct credgate_binding {
 	__u32 n_alternatives; /* 0: nobody matches */
 	__u32 pad;
 	__u32 fact_mask[CREDGATE_MAX_ALTERNATIVES]; /* bit (1 << fact): that fact must be in its set */
+	__u64 name_hash; /* FNV-1a of the binding's name: a restarted credgated keeps each binding's slot */
 };
 
 enum credgate_mode {
@@ -78,6 +83,8 @@ struct credgate_state {
 	__u32 generation; /* 0 or 1 */
 	__u32 mode;       /* enum credgate_mode */
 	__u64 applied;    /* count of rule sets applied, for status */
+	__u64 pin_dev;    /* s_dev of the bpffs holding our pins: only credgated unmounts it */
+	__u32 n_bindings[2]; /* slots in use per generation: what an exec is evaluated against */
 };
 
 /* credgate_owners: exe (dev, ino) of credgated -> 1. Processes running it with fsuid 0 are exempt. */
@@ -98,7 +105,11 @@ struct credgate_own_key {
 enum credgate_task_flags {
 	CREDGATE_TASK_EXE = 1u << 0,       /* exe_dev/exe_ino are valid */
 	CREDGATE_TASK_PENDING = 1u << 1,   /* an exec is in progress: pending_* holds its first file */
-	CREDGATE_TASK_WORKLOAD = 1u << 2,  /* runs a trusted program or was granted a credential */
+	/* A process that may hold a key: it matched a binding at its exec, runs a trusted program or
+	 * credgated, or was granted a credential. Kept on the thread and on its group leader (memory is
+	 * per process), inherited at fork. No ptrace, /proc/<pid>/mem, process_vm_readv, perf sampling,
+	 * core dump, dump-triggering signal or rlimit change from outside the process. */
+	CREDGATE_TASK_WORKLOAD = 1u << 2,
 };
 
 struct credgate_task {
@@ -123,6 +134,17 @@ enum credgate_hook {
 	CREDGATE_HOOK_BPF = 9,
 	CREDGATE_HOOK_BPF_MAP = 10,
 	CREDGATE_HOOK_BPF_PROG = 11,
+	CREDGATE_HOOK_FILE_PERMISSION = 12, /* read/write through an fd opened or inherited earlier */
+	CREDGATE_HOOK_MMAP_FILE = 13,
+	CREDGATE_HOOK_INODE_CREATE = 14,    /* create, mkdir, mknod, symlink in a credential directory */
+	CREDGATE_HOOK_TASK_KILL = 15,       /* a dump-triggering signal to a protected process */
+	CREDGATE_HOOK_TASK_SETRLIMIT = 16,
+	CREDGATE_HOOK_COREDUMP = 17,        /* a core dump of a protected process (refused) */
+	CREDGATE_HOOK_LOCKED_DOWN = 18,     /* /proc/kcore, /dev/mem */
+	CREDGATE_HOOK_SB_MOUNT = 19,        /* a mount over a protected object */
+	CREDGATE_HOOK_SB_UMOUNT = 20,       /* unmounting our bpffs or the credential file system */
+	CREDGATE_HOOK_PERF_EVENT = 21,      /* a perf event on a protected process */
+	CREDGATE_HOOK_INODE_REMOVEXATTR = 22,
 };
 
 enum credgate_verdict {

@@ -371,7 +371,11 @@ public:
     }
 
     void stop_done() {
-        if (pending_stops_ > 0 && --pending_stops_ == 0) finish();
+        if (pending_stops_ > 0 && --pending_stops_ == 0) {
+            // Every binding stopped and removed its files in time: nothing is left to protect there.
+            protection_->release_root();
+            finish();
+        }
     }
 
     void finish() {

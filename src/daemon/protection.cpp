@@ -100,6 +100,7 @@ public:
         std::map<std::string, std::string> refused;
         std::vector<std::string> names;
         for (const auto& b : bindings) names.push_back(b.binding.meta.name);
+        if (!applied_once_) adopt_slots(names);
         auto [slots, size] = assign_slots(index_, names);
         identity::CompiledRules rules;
         rules.bindings.resize(size);  // unused and reserved slots: no alternative, matches nobody
@@ -116,6 +117,11 @@ public:
         }
         if (auto r = enforcer_->apply_rules(rules); !r)
             return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
+        applied_once_ = true;
+        // Retired files of bindings that went away: no binding may open them any more, even once
+        // their slot is given to another binding.
+        for (const auto& [name, slot] : index_)
+            if (!slots.contains(name)) revoke_retired(name);
         index_ = std::move(slots);
         rules_ = std::move(rules);
         return refused;
@@ -130,11 +136,29 @@ public:
         return protect_directories(target, file);
     }
 
+    // A retired file stays protected until the kernel frees its inode: an O_PATH fd or an open fd
+    // held across the rotation still reaches it. Its binding keeps reading it while the binding
+    // exists; once the binding is gone, nobody does.
     void unprotect(const delivery::Target& target, delivery::FileId file) override {
         identity::FileKey key{identity::kernel_dev(file.device), file.inode};
-        if (auto r = enforcer_->unprotect(key); !r)
-            log::warning(kComponent, "Failed to unprotect a retired file of binding '{}': {}", target.binding,
+        if (index_.contains(target.binding)) {
+            auto& held = retired_[target.binding];
+            if (held.size() >= kRetiredPruneAt)
+                std::erase_if(held, [this](const identity::FileKey& k) { return !enforcer_->is_protected(k); });
+            held.push_back(key);
+            return;
+        }
+        if (auto r = enforcer_->revoke_access(key); !r)
+            log::warning(kComponent, "Failed to revoke access to a retired file of binding '{}': {}", target.binding,
                          r.error().message);
+    }
+
+    void release_root() override {
+        struct stat st {};
+        if (::lstat(file_root_.c_str(), &st) != 0) return;
+        const identity::FileKey key{identity::kernel_dev(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+        if (auto r = enforcer_->release_directory(key); !r)
+            log::warning(kComponent, "Failed to release '{}' after shutdown: {}", file_root_, r.error().message);
     }
 
     size_t drain_audit() override {
@@ -151,12 +175,45 @@ public:
     }
 
 private:
-    // The workload and binding directories above the file: only credgated may add, remove or rename
-    // their entries, and they cannot be renamed themselves, so the file cannot be moved out of reach.
+    // A restarted credgated keeps every binding in the slot it had, so the files it published keep
+    // their rules; files of bindings this credgated does not have are opened by nobody.
+    void adopt_slots(const std::vector<std::string>& names) {
+        std::map<uint64_t, std::string> by_hash;
+        for (const auto& n : names) by_hash[enforce::binding_name_hash(n)] = n;
+        std::vector<uint32_t> orphaned;
+        for (const auto& [slot, hash] : enforcer_->live_slots()) {
+            auto it = by_hash.find(hash);
+            if (it != by_hash.end() && !index_.contains(it->second)) index_[it->second] = slot;
+            else orphaned.push_back(slot);
+        }
+        if (!orphaned.empty()) {
+            auto n = enforcer_->revoke_slots(orphaned);
+            if (!n)
+                log::warning(kComponent, "Failed to revoke access to files of bindings this credgated does not have: {}",
+                             n.error().message);
+            else if (*n)
+                log::notice(kComponent, "Revoked access to {} file(s) of bindings this credgated does not have", *n);
+        }
+        if (!index_.empty()) log::info(kComponent, "Kept the kernel slots of {} binding(s) from the pinned rules", index_.size());
+    }
+
+    void revoke_retired(const std::string& binding) {
+        auto it = retired_.find(binding);
+        if (it == retired_.end()) return;
+        for (const auto& key : it->second)
+            if (auto r = enforcer_->revoke_access(key); !r)
+                log::warning(kComponent, "Failed to revoke access to a retired file of binding '{}': {}", binding,
+                             r.error().message);
+        retired_.erase(it);
+    }
+
+    // The file root, the workload and binding directories above the file: only credgated may add,
+    // remove or rename their entries or mount over or unmount them, and they cannot be renamed
+    // themselves, so the file cannot be moved out of reach or shadowed.
     Result<void> protect_directories(const delivery::Target& target, delivery::FileId file) {
         const std::string workload_dir = file_root_ + "/" + target.workload_uuid;
         const std::string binding_dir = workload_dir + "/" + std::string(delivery::kBindingDirPrefix) + target.binding;
-        for (const std::string& dir : {workload_dir, binding_dir}) {
+        for (const std::string& dir : {file_root_, workload_dir, binding_dir}) {
             struct stat st {};
             if (::lstat(dir.c_str(), &st) != 0)
                 return fail(ErrorKind::internal,
@@ -178,7 +235,11 @@ private:
     std::string problem_;
     std::map<std::string, uint32_t> index_;  // binding name -> kernel index
     identity::CompiledRules rules_;          // the applied rule set, to name bindings in audit lines
-    bool audit_failed_ = false;              // logged once
+    // Files a binding no longer publishes that the kernel may still protect (until freed).
+    std::map<std::string, std::vector<identity::FileKey>> retired_;
+    static constexpr size_t kRetiredPruneAt = 64;
+    bool applied_once_ = false;
+    bool audit_failed_ = false;  // logged once
 };
 #endif
 

@@ -62,6 +62,9 @@ public:
     virtual Result<void> protect(const delivery::Target& target, delivery::FileId file) = 0;
     // Sink hook: the file is no longer published.
     virtual void unprotect(const delivery::Target& target, delivery::FileId file) = 0;
+    // After a clean shutdown removed every credential file: the empty credential root no longer needs
+    // protecting, so an operator may unmount or remove it.
+    virtual void release_root() {}
     // Logs the kernel's audit events (one JSON line each) without blocking; returns how many.
     virtual size_t drain_audit() { return 0; }
 };

@@ -76,6 +76,17 @@ const char* hook_name(uint32_t hook) {
         case CREDGATE_HOOK_BPF: return "bpf";
         case CREDGATE_HOOK_BPF_MAP: return "bpf_map";
         case CREDGATE_HOOK_BPF_PROG: return "bpf_prog";
+        case CREDGATE_HOOK_FILE_PERMISSION: return "file_permission";
+        case CREDGATE_HOOK_MMAP_FILE: return "mmap_file";
+        case CREDGATE_HOOK_INODE_CREATE: return "inode_create";
+        case CREDGATE_HOOK_TASK_KILL: return "task_kill";
+        case CREDGATE_HOOK_TASK_SETRLIMIT: return "task_setrlimit";
+        case CREDGATE_HOOK_COREDUMP: return "coredump";
+        case CREDGATE_HOOK_LOCKED_DOWN: return "locked_down";
+        case CREDGATE_HOOK_SB_MOUNT: return "sb_mount";
+        case CREDGATE_HOOK_SB_UMOUNT: return "sb_umount";
+        case CREDGATE_HOOK_PERF_EVENT: return "perf_event_alloc";
+        case CREDGATE_HOOK_INODE_REMOVEXATTR: return "inode_removexattr";
         default: return "unknown";
     }
 }
@@ -95,8 +106,9 @@ const char* verdict_name(uint32_t verdict) {
 static_assert(sizeof(credgate_object_key) == 16);
 static_assert(sizeof(credgate_object) == 8);
 static_assert(sizeof(credgate_rule_key) == 24 && offsetof(credgate_rule_key, v) == 8);
-static_assert(sizeof(credgate_binding) == 8 + 4 * CREDGATE_MAX_ALTERNATIVES);
-static_assert(sizeof(credgate_state) == 16);
+static_assert(sizeof(credgate_binding) == 8 + 4 * CREDGATE_MAX_ALTERNATIVES + 8);
+static_assert(sizeof(credgate_state) == 32 && offsetof(credgate_state, n_bindings) == 24);
+static_assert(CREDGATE_BINDING_NONE >= CREDGATE_MAX_BINDINGS);
 static_assert(sizeof(credgate_own_key) == 8);
 static_assert(sizeof(credgate_task) == 40);
 // The validator refuses policies the kernel maps could not hold; keep its limits tied to the ABI.
@@ -168,19 +180,96 @@ struct Enforcer::Impl {
         audit_fd = bpf_map__fd(skel->maps.credgate_audit);
     }
 
-    Result<void> write_state(std::optional<uint32_t> generation, std::optional<Mode> mode) {
+    Result<credgate_state> read_state() {
         uint32_t zero = 0;
         credgate_state st{};
         if (bpf_map_lookup_elem(state_fd, &zero, &st) != 0)
             return fail(ErrorKind::internal, fmt::format("cannot read credgate_state: {}", errno_text(errno)));
+        return st;
+    }
+
+    Result<void> store_state(const credgate_state& st) {
+        uint32_t zero = 0;
+        if (bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY) != 0)
+            return fail(ErrorKind::internal, fmt::format("cannot write credgate_state: {}", errno_text(errno)));
+        return {};
+    }
+
+    // The bpffs holding our pins: only credgated may unmount it (the pins are all that keeps the
+    // links attached).
+    Result<void> record_pin_dev() {
+        auto key = stat_key(settings.pin_dir);
+        if (!key) return fail(key.error());
+        auto st = read_state();
+        if (!st) return fail(st.error());
+        if (st->pin_dev == key->dev) return {};
+        st->pin_dev = key->dev;
+        return store_state(*st);
+    }
+
+    Result<void> write_state(std::optional<uint32_t> generation, std::optional<Mode> mode) {
+        auto read = read_state();
+        if (!read) return fail(read.error());
+        credgate_state st = *read;
         if (generation) {
             st.generation = *generation;
             st.applied++;
         }
         if (mode) st.mode = *mode == Mode::audit ? CREDGATE_MODE_AUDIT : CREDGATE_MODE_ENFORCE;
-        if (bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY) != 0)
-            return fail(ErrorKind::internal, fmt::format("cannot write credgate_state: {}", errno_text(errno)));
-        return {};
+        return store_state(st);
+    }
+
+    // Sets `flags` on an existing entry only: an entry the kernel dropped (its inode was freed) must
+    // not come back, its number may belong to another file by now.
+    Result<bool> update_existing(FileKey key, const std::function<bool(credgate_object&)>& change) {
+        credgate_object_key k{key.dev, key.ino};
+        credgate_object v{};
+        if (bpf_map_lookup_elem(objects_fd, &k, &v) != 0) return false;
+        if (!change(v)) return true;
+        const int rc = v.flags == 0 ? bpf_map_delete_elem(objects_fd, &k) : bpf_map_update_elem(objects_fd, &k, &v, BPF_EXIST);
+        if (rc != 0) {
+            if (errno == ENOENT) return false;
+            return fail(ErrorKind::internal,
+                        fmt::format("cannot update credgate_objects for inode {}:{}: {}", key.dev, key.ino, errno_text(errno)));
+        }
+        return true;
+    }
+
+    std::vector<std::pair<FileKey, credgate_object>> objects() {
+        std::vector<std::pair<FileKey, credgate_object>> out;
+        credgate_object_key key{}, next_key{};
+        const void* cursor = nullptr;
+        while (bpf_map_get_next_key(objects_fd, cursor, &next_key) == 0) {
+            credgate_object v{};
+            if (bpf_map_lookup_elem(objects_fd, &next_key, &v) == 0) out.push_back({FileKey{next_key.dev, next_key.ino}, v});
+            key = next_key;
+            cursor = &key;
+        }
+        return out;
+    }
+
+    bool is_owner_exe(FileKey key) {
+        credgate_object_key k{key.dev, key.ino};
+        uint8_t v = 0;
+        return bpf_map_lookup_elem(owners_fd, &k, &v) == 0;
+    }
+
+    // Programs no rule names any more lose their marks: an inode number is reused once its file is
+    // gone, and a stale mark would write-protect and ptrace-protect an unrelated program.
+    Result<size_t> drop_stale_trusted(const std::set<FileKey>& trusted) {
+        size_t dropped = 0;
+        for (const auto& [key, value] : objects()) {
+            if (!(value.flags & CREDGATE_OBJ_TRUSTED_EXEC) || trusted.contains(key)) continue;
+            const bool owner = is_owner_exe(key);
+            auto r = update_existing(key, [owner](credgate_object& v) {
+                v.flags &= ~static_cast<__u32>(CREDGATE_OBJ_TRUSTED_EXEC);
+                if (!owner) v.flags &= ~static_cast<__u32>(CREDGATE_OBJ_NO_WRITE);
+                return true;
+            });
+            if (!r) return fail(r.error());
+            if (*r) ++dropped;
+        }
+        return dropped;
     }
 
     Result<void> register_owners() {
@@ -328,6 +417,7 @@ struct Enforcer::Impl {
         take_map_fds();
         if (!any_pinned)
             if (auto r = write_state(uint32_t{0}, settings.mode); !r) return r;
+        if (auto r = record_pin_dev(); !r) return r;
         if (auto r = register_owners(); !r) return r;
         if (auto r = record_own_ids(); !r) return r;
         for (const std::string& dir : {settings.pin_dir, maps_dir(), links_dir()})
@@ -379,6 +469,7 @@ Result<std::unique_ptr<Enforcer>> Enforcer::create(const Settings& settings) {
     }
     if (impl->adopted) {
         if (auto r = impl->write_state(std::nullopt, settings.mode); !r) return fail(r.error());
+        if (auto r = impl->record_pin_dev(); !r) return fail(r.error());
         // An adopting credgated may name further owners, e.g. the binary of its next version.
         if (!settings.owner_executables.empty())
             if (auto r = impl->register_owners(); !r) return fail(r.error());
@@ -400,11 +491,70 @@ Result<void> Enforcer::protect_directory(FileKey dir) {
     return impl_->put_object(dir, 0, CREDGATE_OBJ_CONTAINER | CREDGATE_OBJ_NO_TAMPER, true);
 }
 
-Result<void> Enforcer::unprotect(FileKey file) {
-    credgate_object_key k{file.dev, file.ino};
-    if (bpf_map_delete_elem(impl_->objects_fd, &k) != 0 && errno != ENOENT)
-        return fail(ErrorKind::internal, fmt::format("cannot unprotect inode {}:{}: {}", file.dev, file.ino, errno_text(errno)));
+Result<bool> Enforcer::revoke_access(FileKey file) {
+    return impl_->update_existing(file, [](credgate_object& v) {
+        if (!(v.flags & CREDGATE_OBJ_CREDENTIAL) || v.binding == CREDGATE_BINDING_NONE) return false;
+        v.binding = CREDGATE_BINDING_NONE;
+        return true;
+    });
+}
+
+std::vector<Enforcer::Object> Enforcer::objects() {
+    std::vector<Object> out;
+    for (const auto& [key, value] : impl_->objects()) out.push_back({key, value.binding, value.flags});
+    return out;
+}
+
+Result<void> Enforcer::release_directory(FileKey dir) {
+    auto r = impl_->update_existing(dir, [](credgate_object& v) {
+        if (v.flags & (CREDGATE_OBJ_CREDENTIAL | CREDGATE_OBJ_TRUSTED_EXEC)) return false;
+        v.flags = 0;
+        return true;
+    });
+    if (!r) return fail(r.error());
     return {};
+}
+
+bool Enforcer::is_protected(FileKey file) {
+    credgate_object_key k{file.dev, file.ino};
+    credgate_object v{};
+    return bpf_map_lookup_elem(impl_->objects_fd, &k, &v) == 0;
+}
+
+Result<size_t> Enforcer::revoke_slots(const std::vector<uint32_t>& slots) {
+    const std::set<uint32_t> wanted(slots.begin(), slots.end());
+    size_t revoked = 0;
+    for (const auto& [key, value] : impl_->objects()) {
+        if (!(value.flags & CREDGATE_OBJ_CREDENTIAL) || !wanted.contains(value.binding)) continue;
+        auto r = revoke_access(key);
+        if (!r) return fail(r.error());
+        if (*r) ++revoked;
+    }
+    return revoked;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> Enforcer::live_slots() {
+    std::vector<std::pair<uint32_t, uint64_t>> out;
+    auto st = impl_->read_state();
+    if (!st) return out;
+    const uint32_t generation = st->generation & 1;
+    const uint32_t n = std::min<uint32_t>(st->n_bindings[generation], CREDGATE_MAX_BINDINGS);
+    for (uint32_t b = 0; b < n; ++b) {
+        uint32_t index = generation * CREDGATE_MAX_BINDINGS + b;
+        credgate_binding rec{};
+        if (bpf_map_lookup_elem(impl_->binds_fd, &index, &rec) == 0 && rec.name_hash != 0)
+            out.emplace_back(b, rec.name_hash);
+    }
+    return out;
+}
+
+uint64_t binding_name_hash(std::string_view name) noexcept {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+    for (unsigned char c : name) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h == 0 ? 1 : h;
 }
 
 Result<void> Enforcer::register_trusted_exec(FileKey file) {
@@ -415,11 +565,9 @@ Result<void> Enforcer::apply_rules(const identity::CompiledRules& rules) {
     if (rules.bindings.size() > CREDGATE_MAX_BINDINGS)
         return fail(ErrorKind::invalid_argument,
                     fmt::format("{} bindings, the kernel maps hold {}", rules.bindings.size(), CREDGATE_MAX_BINDINGS));
-    uint32_t zero = 0;
-    credgate_state st{};
-    if (bpf_map_lookup_elem(impl_->state_fd, &zero, &st) != 0)
-        return fail(ErrorKind::internal, fmt::format("cannot read credgate_state: {}", errno_text(errno)));
-    const uint32_t next = (st.generation & 1) ^ 1;
+    auto current = impl_->read_state();
+    if (!current) return fail(current.error());
+    const uint32_t next = (current->generation & 1) ^ 1;
 
     // The half we are about to clear was live until the previous flip (perhaps by another process a
     // moment ago); a hook still evaluating against it finishes within microseconds. Waiting this long
@@ -452,9 +600,11 @@ Result<void> Enforcer::apply_rules(const identity::CompiledRules& rules) {
                                                          errno_text(errno), CREDGATE_MAX_RULE_ENTRIES));
         return {};
     };
+    std::set<FileKey> trusted;
     for (uint32_t b = 0; b < CREDGATE_MAX_BINDINGS; ++b) {
         credgate_binding rec{};
         if (b < rules.bindings.size()) {
+            if (!rules.bindings[b].name.empty()) rec.name_hash = binding_name_hash(rules.bindings[b].name);
             const auto& alts = rules.bindings[b].identity.alternatives;
             rec.n_alternatives = static_cast<__u32>(std::min(alts.size(), identity::kMaxAlternatives));
             for (uint32_t a = 0; a < rec.n_alternatives; ++a) {
@@ -470,16 +620,27 @@ Result<void> Enforcer::apply_rules(const identity::CompiledRules& rules) {
                     if (auto r = add(b, a, CREDGATE_FACT_COMM, v[0], v[1]); !r) return r;
                 }
             }
-            for (const auto& exe : rules.bindings[b].identity.trusted_execs)
+            for (const auto& exe : rules.bindings[b].identity.trusted_execs) {
                 if (auto r = register_trusted_exec(exe); !r) return r;
+                trusted.insert(exe);
+            }
         }
         uint32_t index = next * CREDGATE_MAX_BINDINGS + b;
         if (bpf_map_update_elem(impl_->binds_fd, &index, &rec, BPF_ANY) != 0)
             return fail(ErrorKind::internal, fmt::format("cannot write binding {}: {}", b, errno_text(errno)));
     }
 
-    // 3. Flip: one 4-byte store makes the whole new set live.
-    return impl_->write_state(next, std::nullopt);
+    // 3. The inactive half's size (what an exec is evaluated against), then the flip: one 4-byte
+    // store makes the whole new set live.
+    auto st = impl_->read_state();
+    if (!st) return fail(st.error());
+    st->n_bindings[next] = static_cast<__u32>(rules.bindings.size());
+    if (auto r = impl_->store_state(*st); !r) return r;
+    if (auto r = impl_->write_state(next, std::nullopt); !r) return r;
+
+    // 4. Marks of programs no rule names any more.
+    if (auto r = impl_->drop_stale_trusted(trusted); !r) return fail(r.error());
+    return {};
 }
 
 Result<void> Enforcer::set_mode(Mode mode) { return impl_->write_state(std::nullopt, mode); }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -71,15 +72,35 @@ public:
     Result<void> protect_file(FileKey file, uint32_t binding);
     // A directory holding credential files: entries are added/removed only by credgated.
     Result<void> protect_directory(FileKey dir);
-    // Call it when a protected file is replaced or removed: inode numbers are reused.
-    Result<void> unprotect(FileKey file);
+    // A file that is no longer published stays protected until the kernel frees its inode (nothing
+    // reaches it any more); then the programs drop it themselves. This makes it unreadable by every
+    // binding (its binding went away); false when it was already freed.
+    Result<bool> revoke_access(FileKey file);
+    // Drops the protection of a directory credgated no longer uses (it holds no credential).
+    Result<void> release_directory(FileKey dir);
+    // Whether the kernel still knows this inode (it has not been freed since it was protected).
+    bool is_protected(FileKey file);
+    // Revokes access to every credential bound to one of `slots` (bindings a previous credgated had
+    // and this one does not). Returns how many.
+    Result<size_t> revoke_slots(const std::vector<uint32_t>& slots);
+    // The live rule set's slots by binding name hash (binding_name_hash), as a previous credgated
+    // left them: slot index -> hash, for slots with rules.
+    std::vector<std::pair<uint32_t, uint64_t>> live_slots();
     // A workload's program: write-opens and truncation are refused, its processes cannot be ptraced.
     Result<void> register_trusted_exec(FileKey file);
 
-    // Replaces the whole rule set at once (double buffer; readers see the old or the new set) and
-    // registers every rule's trusted executables.
+    // Replaces the whole rule set at once (double buffer; readers see the old or the new set),
+    // registers every rule's trusted executables and drops the marks of programs no rule names.
     Result<void> apply_rules(const identity::CompiledRules& rules);
     Result<void> set_mode(Mode mode);
+
+    // Every protected inode, for tests and diagnostics.
+    struct Object {
+        FileKey file;
+        uint32_t binding = 0;
+        uint32_t flags = 0;
+    };
+    std::vector<Object> objects();
 
     // Waits up to `timeout` for audit events and hands each to `on_event`; returns how many.
     Result<size_t> poll_audit(std::chrono::milliseconds timeout, const std::function<void(const AuditEvent&)>& on_event);
@@ -94,6 +115,9 @@ private:
 // One JSON object (no newline) for an audit event; exe path from /proc/<tgid>/exe while the process
 // lives; binding name and SPIFFE ID from `rules` when the index is known.
 std::string audit_json(const AuditEvent& event, const identity::CompiledRules* rules);
+
+// The hash a binding's kernel record carries (FNV-1a 64 of its name).
+uint64_t binding_name_hash(std::string_view name) noexcept;
 
 // Removes every pin under pin_dir (detaching enforcement). For tests and uninstall; credgated's
 // own process must run it (the programs refuse everyone else).

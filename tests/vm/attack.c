@@ -4,6 +4,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +79,257 @@ static int recv_fd(const char *sock_path)
 		return refused("SCM_RIGHTS");
 	}
 	return print_fd(*(int *)CMSG_DATA(cmsg));
+}
+
+static int wait_for(const char *marker)
+{
+	for (int i = 0; i < 6000; i++) {
+		if (access(marker, F_OK) == 0)
+			return 0;
+		usleep(10000);
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+static int touch(const char *marker)
+{
+	int fd = open(marker, O_WRONLY | O_CREAT, 0666);
+
+	if (fd < 0)
+		return -1;
+	return close(fd);
+}
+
+/* Prints the secret when `buf` holds one (non-empty), as proof of the theft. */
+static int stolen(const char *buf, ssize_t n)
+{
+	if (n <= 0 || !buf[0]) {
+		printf("nothing in memory yet\n");
+		return 1;
+	}
+	printf("STOLEN %.*s\n", (int)n, buf);
+	return 0;
+}
+
+static int mem_read(const char *pid, const char *addr, int early_marker_given, const char *marker)
+{
+	char path[64], buf[128] = { 0 };
+	unsigned long at = strtoul(addr, NULL, 16);
+	ssize_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/mem", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return refused(path);
+	if (early_marker_given) {
+		/* Opened before the workload holds its key: let it read, then look. */
+		if (touch(marker))
+			return refused(marker);
+		for (int i = 0; i < 3000; i++) {
+			n = pread(fd, buf, sizeof(buf) - 1, (off_t)at);
+			if (n < 0)
+				return refused("pread");
+			if (buf[0])
+				break;
+			usleep(10000);
+		}
+	} else {
+		n = pread(fd, buf, sizeof(buf) - 1, (off_t)at);
+		if (n < 0)
+			return refused("pread");
+	}
+	return stolen(buf, n);
+}
+
+static int vm_read(const char *pid, const char *addr)
+{
+	char buf[128] = { 0 };
+	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+	struct iovec remote = { .iov_base = (void *)strtoul(addr, NULL, 16), .iov_len = sizeof(buf) - 1 };
+	ssize_t n = process_vm_readv(atoi(pid), &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return refused("process_vm_readv");
+	return stolen(buf, n);
+}
+
+static int perf_open(const char *pid)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_TASK_CLOCK,
+		.sample_period = 100000,
+		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_REGS_USER,
+		.sample_stack_user = 4096,
+		.sample_regs_user = 0xff,
+		.exclude_kernel = 1,
+		.disabled = 1,
+	};
+	int fd = (int)syscall(SYS_perf_event_open, &attr, atoi(pid), -1, -1, 0);
+
+	if (fd < 0)
+		return refused("perf_event_open");
+	printf("perf event %d opened on %s\n", fd, pid);
+	return 0;
+}
+
+/* A CPU-wide event (every task on CPU 0) sampling user registers and stacks. */
+static int perf_cpu(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 100000,
+		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_REGS_USER,
+		.sample_stack_user = 4096,
+		.sample_regs_user = 0xff,
+		.disabled = 1,
+	};
+	int fd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, 0);
+
+	if (fd < 0)
+		return refused("perf_event_open(cpu 0)");
+	printf("cpu-wide perf event %d opened\n", fd);
+	return 0;
+}
+
+/* Loads a kprobe program that calls bpf_probe_read_kernel (the kernel checks lockdown's
+ * LOCKDOWN_BPF_READ_KERNEL when it resolves the helper). */
+static int load_kernel_reader(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 1, .src_reg = 10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 1, .imm = -8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 2, .imm = 8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 3, .imm = 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_read_kernel },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	char log[4096] = { 0 };
+	union bpf_attr attr = { 0 };
+	int fd;
+
+	attr.prog_type = BPF_PROG_TYPE_KPROBE;
+	attr.insns = (unsigned long)insns;
+	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+	attr.license = (unsigned long)"GPL";
+	attr.log_buf = (unsigned long)log;
+	attr.log_size = sizeof(log);
+	attr.log_level = 1;
+	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (fd < 0) {
+		printf("%s", log);
+		return refused("BPF_PROG_LOAD");
+	}
+	printf("loaded a kernel-reading kprobe program (fd %d)\n", fd);
+	return 0;
+}
+
+static int prlimit_core(const char *pid)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (prlimit(atoi(pid), RLIMIT_CORE, &unlimited, NULL) < 0)
+		return refused("prlimit(RLIMIT_CORE)");
+	printf("core limit raised\n");
+	return 0;
+}
+
+/* Holds an O_PATH fd across whatever happens until MARKER exists, then re-opens it through /proc. */
+static int opath_reopen(const char *file, const char *ready, const char *marker)
+{
+	char path[64];
+	int fd = open(file, O_PATH), ofd;
+
+	if (fd < 0)
+		return refused("open(O_PATH)");
+	if (touch(ready) || wait_for(marker))
+		return refused(marker);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ofd = open(path, O_RDONLY);
+	if (ofd < 0)
+		return refused(path);
+	return print_fd(ofd);
+}
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+struct race {
+	int target, link, decoy;
+	volatile int stop;
+};
+
+static void *flip(void *data)
+{
+	struct race *r = data;
+
+	while (!r->stop) {
+		dup2(r->link, r->target);
+		dup2(r->decoy, r->target);
+	}
+	return NULL;
+}
+
+/* BPF_LINK_DETACH of fd N while another thread swaps our link in and out of N: the hook reads the
+ * fd table before the syscall looks N up again. Counts each outcome. */
+static int link_race(const char *pin, int rounds)
+{
+	union bpf_attr attr = { 0 };
+	struct race r = { .target = 100 };
+	/* detached, EPERM (the hook saw our link), EOPNOTSUPP (the hook saw the decoy, the syscall our
+	 * link: the race was won and the kernel refused), EINVAL (the decoy), other */
+	int counts[5] = { 0 };
+	pthread_t t;
+
+	attr.pathname = (unsigned long)pin;
+	attr.file_flags = 0;
+	r.link = (int)sys_bpf(BPF_OBJ_GET, &attr);
+	if (r.link < 0)
+		return refused("BPF_OBJ_GET");
+	r.decoy = open("/dev/null", O_RDONLY);
+	dup2(r.decoy, r.target);
+	pthread_create(&t, NULL, flip, &r);
+	for (int i = 0; i < rounds; i++) {
+		memset(&attr, 0, sizeof(attr));
+		attr.link_detach.link_fd = (unsigned)r.target;
+		if (sys_bpf(BPF_LINK_DETACH, &attr) == 0)
+			counts[0]++;
+		else if (errno == EPERM)
+			counts[1]++;
+		else if (errno == EOPNOTSUPP)
+			counts[2]++;
+		else if (errno == EINVAL)
+			counts[3]++;
+		else
+			counts[4]++;
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	printf("detached %d refused-by-credgate %d race-won-refused-by-kernel %d decoy %d other %d\n", counts[0],
+	       counts[1], counts[2], counts[3], counts[4]);
+	return counts[0] ? 0 : 1;
+}
+
+static int read_mmap(const char *file)
+{
+	int fd = open(file, O_RDONLY);
+	char *p;
+
+	if (fd < 0)
+		return refused(file);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return refused("mmap");
+	printf("%.64s", p);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -151,6 +409,58 @@ int main(int argc, char **argv)
 		printf("pid %d denied %d\n", getpid(), denied);
 		return 0;
 	}
-	fprintf(stderr, "usage: credgate-attack open|open-and-wait|prctl-comm|proc-comm|recvfd|pidfd-getfd|ptrace|mem|setxattr|flood ...\n");
+	if (!strcmp(cmd, "mount-bind") && argc == 4) {
+		if (mount(argv[2], argv[3], NULL, MS_BIND, NULL) < 0)
+			return refused("mount(MS_BIND)");
+		printf("mounted\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "mount-tmpfs") && argc == 3) {
+		if (mount("none", argv[2], "tmpfs", 0, NULL) < 0)
+			return refused("mount(tmpfs)");
+		printf("mounted\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "umount") && argc == 3) {
+		if (umount2(argv[2], MNT_DETACH) < 0)
+			return refused("umount2(MNT_DETACH)");
+		printf("unmounted\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "openonly") && argc == 3) {
+		if (open(argv[2], O_RDONLY) < 0)
+			return refused(argv[2]);
+		printf("opened\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "wait-open") && argc == 4) {
+		if (wait_for(argv[2]))
+			return refused(argv[2]);
+		return read_path(argv[3]);
+	}
+	if (!strcmp(cmd, "fd-read") && argc == 3)
+		return print_fd(atoi(argv[2]));
+	if (!strcmp(cmd, "memread") && argc == 4)
+		return mem_read(argv[2], argv[3], 0, NULL);
+	if (!strcmp(cmd, "mem-early") && argc == 5)
+		return mem_read(argv[2], argv[3], 1, argv[4]);
+	if (!strcmp(cmd, "vmread") && argc == 4)
+		return vm_read(argv[2], argv[3]);
+	if (!strcmp(cmd, "perf") && argc == 3)
+		return perf_open(argv[2]);
+	if (!strcmp(cmd, "perf-cpu") && argc == 2)
+		return perf_cpu();
+	if (!strcmp(cmd, "bpf-read-kernel") && argc == 2)
+		return load_kernel_reader();
+	if (!strcmp(cmd, "prlimit-core") && argc == 3)
+		return prlimit_core(argv[2]);
+	if (!strcmp(cmd, "opath-reopen") && argc == 5)
+		return opath_reopen(argv[2], argv[3], argv[4]);
+	if (!strcmp(cmd, "link-race") && argc == 4)
+		return link_race(argv[2], atoi(argv[3]));
+	if (!strcmp(cmd, "mmap") && argc == 3)
+		return read_mmap(argv[2]);
+	fprintf(stderr, "usage: credgate-attack openonly|wait-open|fd-read|memread|mem-early|vmread|perf|prlimit-core|"
+			"opath-reopen|link-race|mmap|perf-cpu|bpf-read-kernel|open|open-and-wait|prctl-comm|proc-comm|recvfd|pidfd-getfd|ptrace|mem|setxattr|flood ...\n");
 	return 2;
 }

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 require_enforcement
 credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
 credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
+attack=${CREDGATE_ATTACK:?CREDGATE_ATTACK is not set}
 devvault=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}/tools/devvault/devvault
 
 # The guest's loopback is its own: fixed ports are free.
@@ -201,8 +202,17 @@ expect_denied "root: hard-linking the credential file out of its directory" ln "
 expect_denied "root: renaming the binding directory" mv "$bdir" "$udir/moved"
 expect_denied "root: removing the binding directory recursively" rm -rf "$bdir"
 expect_denied "root: renaming the workload directory" mv "$udir" "$root/moved"
+expect_denied "root: creating a file in the binding directory" touch "$bdir/planted.json"
+expect_denied "root: a symlink in the credential root named like another workload" ln -s /tmp "$root/00000000-0000-5000-8000-000000000000"
+echo '{"api_key":"sk-attacker"}' >"$w/fake.json"
+expect_denied "root: bind mount over vault.json" "$attack" mount-bind "$w/fake.json" "$file"
+expect_denied "root: tmpfs mounted over the binding directory" "$attack" mount-tmpfs "$bdir"
+expect_denied "root: unmounting the credential file system" "$attack" umount "$root"
+expect_denied "root: /proc/<credgated>/mem" /usr/bin/python3 -c 'open("/proc/%s/mem" % __import__("sys").argv[1], "rb")' "$daemon"
 if [[ -f $file ]]; then pass "the credential file is still in place after the tamper attempts"
 else failed "the credential file is gone after the tamper attempts"; fi
+expect_read "after the tamper attempts the agent reads the real key and it works" "-> 200" \
+  as 1000 "$agent" "$file" "$openai" "$w/keys/after-tamper"
 
 # ---- credgated killed: the kernel keeps enforcing ----------------------------------------------
 kill -9 "$daemon"; wait "$daemon" 2>/dev/null

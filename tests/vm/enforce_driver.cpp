@@ -7,6 +7,11 @@
 //       SPEC = FILE::ALT[||ALT...]   ALT = key=v1,v2[&key=v...]   (binding index = SPEC position)
 //       e.g. '/run/c/a::process:path=/tmp/agent&process:uid=1000||systemd:unit=agent.service'
 //   audit [--pin-dir D] --count N --timeout-ms T   print up to N audit JSON lines
+//       FILE may be '-': rules only (a file published later with `publish`)
+//   publish ROOT UUID BINDING INDEX CONTENT   publish CONTENT as ROOT/UUID/crb-BINDING/vault.json with
+//       the file backend credgated uses, protected for binding INDEX before it has content; a replaced
+//       file is left to the kernel (protected until its inode is freed), as credgated does
+//   objects [--pin-dir D]           print every protected inode: "DEV INO binding=B flags=F"
 //   hold [--pin-dir D]              adopt, print "ready", sleep until killed (a resident credgated)
 //   unload [--pin-dir D]            remove the pins (detaches enforcement)
 #include <sys/stat.h>
@@ -19,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "delivery/file_sink.hpp"
 #include "enforce/enforcer.hpp"
 #include "identity/rules.hpp"
 
@@ -96,6 +102,36 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         while (true) std::this_thread::sleep_for(std::chrono::hours(1));
     }
+    if (cmd == "objects") {
+        for (const auto& o : (*enforcer)->objects())
+            std::printf("%llu %llu binding=%u flags=%u\n", static_cast<unsigned long long>(o.file.dev),
+                        static_cast<unsigned long long>(o.file.ino), o.binding, o.flags);
+        return 0;
+    }
+    if (cmd == "publish") {
+        if (specs.size() != 5) return die("usage: publish ROOT UUID BINDING INDEX CONTENT");
+        const std::string root = specs[0];
+        const uint32_t index = static_cast<uint32_t>(std::stoul(specs[3]));
+        delivery::FileSinkOptions so;
+        so.root = root;
+        so.mount = false;
+        so.hooks.before_content = [&](const delivery::Target& t, delivery::FileId id) -> Result<void> {
+            if (auto r = (*enforcer)->protect_file({identity::kernel_dev(id.device), id.inode}, index); !r) return r;
+            const std::string workload = root + "/" + t.workload_uuid;
+            for (const std::string& dir : {root, workload, workload + "/crb-" + t.binding}) {
+                struct stat st{};
+                if (::stat(dir.c_str(), &st) != 0) return fail(ErrorKind::not_found, "cannot stat " + dir);
+                if (auto r = (*enforcer)->protect_directory({identity::kernel_dev(st.st_dev), st.st_ino}); !r) return r;
+            }
+            return {};
+        };
+        auto sink = delivery::FileSink::create(so);
+        if (!sink) return die(sink.error().message);
+        auto published = (*sink)->publish({specs[1], specs[2], "vault.json"}, specs[4]);
+        if (!published) return die(published.error().message);
+        std::printf("published %s %llu\n", published->path.c_str(), static_cast<unsigned long long>(published->id.inode));
+        return 0;
+    }
     if (cmd == "audit") {
         int seen = 0;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -142,6 +178,7 @@ int main(int argc, char** argv) {
     }
     // Protect before applying rules: a file is never readable under a half-built state.
     for (const auto& [path, binding] : files) {
+        if (path == "-") continue;
         auto key = resolver.file(path);
         if (!key) return die(key.error().message);
         if (auto r = (*enforcer)->protect_file(*key, binding); !r) return die(r.error().message);
