@@ -4,7 +4,8 @@
  * their directories and mounts, trusted programs and our own pins, and track what each task executed.
  *
  * What a miss decides (fail closed only where an object is ours):
- *  - credgate_objects miss: the inode is not protected -> allow (the fast path: one lookup).
+ *  - credgate_objects miss: the inode is not protected -> allow (the fast path: one lookup, and on a
+ *    file system that holds no credential not even that for reads and read-only opens).
  *  - credgate_bindings miss or n_alternatives == 0, rule-set miss: the subject does not match -> deny.
  *  - credgate_tasks miss (task started before we loaded): no executed file, so no process:path or
  *    process:sha256 rule matches it (its mm->exe_file can be repointed with PR_SET_MM_EXE_FILE);
@@ -470,6 +471,27 @@ static __always_inline struct inode *credgate_dentry_inode(const struct dentry *
 
 /* ---- the gate ------------------------------------------------------------------------------- */
 
+/* Whether a file system may hold credentials: an array lookup the verifier inlines, cheaper than the
+ * hash lookup it saves on every other file system. A miss of the state fails safe (look up). */
+static __always_inline bool credgate_cred_dev(__u64 dev)
+{
+	__u32 zero = 0, i, n;
+	struct credgate_state *state = bpf_map_lookup_elem(&credgate_state, &zero);
+
+	if (!state)
+		return true;
+	n = state->n_cred_devs;
+	if (n > CREDGATE_MAX_CRED_DEVS)
+		return true;
+	for (i = 0; i < CREDGATE_MAX_CRED_DEVS; i++) {
+		if (i >= n)
+			break;
+		if (state->cred_devs[i] == dev)
+			return true;
+	}
+	return false;
+}
+
 SEC("lsm/file_open")
 int BPF_PROG(credgate_file_open, struct file *file, int ret)
 {
@@ -479,6 +501,9 @@ int BPF_PROG(credgate_file_open, struct file *file, int ret)
 	if (ret)
 		return ret;
 	key.dev = file->f_inode->i_sb->s_dev;
+	/* Elsewhere only a write-open can concern us (trusted programs, credgated's binary). */
+	if (!(file->f_mode & FMODE_WRITE) && !credgate_cred_dev(key.dev))
+		return 0;
 	key.ino = file->f_inode->i_ino;
 	o = bpf_map_lookup_elem(&credgate_objects, &key);
 	if (!o)
@@ -502,6 +527,8 @@ int BPF_PROG(credgate_file_permission, struct file *file, int mask, int ret)
 	if (ret)
 		return ret;
 	key.dev = file->f_inode->i_sb->s_dev;
+	if (!credgate_cred_dev(key.dev))
+		return 0;
 	key.ino = file->f_inode->i_ino;
 	o = bpf_map_lookup_elem(&credgate_objects, &key);
 	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))

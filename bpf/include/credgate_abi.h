@@ -21,6 +21,7 @@
 #define CREDGATE_AUDIT_BURST 16         /* events per subject per window */
 #define CREDGATE_AUDIT_WINDOW_NS 1000000000ULL
 #define CREDGATE_COMM_LEN 16
+#define CREDGATE_MAX_CRED_DEVS 4        /* file systems holding credentials, for the read fast path */
 
 /* ---- credgate_objects: (dev, ino) -> what the inode is ------------------------------------- */
 /* dev is the kernel's encoding (MAJOR << 20 | MINOR), not userspace st_dev. */
@@ -85,6 +86,12 @@ struct credgate_state {
 	__u64 applied;    /* count of rule sets applied, for status */
 	__u64 pin_dev;    /* s_dev of the bpffs holding our pins: only credgated unmounts it */
 	__u32 n_bindings[2]; /* slots in use per generation: what an exec is evaluated against */
+	/* File systems that hold credentials: a read or open elsewhere skips the objects lookup. Added
+	 * before the first credential on each is registered; more than CREDGATE_MAX_CRED_DEVS: every
+	 * inode is looked up. */
+	__u64 cred_devs[CREDGATE_MAX_CRED_DEVS];
+	__u32 n_cred_devs;
+	__u32 pad;
 };
 
 /* credgate_owners: exe (dev, ino) of credgated -> 1. Processes running it with fsuid 0 are exempt. */

@@ -107,7 +107,7 @@ static_assert(sizeof(credgate_object_key) == 16);
 static_assert(sizeof(credgate_object) == 8);
 static_assert(sizeof(credgate_rule_key) == 24 && offsetof(credgate_rule_key, v) == 8);
 static_assert(sizeof(credgate_binding) == 8 + 4 * CREDGATE_MAX_ALTERNATIVES + 8);
-static_assert(sizeof(credgate_state) == 32 && offsetof(credgate_state, n_bindings) == 24);
+static_assert(sizeof(credgate_state) == 32 + 8 * CREDGATE_MAX_CRED_DEVS + 8 && offsetof(credgate_state, n_bindings) == 24);
 static_assert(CREDGATE_BINDING_NONE >= CREDGATE_MAX_BINDINGS);
 static_assert(sizeof(credgate_own_key) == 8);
 static_assert(sizeof(credgate_task) == 40);
@@ -217,6 +217,19 @@ struct Enforcer::Impl {
         }
         if (mode) st.mode = *mode == Mode::audit ? CREDGATE_MODE_AUDIT : CREDGATE_MODE_ENFORCE;
         return store_state(st);
+    }
+
+    Result<void> add_cred_dev(uint64_t dev) {
+        auto st = read_state();
+        if (!st) return fail(st.error());
+        const uint32_t n = st->n_cred_devs;
+        if (n > CREDGATE_MAX_CRED_DEVS) return {};
+        for (uint32_t i = 0; i < n; ++i)
+            if (st->cred_devs[i] == dev) return {};
+        if (n < CREDGATE_MAX_CRED_DEVS) st->cred_devs[n] = dev;
+        // Past the limit every inode is looked up: slower, never wrong.
+        st->n_cred_devs = n + 1;
+        return store_state(*st);
     }
 
     // Sets `flags` on an existing entry only: an entry the kernel dropped (its inode was freed) must
@@ -484,6 +497,8 @@ bool Enforcer::adopted() const noexcept { return impl_->adopted; }
 Result<void> Enforcer::protect_file(FileKey file, uint32_t binding) {
     if (binding >= CREDGATE_MAX_BINDINGS)
         return fail(ErrorKind::invalid_argument, fmt::format("binding index {} exceeds {}", binding, CREDGATE_MAX_BINDINGS));
+    // The file system first: the programs skip the lookup on file systems not in this list.
+    if (auto r = impl_->add_cred_dev(file.dev); !r) return r;
     return impl_->put_object(file, binding, CREDGATE_OBJ_CREDENTIAL | CREDGATE_OBJ_NO_TAMPER, false);
 }
 
@@ -549,7 +564,7 @@ std::vector<std::pair<uint32_t, uint64_t>> Enforcer::live_slots() {
 }
 
 uint64_t binding_name_hash(std::string_view name) noexcept {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+    uint64_t h = 14695981039346656037ull;  // FNV-1a 64
     for (unsigned char c : name) {
         h ^= c;
         h *= 1099511628211ull;

@@ -44,3 +44,13 @@ TEST_CASE("an event of a process that is gone has no exe path, and an unknown bi
     CHECK_FALSE(doc.HasMember("binding"));
     CHECK(doc["binding_index"].GetUint() == 5);
 }
+
+TEST_CASE("a binding's slot hash is stable, never zero and tells names apart") {
+    using credgate::enforce::binding_name_hash;
+    CHECK(binding_name_hash("agent-key") == binding_name_hash("agent-key"));
+    CHECK(binding_name_hash("agent-key") != binding_name_hash("agent-key2"));
+    CHECK(binding_name_hash("a") != binding_name_hash("b"));
+    CHECK(binding_name_hash("") != 0);
+    // FNV-1a 64 of "a": the value a previous credgated wrote into the pinned binding records.
+    CHECK(binding_name_hash("a") == 0xaf63dc4c8601ec8cull);
+}
