@@ -357,14 +357,24 @@ public:
         if (control_) control_->close();
         std::vector<std::string> names;
         for (const auto& [n, rt] : bindings_) names.push_back(n);
-        pending_stops_ = names.size() + 1;
+        // Bindings stopped by a reload may still be retrying revocations: they are waited for too.
+        std::vector<refresh::Engine*> earlier;
+        for (const auto& rt : retired_)
+            if (rt->engine && rt->engine->status().revocations_pending > 0) earlier.push_back(rt->engine.get());
+        pending_stops_ = names.size() + earlier.size() + 1;
+        for (auto* engine : earlier) engine->stop(revoke, [this] { stop_done(); });
         for (const auto& n : names) stop_binding(n, revoke, [this] { stop_done(); });
         shutdown_timer_ = loop_.clock().make_timer();
         shutdown_timer_->arm(loop_.clock().now() + kShutdownTimeout, [this] {
-            log::error(
-                kComponent,
-                "Failed to confirm every revocation within {} s; exiting anyway (unrevoked tokens expire on their own)",
-                std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count());
+            // Named by accessor and lease (never the token), so an operator can revoke them by hand.
+            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count();
+            for (const auto& rt : retired_)
+                if (rt->engine)
+                    for (const auto& token : rt->engine->unrevoked())
+                        log::error(kComponent,
+                                   "Failed to revoke a login token of binding '{}' within the {} s shutdown deadline "
+                                   "({}); exiting with it still valid",
+                                   rt->def.binding.meta.name, secs, token);
             finish();
         });
         stop_done();
