@@ -113,7 +113,7 @@ public:
 
         delivery::FileSinkOptions so;
         so.root = config_.delivery.file_root;
-        // Only root can mount the private tmpfs; anyone else gets a plain directory (development).
+        // Only root can mount the private tmpfs or ramfs; anyone else gets a plain directory (development).
         so.mount = ::geteuid() == 0;
         so.hooks.before_content = [this](const delivery::Target& t, delivery::FileId id) {
             return protection_->protect(t, id);
