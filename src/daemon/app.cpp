@@ -415,6 +415,9 @@ public:
         s.state = state_name(st.state);
         s.message = st.message;
         s.published = rt.ops->published();
+        s.file_uid = rt.ops->file_uid();
+        s.file_mode = rt.ops->file_mode();
+        s.pinned_uid = rt.ops->owner().uid;
         s.vault_read_url = rt.ops->vault().read_url();
         s.lease_duration = rt.ops->last_lease_duration();
         s.token_ttl = rt.ops->last_token_ttl();
@@ -434,6 +437,9 @@ public:
         d.issuer_url = issuer_->issuer_url();
         d.started_at = started_at_;
         d.last_reload = last_reload_;
+        d.delivery = {sink_->root(), delivery::to_string(sink_->mount().filesystem),
+                      delivery::may_swap(sink_->mount().filesystem), sink_->mount().reason, sink_->published_bytes(),
+                      sink_->max_total_bytes()};
         for (const auto& [n, rt] : bindings_) d.bindings.push_back(snapshot(*rt));
         return d;
     }
