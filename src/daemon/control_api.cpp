@@ -314,6 +314,10 @@ std::string issuer_json(const IssuerSnapshot& s) {
         w.Int64(b.lease_duration.count());
         key(w, "revokeGraceSeconds");
         w.Int64(b.definition.binding.refresh.revoke_grace.count());
+        key(w, "staticIntervalSeconds");
+        w.Int64(b.definition.binding.refresh.static_interval.count());
+        key(w, "secretRead");  // leaseSeconds 0 with a secret read: the secret has no lease (KV)
+        w.Bool(b.engine && b.engine->last_success.has_value());
         w.EndObject();
     }
     w.EndArray();
