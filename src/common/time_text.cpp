@@ -9,7 +9,8 @@
 namespace credgate {
 
 std::string rfc3339(TimePoint t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
+    const auto whole = std::chrono::time_point_cast<std::chrono::seconds>(t);
+    const std::time_t secs = std::chrono::system_clock::to_time_t(whole);
     std::tm tm{};
     ::gmtime_r(&secs, &tm);
     char buf[32];

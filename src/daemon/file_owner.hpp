@@ -24,6 +24,7 @@ std::optional<uint32_t> pinned_uid(const policy::WorkloadIdentity& identity, con
 std::optional<uint32_t> system_user(const std::string& name);
 
 // What status says of a binding whose file has no owner of its own.
-inline constexpr const char* kOnlyKernelGate = "the kernel programs are the only gate (the identity pins no single uid)";
+inline constexpr const char* kOnlyKernelGate =
+    "the kernel programs are the only gate (the identity pins no single uid)";
 
 }  // namespace credgate::daemon

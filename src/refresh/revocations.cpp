@@ -60,10 +60,14 @@ void Revocations::attempt(uint64_t id) {
     const TimePoint now = clock_.now();
     if (e.token.expiry && *e.token.expiry <= now) {
         // Vault revokes an expired token (and its leases) itself: nothing is left to do.
-        log::warning(kComponent,
-                     "Binding '{}': the login token ({}) expired at {} before it could be revoked ({} "
-                     "failed attempt(s)); dropping it",
-                     binding_, name_of(e.token), rfc3339(*e.token.expiry), e.failed_attempts);
+        if (e.failed_attempts > 0)
+            log::warning(kComponent,
+                         "Binding '{}': the login token ({}) expired at {} before it could be revoked ({} "
+                         "failed attempt(s)); dropping it",
+                         binding_, name_of(e.token), rfc3339(*e.token.expiry), e.failed_attempts);
+        else
+            log::info(kComponent, "Binding '{}': the login token ({}) expired at {}, before its revocation was due",
+                      binding_, name_of(e.token), rfc3339(*e.token.expiry));
         settle(id);
         return;
     }
