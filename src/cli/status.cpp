@@ -139,6 +139,10 @@ int run_status(const ControlTarget& target, bool json) {
         std::printf("%s\n", line.c_str());
     }
     if (rows.size() == 1) std::printf("(no bindings)\n");
+    const char* kStopped = "stoppedBindingsRevocationsPending";
+    if (daemon.HasMember(kStopped) && daemon[kStopped].IsUint64() && daemon[kStopped].GetUint64() > 0)
+        notes.push_back(fmt::format("{} login token(s) of bindings a reload stopped or restarted not revoked yet",
+                                    daemon[kStopped].GetUint64()));
     if (!notes.empty()) std::printf("\n");
     for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
     return kExitOk;

@@ -441,6 +441,8 @@ public:
                       delivery::may_swap(sink_->mount().filesystem), sink_->mount().reason, sink_->published_bytes(),
                       sink_->max_total_bytes()};
         for (const auto& [n, rt] : bindings_) d.bindings.push_back(snapshot(*rt));
+        for (const auto& rt : retired_)
+            if (rt->engine) d.stopped_revocations_pending += rt->engine->status().revocations_pending;
         return d;
     }
 

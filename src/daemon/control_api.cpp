@@ -254,6 +254,8 @@ std::string status_json(const DaemonSnapshot& s, TimePoint now) {
     key(w, "maxBytes");
     w.Uint64(s.delivery.max_bytes);
     w.EndObject();
+    key(w, "stoppedBindingsRevocationsPending");
+    w.Uint64(s.stopped_revocations_pending);
     if (s.last_reload) {
         key(w, "lastReload");
         w.StartObject();

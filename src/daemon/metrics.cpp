@@ -88,6 +88,10 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
             out += fmt::format("credgate_tokens_pending_revocation{{binding=\"{}\"}} {}\n",
                                escape(b.definition.binding.meta.name), b.engine->revocations_pending);
 
+    family(out, "credgate_stopped_bindings_tokens_pending_revocation", "gauge",
+           "Login tokens of bindings a reload stopped or restarted, not yet confirmed revoked.");
+    out += fmt::format("credgate_stopped_bindings_tokens_pending_revocation {}\n", s.stopped_revocations_pending);
+
     family(out, "credgate_last_error", "gauge", "1 for the class of each binding's last error, until a success.");
     for (const auto& b : s.bindings)
         if (b.engine && b.engine->last_error && !b.engine->last_error->resolved_at)

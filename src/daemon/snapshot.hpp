@@ -62,6 +62,8 @@ struct DaemonSnapshot {
     std::optional<ReloadOutcome> last_reload;
     DeliverySnapshot delivery;
     std::vector<BindingSnapshot> bindings;
+    // Tokens of bindings a reload stopped or restarted that Vault has not yet confirmed revoked.
+    size_t stopped_revocations_pending = 0;
 };
 
 struct IssuerSnapshot {

@@ -99,7 +99,7 @@ Result<MountOutcome> mount_private(const std::string& root, MountChoice choice, 
     // The mode is set again with chmod after mounting (ramfs has no mode= of its own to rely on).
     const std::string options = fmt::format("mode=711,size={},noswap", tmpfs_size_bytes);
     if (::mount("credgate", root.c_str(), "tmpfs", kMountFlags, options.c_str()) == 0)
-        return MountOutcome{Filesystem::tmpfs_noswap, false, "tmpfs with noswap: never swapped"};
+        return MountOutcome{Filesystem::tmpfs_noswap, false, "this kernel's tmpfs has noswap (Linux 6.4+)"};
     if (errno != EINVAL) return fail(mount_error("tmpfs", root, errno));
     // Linux before 6.4 (Debian 12 has 6.1) refuses noswap. tmpfs without it may be swapped, so
     // ramfs instead: its pages are never swapped out.

@@ -8,7 +8,7 @@ import re
 import time
 import unittest
 
-from harness import IntegrationCase
+from harness import IntegrationCase, seed_policy
 
 BINDING = "vault-openai-apikeys-binding"
 LEASE_S = 12
@@ -70,6 +70,23 @@ class Revocation(IntegrationCase):
         current_accessor = self.accessor_of(node, node.binding()["status"]["lease"]["id"])
         self.assertEqual(self.lookup_accessor(current_accessor)[0], 200, "the current token is left alone")
         self.assertNotIn("hvs.", log)
+
+    def test_a_binding_restarted_while_vault_is_sealed_has_its_token_revoked_after_the_unseal(self):
+        node = self.seed_node()
+        doc = self.wait_state(node, "OK")
+        accessor = self.accessor_of(node, doc["status"]["lease"]["id"])
+        self.dv.root_call("PUT", "sys/seal")
+        node.write_policy(seed_policy(self.dv.vault, refresh={"revokeGrace": "3s"}))  # a changed binding restarts
+        self.assertEqual(node.ctl("reload").returncode, 0)
+        self.wait_until(lambda: node.api("GET", "/v1/status")[1]["daemon"]["stoppedBindingsRevocationsPending"] == 1,
+                        10, "the stopped binding's token to wait for revocation")
+        self.assertIn("note: 1 login token(s) of bindings a reload stopped or restarted not revoked yet",
+                      node.ctl("status").stdout)
+        self.assertIn("credgate_stopped_bindings_tokens_pending_revocation 1", node.metrics())
+        self.dv.root_call("PUT", "sys/unseal", {"key": "any"})
+        self.wait_until(lambda: self.token_is_gone(accessor), 20, "the stopped binding's token to be revoked")
+        self.wait_until(lambda: node.api("GET", "/v1/status")[1]["daemon"]["stoppedBindingsRevocationsPending"] == 0,
+                        5, "nothing left pending")
 
     def test_sigterm_revokes_a_token_whose_revocation_failed_earlier(self):
         # Every revoke-self fails (as if Vault kept refusing), so the superseded token stays alive.

@@ -185,6 +185,7 @@ TEST_CASE("the daemon's status says which file system holds the credentials and 
     CHECK(std::string(delivery["reason"].GetString()).find("noswap") != std::string::npos);
     CHECK(delivery["publishedBytes"].GetUint64() == 120);
     CHECK(delivery["maxBytes"].GetUint64() == 1024);
+    CHECK(doc["daemon"]["stoppedBindingsRevocationsPending"].GetUint64() == 0);
 }
 
 TEST_CASE("metrics expose tokens pending revocation, and a resolved error is no current error") {
@@ -196,8 +197,11 @@ TEST_CASE("metrics expose tokens pending revocation, and a resolved error is no 
     e.at = kNow - std::chrono::seconds{60};
     b.engine->last_error = e;
     d.bindings.push_back(b);
-    std::string m = render_metrics(d, kNow);
+    std::string m;
+    d.stopped_revocations_pending = 3;
+    m = render_metrics(d, kNow);
     CHECK(m.find("credgate_tokens_pending_revocation{binding=\"openai\"} 1\n") != std::string::npos);
+    CHECK(m.find("credgate_stopped_bindings_tokens_pending_revocation 3\n") != std::string::npos);
     CHECK(m.find("credgate_last_error{binding=\"openai\",class=\"unavailable\"") != std::string::npos);
     d.bindings[0].engine->last_error->resolved_at = kNow;
     m = render_metrics(d, kNow);
