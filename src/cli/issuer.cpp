@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `credgatectl issuer`: the exact `bao`/`vault` commands that point Vault's JWT auth at this node's
-// issuer, and a role per binding that keeps the token alive as long as the secret it reads.
+// issuer, and a role per binding whose token lives as long as the secret it reads, and not much longer.
 #include "cli/control_client.hpp"
 #include "cli/control_commands.hpp"
 
@@ -16,7 +16,7 @@
 namespace credgate::cli {
 namespace {
 
-// Without a lease seen yet, the role's token_ttl must still cover the seed's max_ttl.
+// Without a secret read yet, the role's token_ttl must still cover the seed's max_ttl.
 constexpr long long kDefaultTokenTtlSeconds = 3600;
 
 std::string str(const rapidjson::Value& v, const char* name) {
@@ -32,6 +32,40 @@ std::string duration(long long s) {
 // Values are double-quoted for the shell; the JSON-ish values we print never contain '"' or '$'.
 std::string q(const std::string& s) {
     return "\"" + s + "\"";
+}
+
+// The token_ttl advised for a role, and why. Not shorter than what the token must keep alive (a
+// lease dies with the token that read it); not much longer, since a leaked token should not
+// outlive its use. credgated keeps a superseded token for the revoke grace after the next publish.
+struct TokenTtlAdvice {
+    long long seconds = 0;
+    std::string reason;
+};
+
+TokenTtlAdvice advise_token_ttl(const rapidjson::Value& b) {
+    const long long lease = b["leaseSeconds"].GetInt64();
+    const long long grace = b["revokeGraceSeconds"].GetInt64();
+    const bool read = b.HasMember("secretRead") && b["secretRead"].IsBool() && b["secretRead"].GetBool();
+    TokenTtlAdvice a;
+    if (lease > 0) {
+        a.seconds = lease + grace;
+        a.reason = fmt::format("the secret's lease ({}) plus the revoke grace ({}): the key dies with its token, so "
+                               "not shorter; a leaked token should not outlive its use, so not longer",
+                               duration(lease), duration(grace));
+    } else if (read) {
+        const long long interval = b.HasMember("staticIntervalSeconds") ? b["staticIntervalSeconds"].GetInt64() : 300;
+        a.seconds = interval + grace;
+        a.reason = fmt::format("the secret has no lease and is re-read every {} (plus the revoke grace, {}): a leaked "
+                               "token should not outlive its use",
+                               duration(interval), duration(grace));
+    } else {
+        a.seconds = kDefaultTokenTtlSeconds;
+        a.reason = fmt::format("no secret read yet, so {} is assumed; run credgatectl issuer again after the first "
+                               "read for a value a little above the secret's lease",
+                               duration(kDefaultTokenTtlSeconds));
+    }
+    a.seconds = ((a.seconds + 59) / 60) * 60;
+    return a;
 }
 
 int run_issuer(const ControlTarget& target, const std::string& cli) {
@@ -87,12 +121,7 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
         std::string audiences;
         for (const auto& a : b["audience"].GetArray())
             audiences += (audiences.empty() ? "" : ",") + std::string(a.GetString());
-        const long long lease = b["leaseSeconds"].GetInt64();
-        const long long grace = b["revokeGraceSeconds"].GetInt64();
-        // The secret's lease dies with the login token that read it, and credgated keeps the
-        // previous token for the revoke grace period after the next secret is published.
-        long long ttl = lease > 0 ? lease + grace : kDefaultTokenTtlSeconds;
-        ttl = ((ttl + 59) / 60) * 60;
+        const TokenTtlAdvice ttl = advise_token_ttl(b);
         std::printf("# Binding '%s' (%s) reads %s from %s\n", name.c_str(), str(b, "spiffeID").c_str(),
                     str(b, "path").c_str(), str(b, "vaultAddress").c_str());
         if (b.HasMember("namespace"))
@@ -103,17 +132,11 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
         std::printf(
             "%s write auth/%s/role/%s \\\n    role_type=jwt user_claim=sub bound_audiences=%s \\\n"
             "    bound_subject=%s \\\n    token_policies=%s token_type=service \\\n"
-            "    token_num_uses=0 token_ttl=%s\n",
+            "    token_num_uses=0 token_ttl=%s token_max_ttl=%s\n",
             cli.c_str(), str(b, "authMount").c_str(), role.c_str(), q(audiences).c_str(), q(str(b, "spiffeID")).c_str(),
-            policy_name.c_str(), duration(ttl).c_str());
-        if (lease > 0)
-            std::printf(
-                "# token_ttl covers the secret's lease (%s) plus the revoke grace (%s): the key dies with its "
-                "token.\n\n",
-                duration(lease).c_str(), duration(grace).c_str());
-        else
-            std::printf("# token_ttl must be at least the secret's lease (no secret read yet; %s assumed).\n\n",
-                        duration(kDefaultTokenTtlSeconds).c_str());
+            policy_name.c_str(), duration(ttl.seconds).c_str(), duration(ttl.seconds).c_str());
+        std::printf("# token_ttl=%s: %s. token_max_ttl=%s keeps renew-self from stretching it.\n\n",
+                    duration(ttl.seconds).c_str(), ttl.reason.c_str(), duration(ttl.seconds).c_str());
     }
     return kExitOk;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // `credgatectl status`: one table row per binding (identity, source, state, file, time left, the
-// last error in plain words), after a line on enforcement.
+// last error in plain words and how long ago), after lines on enforcement and delivery.
 #include "cli/control_client.hpp"
 #include "cli/control_commands.hpp"
+#include "common/time_text.hpp"
 
 #include <rapidjson/document.h>
 
@@ -30,16 +31,36 @@ std::string expires_in(const rapidjson::Value& status) {
     return fmt::format("{}s", s);
 }
 
-std::string last_error(const rapidjson::Value& status, const std::string& state) {
+// "12s ago" for an RFC 3339 member, or "" when it is missing or malformed.
+std::string ago(const rapidjson::Value& v, const char* name, TimePoint now) {
+    auto t = parse_rfc3339(get_string(v, name));
+    return t ? relative_to(*t, now) : "";
+}
+
+// An error still in force in plain words, with when it happened; one a success has put behind
+// only by its class, so no present-tense text ("Vault is sealed") outlives it.
+std::string last_error(const rapidjson::Value& status, const std::string& state, TimePoint now) {
     if (state == "BLOCKED") return get_string(status, "message");
-    if (status.HasMember("lastError") && status["lastError"].IsObject()) {
-        const auto& e = status["lastError"];
-        std::string text = get_string(e, "explanation");
-        if (e.HasMember("httpStatus") && e["httpStatus"].IsInt() && e["httpStatus"].GetInt() != 0)
-            text += fmt::format(" (HTTP {} on {})", e["httpStatus"].GetInt(), get_string(e, "operation"));
-        return text;
-    }
-    return "-";
+    if (!status.HasMember("lastError") || !status["lastError"].IsObject()) return "-";
+    const auto& e = status["lastError"];
+    std::string where;
+    if (e.HasMember("httpStatus") && e["httpStatus"].IsInt() && e["httpStatus"].GetInt() != 0)
+        where = fmt::format("HTTP {} on {}", e["httpStatus"].GetInt(), get_string(e, "operation"));
+    else
+        where = "on " + get_string(e, "operation");
+    const std::string when = ago(e, "at", now);
+    if (e.HasMember("resolvedAt"))
+        return fmt::format("- (last: {}, {}{}; resolved {})", get_string(e, "class"), where,
+                           when.empty() ? "" : ", " + when, ago(e, "resolvedAt", now));
+    return fmt::format("{} ({}{})", get_string(e, "explanation"), where, when.empty() ? "" : ", " + when);
+}
+
+std::string delivery_line(const rapidjson::Value& daemon) {
+    if (!daemon.HasMember("delivery") || !daemon["delivery"].IsObject()) return "";
+    const auto& d = daemon["delivery"];
+    const bool may_swap = d.HasMember("maySwap") && d["maySwap"].IsBool() && d["maySwap"].GetBool();
+    return fmt::format("delivery: {} at {} ({}): {}\n", get_string(d, "filesystem"), get_string(d, "root"),
+                       may_swap ? "credentials MAY BE SWAPPED" : "never swapped", get_string(d, "reason"));
 }
 
 int run_status(const ControlTarget& target, bool json) {
@@ -76,22 +97,37 @@ int run_status(const ControlTarget& target, bool json) {
     else
         std::printf("enforcement: unavailable, no secret is published: %s\n",
                     get_string(daemon["enforcement"], "problem").c_str());
+    std::fputs(delivery_line(daemon).c_str(), stdout);
     if (daemon.HasMember("lastReload") && !daemon["lastReload"]["ok"].GetBool())
         std::printf("last reload FAILED at %s; the running policy is unchanged (see credgatectl reload)\n",
                     get_string(daemon["lastReload"], "at").c_str());
     std::printf("\n");
 
+    const auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
     std::vector<std::vector<std::string>> rows{
         {"BINDING", "SPIFFE ID", "SOURCE", "STATE", "FILE", "EXPIRES IN", "LAST ERROR"}};
+    std::vector<std::string> notes;
     for (const auto& b : d["bindings"].GetArray()) {
         const auto& st = b["status"];
+        const std::string name = get_string(b["metadata"], "name");
         const std::string state = get_string(st, "state");
-        std::string file = "-";
-        for (const char* backend : {"file", "sysfs"})
-            if (st.HasMember(backend) && st[backend]["files"].IsArray() && !st[backend]["files"].Empty())
-                file = get_string(st[backend]["files"][0], "path");
-        rows.push_back({get_string(b["metadata"], "name"), get_string(st, "spiffeID"),
-                        get_string(b["spec"], "credentialSource"), state, file, expires_in(st), last_error(st, state)});
+        std::string file = "-";  // only a file that exists is listed
+        for (const char* backend : {"file", "sysfs"}) {
+            if (!st.HasMember(backend) || !st[backend].IsObject()) continue;
+            const auto& files = st[backend];
+            if (files.HasMember("files") && files["files"].IsArray() && !files["files"].Empty())
+                file = get_string(files["files"][0], "path");
+            if (files.HasMember("note")) notes.push_back(fmt::format("{}: {}", name, get_string(files, "note")));
+        }
+        if (st.HasMember("counters") && st["counters"].HasMember("revocationsPending") &&
+            st["counters"]["revocationsPending"].IsUint64() && st["counters"]["revocationsPending"].GetUint64() > 0)
+            notes.push_back(fmt::format("{}: {} login token(s) not revoked yet{}", name,
+                                        st["counters"]["revocationsPending"].GetUint64(),
+                                        st.HasMember("nextRevocationAt")
+                                            ? "; next attempt " + ago(st, "nextRevocationAt", now)
+                                            : std::string()));
+        rows.push_back({name, get_string(st, "spiffeID"), get_string(b["spec"], "credentialSource"), state, file,
+                        expires_in(st), last_error(st, state, now)});
     }
     std::vector<size_t> width(rows[0].size(), 0);
     for (const auto& r : rows)
@@ -103,6 +139,12 @@ int run_status(const ControlTarget& target, bool json) {
         std::printf("%s\n", line.c_str());
     }
     if (rows.size() == 1) std::printf("(no bindings)\n");
+    const char* kStopped = "stoppedBindingsRevocationsPending";
+    if (daemon.HasMember(kStopped) && daemon[kStopped].IsUint64() && daemon[kStopped].GetUint64() > 0)
+        notes.push_back(fmt::format("{} login token(s) of bindings a reload stopped or restarted not revoked yet",
+                                    daemon[kStopped].GetUint64()));
+    if (!notes.empty()) std::printf("\n");
+    for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
     return kExitOk;
 }
 

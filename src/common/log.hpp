@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace credgate::log {
 
@@ -35,5 +37,25 @@ template <typename... Args>
 void debug(std::string_view component, fmt::format_string<Args...> f, Args&&... args) {
     if (enabled(Level::debug)) write(Level::debug, component, fmt::format(f, std::forward<Args>(args)...));
 }
+
+// For tests: while a Capture lives, lines ("<level>component: message") are kept in it instead of
+// going to stderr. One at a time, on the thread that logs.
+class Capture {
+public:
+    Capture();
+    ~Capture();
+    Capture(const Capture&) = delete;
+    Capture& operator=(const Capture&) = delete;
+
+    const std::vector<std::string>& lines() const noexcept { return lines_; }
+    // Number of lines containing `needle`.
+    size_t count(std::string_view needle) const;
+    // Every line, one per row (for failure messages).
+    std::string text() const;
+
+private:
+    friend void write(Level, std::string_view, std::string_view);
+    std::vector<std::string> lines_;
+};
 
 }  // namespace credgate::log

@@ -113,7 +113,7 @@ public:
 
         delivery::FileSinkOptions so;
         so.root = config_.delivery.file_root;
-        // Only root can mount the private tmpfs; anyone else gets a plain directory (development).
+        // Only root can mount the private tmpfs or ramfs; anyone else gets a plain directory (development).
         so.mount = ::geteuid() == 0;
         so.hooks.before_content = [this](const delivery::Target& t, delivery::FileId id) {
             return protection_->protect(t, id);
@@ -357,14 +357,24 @@ public:
         if (control_) control_->close();
         std::vector<std::string> names;
         for (const auto& [n, rt] : bindings_) names.push_back(n);
-        pending_stops_ = names.size() + 1;
+        // Bindings stopped by a reload may still be retrying revocations: they are waited for too.
+        std::vector<refresh::Engine*> earlier;
+        for (const auto& rt : retired_)
+            if (rt->engine && rt->engine->status().revocations_pending > 0) earlier.push_back(rt->engine.get());
+        pending_stops_ = names.size() + earlier.size() + 1;
+        for (auto* engine : earlier) engine->stop(revoke, [this] { stop_done(); });
         for (const auto& n : names) stop_binding(n, revoke, [this] { stop_done(); });
         shutdown_timer_ = loop_.clock().make_timer();
         shutdown_timer_->arm(loop_.clock().now() + kShutdownTimeout, [this] {
-            log::error(
-                kComponent,
-                "Failed to confirm every revocation within {} s; exiting anyway (unrevoked tokens expire on their own)",
-                std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count());
+            // Named by accessor and lease (never the token), so an operator can revoke them by hand.
+            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(kShutdownTimeout).count();
+            for (const auto& rt : retired_)
+                if (rt->engine)
+                    for (const auto& token : rt->engine->unrevoked())
+                        log::error(kComponent,
+                                   "Failed to revoke a login token of binding '{}' within the {} s shutdown deadline "
+                                   "({}); exiting with it still valid",
+                                   rt->def.binding.meta.name, secs, token);
             finish();
         });
         stop_done();
@@ -409,6 +419,9 @@ public:
         s.state = state_name(st.state);
         s.message = st.message;
         s.published = rt.ops->published();
+        s.file_uid = rt.ops->file_uid();
+        s.file_mode = rt.ops->file_mode();
+        s.pinned_uid = rt.ops->owner().uid;
         s.vault_read_url = rt.ops->vault().read_url();
         s.lease_duration = rt.ops->last_lease_duration();
         s.token_ttl = rt.ops->last_token_ttl();
@@ -428,7 +441,12 @@ public:
         d.issuer_url = issuer_->issuer_url();
         d.started_at = started_at_;
         d.last_reload = last_reload_;
+        d.delivery = {sink_->root(), delivery::to_string(sink_->mount().filesystem),
+                      delivery::may_swap(sink_->mount().filesystem), sink_->mount().reason, sink_->published_bytes(),
+                      sink_->max_total_bytes()};
         for (const auto& [n, rt] : bindings_) d.bindings.push_back(snapshot(*rt));
+        for (const auto& rt : retired_)
+            if (rt->engine) d.stopped_revocations_pending += rt->engine->status().revocations_pending;
         return d;
     }
 

@@ -3,6 +3,7 @@
 #include "daemon/binding_ops.hpp"
 
 #include "common/log.hpp"
+#include "daemon/file_owner.hpp"
 #include "delivery/output.hpp"
 
 namespace credgate::daemon {
@@ -19,7 +20,8 @@ DaemonBindingOps::DaemonBindingOps(const BindingDefinition& d, vault::VaultClien
       vault_(std::move(vault)),
       issuer_(issuer),
       sink_(sink),
-      target_{d.workload_uuid, d.binding.meta.name, d.binding.output.file_name} {}
+      target_{d.workload_uuid, d.binding.meta.name, d.binding.output.file_name},
+      owner_{pinned_uid(d.identity, system_user)} {}
 
 Result<std::string> DaemonBindingOps::mint_jwt() {
     issuer::MintRequest req;
@@ -65,13 +67,16 @@ void DaemonBindingOps::revoke_self(const vault::Token& token, refresh::Callback<
 Result<void> DaemonBindingOps::publish(const vault::SecretResult& secret) {
     auto bytes = delivery::render(output_, secret.data_json, secret.string_fields);
     if (!bytes) return fail(bytes.error());
-    auto p = sink_.publish(target_, *bytes);
+    auto p = sink_.publish(target_, *bytes, owner_);
     if (!p) {
         log::error(kComponent, "Failed to publish '{}': {}", sink_.path_of(target_), p.error().message);
         return fail(p.error());
     }
     published_ = true;
-    log::info(kComponent, "Published '{}' for binding '{}' (inode {})", p->path, name_, p->id.inode);
+    file_uid_ = p->uid;
+    file_mode_ = p->mode;
+    log::info(kComponent, "Published '{}' for binding '{}' (inode {}, uid {}, mode {:04o})", p->path, name_,
+              p->id.inode, p->uid, p->mode);
     return {};
 }
 

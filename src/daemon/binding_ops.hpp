@@ -31,8 +31,13 @@ public:
     void unpublish() override;
 
     const delivery::Target& target() const noexcept { return target_; }
+    // The file's owner: the uid the identity pins, if it pins exactly one.
+    const delivery::Ownership& owner() const noexcept { return owner_; }
     std::string path() const { return sink_.path_of(target_); }
     bool published() const noexcept { return published_; }
+    // Owner and mode of the file as last published.
+    uint32_t file_uid() const noexcept { return file_uid_; }
+    uint32_t file_mode() const noexcept { return file_mode_; }
     // Lease TTL of the last secret read (0 when unleased or nothing read yet).
     std::chrono::seconds last_lease_duration() const noexcept { return last_lease_; }
     std::chrono::seconds last_token_ttl() const noexcept { return last_token_ttl_; }
@@ -47,7 +52,10 @@ private:
     issuer::Issuer& issuer_;
     delivery::Sink& sink_;
     delivery::Target target_;
+    delivery::Ownership owner_;
     bool published_ = false;
+    uint32_t file_uid_ = 0;
+    uint32_t file_mode_ = 0;
     std::chrono::seconds last_lease_{0};
     std::chrono::seconds last_token_ttl_{0};
 };

@@ -3,11 +3,12 @@
 #include "daemon/control_api.hpp"
 
 #include "common/log.hpp"
+#include "common/time_text.hpp"
+#include "daemon/file_owner.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -27,11 +28,6 @@ void key(Writer& w, std::string_view k) {
 }
 void string(Writer& w, std::string_view v) {
     w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
-std::string rfc3339(TimePoint t) {
-    auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(secs)));
 }
 
 std::string duration_text(std::chrono::seconds s) {
@@ -117,15 +113,27 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     w.EndObject();
     key(w, b.propagation);
     w.StartObject();
+    // Only files that exist: a binding whose secret expired or was never delivered lists none.
     key(w, "files");
     w.StartArray();
-    w.StartObject();
-    str(w, "path", b.path);
-    str(w, "type", "CREDENTIAL");
-    key(w, "present");
-    w.Bool(b.published);
-    w.EndObject();
+    if (b.published) {
+        w.StartObject();
+        str(w, "path", b.path);
+        str(w, "type", "CREDENTIAL");
+        key(w, "uid");
+        w.Uint(b.file_uid);
+        str(w, "mode", fmt::format("{:04o}", b.file_mode));
+        w.EndObject();
+    }
     w.EndArray();
+    if (!b.engine) {
+        // Blocked: nothing is published, so nothing is said about who could read it.
+    } else if (b.pinned_uid) {
+        key(w, "ownerUID");
+        w.Uint(*b.pinned_uid);
+    } else {
+        str(w, "note", kOnlyKernelGate);
+    }
     w.EndObject();
     if (b.engine) {
         const auto& e = *b.engine;
@@ -161,6 +169,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
             key(w, "retryable");
             w.Bool(le.retryable);
             str(w, "at", rfc3339(le.at));
+            if (le.resolved_at) str(w, "resolvedAt", rfc3339(*le.resolved_at));
             w.EndObject();
         }
         key(w, "counters");
@@ -178,7 +187,12 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
         }
         key(w, "tokensHeld");
         w.Uint64(e.tokens_held);
+        key(w, "revocationsPending");
+        w.Uint64(e.revocations_pending);
+        key(w, "revocationFailures");
+        w.Uint64(e.revocation_failures);
         w.EndObject();
+        if (e.next_revocation) str(w, "nextRevocationAt", rfc3339(*e.next_revocation));
     }
     w.EndObject();
     w.EndObject();
@@ -228,6 +242,20 @@ std::string status_json(const DaemonSnapshot& s, TimePoint now) {
     str(w, "mode", s.protection);
     str(w, "problem", s.protection_problem);
     w.EndObject();
+    key(w, "delivery");
+    w.StartObject();
+    str(w, "root", s.delivery.root);
+    str(w, "filesystem", s.delivery.filesystem);
+    key(w, "maySwap");
+    w.Bool(s.delivery.may_swap);
+    str(w, "reason", s.delivery.reason);
+    key(w, "publishedBytes");
+    w.Uint64(s.delivery.published_bytes);
+    key(w, "maxBytes");
+    w.Uint64(s.delivery.max_bytes);
+    w.EndObject();
+    key(w, "stoppedBindingsRevocationsPending");
+    w.Uint64(s.stopped_revocations_pending);
     if (s.last_reload) {
         key(w, "lastReload");
         w.StartObject();
@@ -288,6 +316,10 @@ std::string issuer_json(const IssuerSnapshot& s) {
         w.Int64(b.lease_duration.count());
         key(w, "revokeGraceSeconds");
         w.Int64(b.definition.binding.refresh.revoke_grace.count());
+        key(w, "staticIntervalSeconds");
+        w.Int64(b.definition.binding.refresh.static_interval.count());
+        key(w, "secretRead");  // leaseSeconds 0 with a secret read: the secret has no lease (KV)
+        w.Bool(b.engine && b.engine->last_success.has_value());
         w.EndObject();
     }
     w.EndArray();

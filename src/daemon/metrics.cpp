@@ -67,7 +67,9 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
         {"credgate_vault_logins_total", "JWT logins.", &refresh::Status::logins},
         {"credgate_vault_reads_total", "Secret reads.", &refresh::Status::reads},
         {"credgate_vault_renewals_total", "Token and lease renewals.", &refresh::Status::renewals},
-        {"credgate_vault_revocations_total", "Token revocations.", &refresh::Status::revocations},
+        {"credgate_vault_revocations_total", "Token revocation attempts.", &refresh::Status::revocations},
+        {"credgate_revocation_failures_total", "Failed token revocation attempts (each one retried).",
+         &refresh::Status::revocation_failures},
         {"credgate_publishes_total", "Secrets delivered.", &refresh::Status::publishes},
         {"credgate_refresh_failures_total", "Failed refresh attempts.", &refresh::Status::failures},
     };
@@ -79,9 +81,20 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
                                    (*b.engine).*(c.field));
     }
 
-    family(out, "credgate_last_error", "gauge", "1 for the class of each binding's last error, while it has one.");
+    family(out, "credgate_tokens_pending_revocation", "gauge",
+           "Login tokens a binding no longer needs and Vault has not yet confirmed revoked.");
     for (const auto& b : s.bindings)
-        if (b.engine && b.engine->last_error)
+        if (b.engine)
+            out += fmt::format("credgate_tokens_pending_revocation{{binding=\"{}\"}} {}\n",
+                               escape(b.definition.binding.meta.name), b.engine->revocations_pending);
+
+    family(out, "credgate_stopped_bindings_tokens_pending_revocation", "gauge",
+           "Login tokens of bindings a reload stopped or restarted, not yet confirmed revoked.");
+    out += fmt::format("credgate_stopped_bindings_tokens_pending_revocation {}\n", s.stopped_revocations_pending);
+
+    family(out, "credgate_last_error", "gauge", "1 for the class of each binding's last error, until a success.");
+    for (const auto& b : s.bindings)
+        if (b.engine && b.engine->last_error && !b.engine->last_error->resolved_at)
             out +=
                 fmt::format("credgate_last_error{{binding=\"{}\",class=\"{}\",operation=\"{}\"}} 1\n",
                             escape(b.definition.binding.meta.name), vault::to_string(b.engine->last_error->error_class),

@@ -7,6 +7,8 @@
 #include "refresh/engine.hpp"
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,9 @@ struct BindingSnapshot {
     std::string propagation;                // "file" or "sysfs"
     std::string path;                       // the credential file (published or not)
     bool published = false;
+    uint32_t file_uid = 0;    // owner and mode of the published file
+    uint32_t file_mode = 0;
+    std::optional<uint32_t> pinned_uid;  // the identity's one uid; none: the kernel programs are the only gate
     std::string vault_read_url;
     std::chrono::seconds lease_duration{0};  // of the last secret read
     std::chrono::seconds token_ttl{0};       // of the last login token
@@ -34,6 +39,16 @@ struct ReloadOutcome {
     ReloadPlan plan;
 };
 
+// Where the file backend keeps credentials, and whether they can reach swap.
+struct DeliverySnapshot {
+    std::string root;
+    std::string filesystem;  // "tmpfs (noswap)", "ramfs", "tmpfs", "directory"
+    bool may_swap = true;
+    std::string reason;      // why this file system
+    size_t published_bytes = 0;
+    size_t max_bytes = 0;
+};
+
 struct DaemonSnapshot {
     std::string version;
     long pid = 0;
@@ -45,7 +60,10 @@ struct DaemonSnapshot {
     std::string issuer_url;
     TimePoint started_at{};
     std::optional<ReloadOutcome> last_reload;
+    DeliverySnapshot delivery;
     std::vector<BindingSnapshot> bindings;
+    // Tokens of bindings a reload stopped or restarted that Vault has not yet confirmed revoked.
+    size_t stopped_revocations_pending = 0;
 };
 
 struct IssuerSnapshot {

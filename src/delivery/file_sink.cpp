@@ -7,10 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,12 +21,14 @@ namespace credgate::delivery {
 namespace {
 
 constexpr std::string_view kComponent = "delivery";
-// Modes: the kernel programs decide who may open a credential (DESIGN §3), not these bits. A
-// workload may run under any uid, and the policy need not name one, so the files are 0644 inside
-// 0755 directories; the root is 0711 so other users cannot list which workloads have credentials.
+// Modes: the kernel programs decide who may open a credential (DESIGN §3); these bits are the
+// second layer. A file whose identity pins one uid is that uid's, 0400; any other file is 0644,
+// since its workload may run under any uid. Directories are root's, 0755, so every workload can
+// reach its file; the root is 0711 so other users cannot list which workloads have credentials.
 constexpr mode_t kRootMode = 0711;
 constexpr mode_t kDirMode = 0755;
-constexpr mode_t kFileMode = 0644;
+constexpr mode_t kOwnedFileMode = 0400;
+constexpr mode_t kSharedFileMode = 0644;
 constexpr std::string_view kTempPrefix = ".tmp-";
 
 class UniqueFd {
@@ -113,14 +112,6 @@ Result<void> make_dirs(const std::filesystem::path& path, mode_t leaf_mode) {
     return {};
 }
 
-bool is_tmpfs_mountpoint(const std::string& path) {
-    struct statfs fs {};
-    if (::statfs(path.c_str(), &fs) != 0 || fs.f_type != TMPFS_MAGIC) return false;
-    struct stat self {}, parent {};
-    if (::stat(path.c_str(), &self) != 0 || ::stat((path + "/..").c_str(), &parent) != 0) return false;
-    return self.st_dev != parent.st_dev;
-}
-
 }  // namespace
 
 Result<void> validate_uuid(std::string_view uuid) {
@@ -153,53 +144,53 @@ Result<std::unique_ptr<FileSink>> FileSink::create(FileSinkOptions options) {
     if (!root.is_absolute() || options.root.find("/../") != std::string::npos || options.root.ends_with("/.."))
         return fail(ErrorKind::invalid_argument,
                     fmt::format("delivery: root '{}' must be an absolute path without '..'", options.root));
-    bool mounted = false;
+    if (options.mount && ::geteuid() != 0)
+        return fail(ErrorKind::permission,
+                    fmt::format("delivery: Failed to mount a private file system at '{}': credgated is not running "
+                                "as root",
+                                options.root));
+    if (auto r = make_dirs(root, kRootMode); !r) return fail(r.error());
+    MountOutcome mount;
     if (options.mount) {
-        if (::geteuid() != 0)
-            return fail(ErrorKind::permission,
-                        fmt::format("delivery: Failed to mount tmpfs at '{}': credgated is not running as root",
-                                    options.root));
-        if (auto r = make_dirs(root, kRootMode); !r) return fail(r.error());
-        if (is_tmpfs_mountpoint(options.root)) {
-            // Left by a previous run: adopt it, its files are re-published by the refresh engine.
-            log::info(kComponent, "Adopting the tmpfs already mounted at '{}'", options.root);
-        } else {
-            // tmpfs rather than ramfs: ramfs has no size limit (a runaway publish could fill RAM)
-            // and ignores mode=. "noswap" (Linux 6.4+) keeps secrets out of swap; older kernels
-            // refuse the option, and then we mount without it and say so.
-            constexpr unsigned long kFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-            const std::string base = fmt::format("mode={:o},size={}", kRootMode, options.mount_size_bytes);
-            const std::string with_noswap = base + ",noswap";
-            if (::mount("credgate", options.root.c_str(), "tmpfs", kFlags, with_noswap.c_str()) != 0) {
-                const int first = errno;
-                if (first != EINVAL ||
-                    ::mount("credgate", options.root.c_str(), "tmpfs", kFlags, base.c_str()) != 0)
-                    return fail(sys_error("mount tmpfs at", options.root, first == EINVAL ? errno : first));
-                log::warning(kComponent,
-                             "Mounted tmpfs at '{}' without noswap (kernel older than 6.4): credentials may be swapped",
-                             options.root);
-            }
-        }
-        mounted = true;
+        auto m = mount_private(options.root, options.filesystem, options.mount_size_bytes);
+        if (!m) return fail(m.error());
+        mount = std::move(*m);
+        const auto level = may_swap(mount.filesystem) ? log::Level::warning : log::Level::notice;
+        log::write(level, kComponent,
+                   fmt::format("{} {} at '{}': {}; credential files are bounded to {} bytes in all",
+                               mount.adopted ? "Adopted" : "Mounted", to_string(mount.filesystem), options.root,
+                               mount.reason, options.max_total_bytes));
     } else {
-        if (auto r = make_dirs(root, kRootMode); !r) return fail(r.error());
+        mount.reason = "a plain directory, not a private mount (credgated is not root): files may be swapped";
     }
     const int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return fail(sys_error("open", options.root, errno));
+    // After mounting: the mode of a fresh ramfs root is not ours to assume.
     if (::fchmod(fd, kRootMode) != 0) {
         const int e = errno;
         ::close(fd);
         return fail(sys_error("chmod", options.root, e));
     }
-    return std::unique_ptr<FileSink>(new FileSink(std::move(options), fd, mounted));
+    return std::unique_ptr<FileSink>(new FileSink(std::move(options), fd, std::move(mount)));
 }
 
-FileSink::FileSink(FileSinkOptions options, int root_fd, bool mounted)
-    : options_(std::move(options)), root_fd_(root_fd), mounted_(mounted) {}
+FileSink::FileSink(FileSinkOptions options, int root_fd, MountOutcome mount)
+    : options_(std::move(options)), root_fd_(root_fd), mount_(std::move(mount)) {}
 
 FileSink::~FileSink() {
     // The mount stays: files outlive a restart of credgated, whose refresh engine replaces them.
     if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+void FileSink::account(const std::string& path, size_t bytes) {
+    if (auto it = sizes_.find(path); it != sizes_.end()) {
+        published_bytes_ -= it->second;
+        sizes_.erase(it);
+    }
+    if (bytes > 0) {
+        sizes_[path] = bytes;
+        published_bytes_ += bytes;
+    }
 }
 
 std::string FileSink::path_of(const Target& t) const {
@@ -220,13 +211,20 @@ Result<int> FileSink::open_dir(int parent_fd, const std::string& parent_path, co
     return fd.release();
 }
 
-Result<Published> FileSink::publish(const Target& target, std::string_view bytes) {
+Result<Published> FileSink::publish(const Target& target, std::string_view bytes, const Ownership& owner) {
     if (auto r = validate_target(target); !r) return fail(r.error());
     const std::string final_path = path_of(target);
     if (bytes.size() > options_.max_file_bytes)
         return fail(ErrorKind::invalid_argument,
                     fmt::format("delivery: Failed to publish '{}': {} bytes exceed the {} byte limit", final_path,
                                 bytes.size(), options_.max_file_bytes));
+    const auto known = sizes_.find(final_path);
+    const size_t total_after = published_bytes_ - (known == sizes_.end() ? 0 : known->second) + bytes.size();
+    if (total_after > options_.max_total_bytes)
+        return fail(ErrorKind::invalid_argument,
+                    fmt::format("delivery: Failed to publish '{}': its {} bytes would bring the published credential "
+                                "files to {} bytes, above credgated's limit of {} bytes in all",
+                                final_path, bytes.size(), total_after, options_.max_total_bytes));
 
     auto uuid_fd = open_dir(root_fd_, options_.root, target.workload_uuid, true);
     if (!uuid_fd) return fail(uuid_fd.error());
@@ -258,9 +256,17 @@ Result<Published> FileSink::publish(const Target& target, std::string_view bytes
             return discard(Error{r.error().kind, fmt::format("delivery: Failed to publish '{}': {}", final_path,
                                                              r.error().message)});
     }
+    // The owner gets the file while it is still empty: if that fails, no secret was ever written
+    // into a file with other permissions. The open fd keeps its write access after the chmod.
+    if (owner.uid) {
+        if (::fchown(file.get(), static_cast<uid_t>(*owner.uid), static_cast<gid_t>(-1)) != 0)
+            return discard(sys_error(fmt::format("give uid {}", *owner.uid), temp_path, errno));
+        if (::fchmod(file.get(), kOwnedFileMode) != 0) return discard(sys_error("chmod", temp_path, errno));
+    }
     if (auto r = write_all(file.get(), bytes, temp_path); !r) return discard(r.error());
     if (::fsync(file.get()) != 0) return discard(sys_error("fsync", temp_path, errno));
-    if (::fchmod(file.get(), kFileMode) != 0) return discard(sys_error("chmod", temp_path, errno));
+    // A shared file opens up only once complete, so nobody reads it half-written by its temp name.
+    if (!owner.uid && ::fchmod(file.get(), kSharedFileMode) != 0) return discard(sys_error("chmod", temp_path, errno));
     if (::close(file.release()) != 0) return discard(sys_error("close", temp_path, errno));
 
     std::optional<FileId> old;
@@ -272,8 +278,9 @@ Result<Published> FileSink::publish(const Target& target, std::string_view bytes
         return discard(sys_error("rename into", final_path, errno));
     if (::fsync(dir.get()) != 0)
         log::warning(kComponent, "Failed to fsync directory of '{}': {}", final_path, errno_text(errno));
+    account(final_path, bytes.size());
     if (old && !(*old == id) && options_.hooks.after_retire) options_.hooks.after_retire(target, *old);
-    return Published{final_path, id};
+    return Published{final_path, id, owner.uid.value_or(0), owner.uid ? kOwnedFileMode : kSharedFileMode};
 }
 
 Result<void> FileSink::remove(const std::string& workload_uuid, const std::string& binding) {
@@ -312,6 +319,7 @@ Result<void> FileSink::remove(const std::string& workload_uuid, const std::strin
                                         binding_path, name));
             if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
                 return fail(sys_error("remove", binding_path + "/" + name, errno));
+            account(binding_path + "/" + name, 0);
             if (S_ISREG(st.st_mode) && options_.hooks.after_retire)
                 options_.hooks.after_retire(Target{workload_uuid, binding, name},
                                             FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});

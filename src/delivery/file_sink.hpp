@@ -1,47 +1,65 @@
 // SPDX-License-Identifier: Apache-2.0
-// File delivery: credential files under a private tmpfs (or a plain directory in tests), replaced
-// by write-to-temp + fsync + rename in the same directory.
+// File delivery: credential files under a private tmpfs or ramfs (or a plain directory in tests),
+// replaced by write-to-temp + fsync + rename in the same directory.
 #pragma once
 
+#include "delivery/private_mount.hpp"
 #include "delivery/sink.hpp"
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 
 namespace credgate::delivery {
 
+// The most bytes credgated keeps published at once, over every credential file. ramfs has no
+// limit of its own, so this bound is credgated's; tmpfs gets it as its size too.
+inline constexpr size_t kMaxPublishedBytes = 16 * 1024 * 1024;
+inline constexpr size_t kMaxFileBytes = 1024 * 1024;
+
 struct FileSinkOptions {
     std::string root = "/run/credgate/credentials";
-    // Mount a private tmpfs at root (needs root). Off: use root as a plain directory.
+    // Mount a private file system at root (needs root). Off: use root as a plain directory.
     bool mount = false;
-    size_t mount_size_bytes = 16 * 1024 * 1024;
-    size_t max_file_bytes = 1024 * 1024;
+    MountChoice filesystem = MountChoice::automatic;
+    size_t mount_size_bytes = kMaxPublishedBytes;
+    size_t max_total_bytes = kMaxPublishedBytes;
+    size_t max_file_bytes = kMaxFileBytes;
     Hooks hooks;
 };
 
 class FileSink final : public Sink {
 public:
-    // Creates the root (0711) and, when asked, mounts the tmpfs there. Fails when the root exists
-    // as something other than a directory, or when asked to mount without privilege.
+    // Creates the root (0711) and, when asked, mounts the private file system there (or adopts
+    // the one a previous run left). Fails when the root exists as something other than a
+    // directory, or when asked to mount without privilege.
     static Result<std::unique_ptr<FileSink>> create(FileSinkOptions options);
     ~FileSink() override;
 
-    Result<Published> publish(const Target& target, std::string_view bytes) override;
+    Result<Published> publish(const Target& target, std::string_view bytes, const Ownership& owner) override;
     Result<void> remove(const std::string& workload_uuid, const std::string& binding) override;
     std::string path_of(const Target& target) const override;
 
     const std::string& root() const noexcept { return options_.root; }
-    bool mounted() const noexcept { return mounted_; }
+    bool mounted() const noexcept { return mount_.filesystem != Filesystem::directory; }
+    // What is mounted at the root, and why.
+    const MountOutcome& mount() const noexcept { return mount_; }
+    // Bytes of the credential files published and not removed since this sink was created.
+    size_t published_bytes() const noexcept { return published_bytes_; }
+    size_t max_total_bytes() const noexcept { return options_.max_total_bytes; }
 
 private:
-    FileSink(FileSinkOptions options, int root_fd, bool mounted);
+    FileSink(FileSinkOptions options, int root_fd, MountOutcome mount);
     Result<int> open_dir(int parent_fd, const std::string& parent_path, const std::string& name, bool create);
+    void account(const std::string& path, size_t bytes);
 
     FileSinkOptions options_;
     int root_fd_ = -1;
-    bool mounted_ = false;
+    MountOutcome mount_;
     unsigned long temp_counter_ = 0;
+    std::map<std::string, size_t> sizes_;  // final path -> bytes published there
+    size_t published_bytes_ = 0;
 };
 
 }  // namespace credgate::delivery

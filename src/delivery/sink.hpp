@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,15 @@ struct FileId {
 struct Published {
     std::string path;
     FileId id;
+    uint32_t uid = 0;   // the file's owner
+    uint32_t mode = 0;  // its permission bits
+};
+
+// Classic permissions, the layer under the kernel programs (DESIGN §4). With a uid the file
+// belongs to that uid with mode 0400; without one it belongs to root with mode 0644, and only the
+// kernel programs decide who reads it. Directories stay root's, 0755, so the path works for both.
+struct Ownership {
+    std::optional<uint32_t> uid;
 };
 
 struct Hooks {
@@ -43,7 +53,8 @@ class Sink {
 public:
     virtual ~Sink() = default;
     // Replaces the file's content atomically: a reader sees the old or the new bytes, never a mix.
-    virtual Result<Published> publish(const Target& target, std::string_view bytes) = 0;
+    // The owner and mode are set while the new file is still empty.
+    virtual Result<Published> publish(const Target& target, std::string_view bytes, const Ownership& owner) = 0;
     // Removes every file of the binding, then the binding directory, then the workload directory
     // if it is empty. Removing what does not exist succeeds.
     virtual Result<void> remove(const std::string& workload_uuid, const std::string& binding) = 0;

@@ -4,26 +4,17 @@
 #include "refresh/engine.hpp"
 
 #include "common/log.hpp"
+#include "common/time_text.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <ctime>
 #include <utility>
 
 namespace credgate::refresh {
 namespace {
 
 constexpr std::string_view kComponent = "refresh";
-
-std::string format_time(TimePoint t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 Duration scale(Duration d, double f) {
     return Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * f)};
@@ -57,6 +48,7 @@ const char* to_string(State s) noexcept {
 // (vault-wire.md §5.2).
 struct Engine::Held {
     vault::Token token;
+    std::string accessor;                    // safe to log
     TimePoint token_base{};                  // login or last renew-self
     std::optional<TimePoint> token_expiry;   // none: the token has no TTL
     bool token_renewable = false;
@@ -77,11 +69,6 @@ struct Engine::Held {
     }
 };
 
-struct Engine::Retiring {
-    vault::Token token;
-    TimePoint revoke_at;
-};
-
 Engine::Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions options)
     : name_(std::move(name)),
       clock_(clock),
@@ -91,7 +78,13 @@ Engine::Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions op
                options_.random ? options_.random : (options_.random = default_random_source())),
       main_timer_(clock.make_timer()),
       expiry_timer_(clock.make_timer()),
-      revoke_timer_(clock.make_timer()) {}
+      revocations_(name_, clock, [this](const vault::Token& t, Callback<vault::Empty> done) {
+          ++status_.requests;
+          ++status_.revocations;
+          ops_.revoke_self(t, std::move(done));
+      }, options_.backoff_min, options_.backoff_max, options_.random) {
+    revocations_.on_idle([this] { maybe_finish_stop(); });
+}
 
 Engine::~Engine() = default;
 
@@ -178,6 +171,7 @@ void Engine::run_fetch() {
         const TimePoint now = clock_.now();
         auto held = std::make_shared<Held>();
         held->token = std::move(r->token);
+        held->accessor = std::move(r->accessor);
         held->token_base = now;
         if (r->lease_duration.count() > 0)
             held->token_expiry = now + std::chrono::duration_cast<Duration>(r->lease_duration);
@@ -185,7 +179,7 @@ void Engine::run_fetch() {
         held->uses_left = r->num_uses > 0 ? r->num_uses : -1;
         if (stopped_) {
             busy_ = false;
-            settle_after_stop(&held->token);
+            settle_after_stop(held.get());
             return;
         }
         ++status_.requests;
@@ -196,12 +190,12 @@ void Engine::run_fetch() {
             if (held->uses_left > 0) --held->uses_left;
             const TimePoint t = clock_.now();
             if (stopped_) {
-                settle_after_stop(held->revocable(t) ? &held->token : nullptr);
+                settle_after_stop(held->revocable(t) ? held.get() : nullptr);
                 return;
             }
             if (!s) {
                 // The new token read nothing worth keeping.
-                if (held->revocable(t)) revoke_token(held->token, {});
+                if (held->revocable(t)) retire(*held, t);
                 on_failure(s.error());
                 return;
             }
@@ -221,7 +215,7 @@ void Engine::run_fetch() {
 void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secret) {
     const TimePoint now = clock_.now();
     if (auto p = ops_.publish(secret); !p) {
-        if (fresh->revocable(now)) revoke_token(fresh->token, {});
+        if (fresh->revocable(now)) retire(*fresh, now);
         on_failure(local_error(vault::Operation::read, "could not deliver the secret: " + p.error().message));
         return;
     }
@@ -234,14 +228,12 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
         retire(*old, now + std::chrono::duration_cast<Duration>(options_.tuning.revoke_grace));
     expired_ = false;
     ever_published_ = true;
-    backoff_.reset();
-    status_.attempts = 0;
-    status_.last_success = now;
+    succeeded(now);
     status_.lease_id = current_->lease_id;
     status_.state = State::ok;
     schedule();
     const auto expiry = effective_expiry();
-    status_.message = expiry ? fmt::format("secret delivered; it expires at {}", format_time(*expiry))
+    status_.message = expiry ? fmt::format("secret delivered; it expires at {}", rfc3339(*expiry))
                              : "secret delivered; it has no lease and is re-read periodically";
     const Held& h = *current_;
     if (h.leased && h.token_expiry && h.lease_expiry && *h.token_expiry < *h.lease_expiry &&
@@ -250,17 +242,26 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
         const std::string why = fmt::format(
             "the login token expires at {}, before the secret's lease ({}), and cannot be renewed{}; the secret "
             "dies with the token, so set token_ttl on the Vault role to at least the lease duration",
-            format_time(*h.token_expiry), format_time(*h.lease_expiry),
+            rfc3339(*h.token_expiry), rfc3339(*h.lease_expiry),
             h.token_renewable ? " (token_num_uses leaves no use to spare for renew-self)" : "");
         log::warning(kComponent, "Binding '{}': {}", name_, why);
         status_.message += "; warning: " + why;
     }
     if (current_->leased)
-        log::info(kComponent, "Binding '{}': delivered a new secret (lease '{}', expires {})", name_,
-                  current_->lease_id, expiry ? format_time(*expiry) : "never");
+        log::info(kComponent, "Binding '{}': delivered a new secret (lease '{}', expires {}; token accessor '{}')",
+                  name_, current_->lease_id, expiry ? rfc3339(*expiry) : "never", current_->accessor);
     else
-        log::info(kComponent, "Binding '{}': delivered a secret without lease{}", name_,
-                  secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string());
+        log::info(kComponent, "Binding '{}': delivered a secret without lease{} (token accessor '{}')", name_,
+                  secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string(),
+                  current_->accessor);
+}
+
+// A refresh succeeded: the backoff starts over, and the last error, if any, is now a past one.
+void Engine::succeeded(TimePoint now) {
+    backoff_.reset();
+    status_.attempts = 0;
+    status_.last_success = now;
+    if (status_.last_error && !status_.last_error->resolved_at) status_.last_error->resolved_at = now;
 }
 
 void Engine::run_reread() {
@@ -292,9 +293,7 @@ void Engine::run_reread() {
             log::info(kComponent, "Binding '{}': the secret changed and was delivered again", name_);
         }
         held->read_at = now;
-        backoff_.reset();
-        status_.attempts = 0;
-        status_.last_success = now;
+        succeeded(now);
         status_.state = State::ok;
         status_.message = "secret delivered; it has no lease and is re-read periodically";
         schedule();
@@ -434,10 +433,11 @@ void Engine::arm_expiry() {
 void Engine::on_expired() {
     if (stopped_ || !current_) return;
     const TimePoint now = clock_.now();
+    const bool failing = status_.last_error && !status_.last_error->resolved_at;
     const std::string reason =
-        status_.last_error ? "refreshing failed: " + status_.last_error->explanation : "no refresh succeeded in time";
+        failing ? "refreshing failed: " + status_.last_error->explanation : "no refresh succeeded in time";
     log::warning(kComponent, "Binding '{}': secret (lease '{}') expired at {}; removing it ({})", name_,
-                 current_->lease_id, format_time(now), reason);
+                 current_->lease_id, rfc3339(now), reason);
     ops_.unpublish();
     auto old = std::move(current_);
     // A token that outlived its lease holds nothing any more.
@@ -446,9 +446,9 @@ void Engine::on_expired() {
     status_.secret_expiry.reset();
     status_.lease_id.clear();
     status_.state = State::expired;
-    status_.message = fmt::format("the secret expired at {} and was removed: {}", format_time(now), reason);
+    status_.message = fmt::format("the secret was removed when it expired at {}; {}", rfc3339(now), reason);
     if (status_.next_attempt)
-        status_.message += fmt::format("; next attempt at {}", format_time(*status_.next_attempt));
+        status_.message += fmt::format("; next attempt at {}", rfc3339(*status_.next_attempt));
     else if (!busy_)
         arm_main(now, Action::fetch);
 }
@@ -458,7 +458,7 @@ void Engine::on_failure(const vault::VaultError& error) {
     ++status_.failures;
     ++status_.attempts;
     status_.last_error = LastError{error.error_class, error.operation, error.http_status, error.explanation,
-                                   error.vault_message, error.retryable, now};
+                                   error.vault_message, error.retryable, now, std::nullopt};
     Duration delay;
     if (error.retryable) {
         delay = backoff_.next();
@@ -468,7 +468,7 @@ void Engine::on_failure(const vault::VaultError& error) {
     }
     const TimePoint retry_at = now + delay;
     log::warning(kComponent, "Binding '{}': Failed to refresh (attempt {}): {}; next attempt at {}", name_,
-                 status_.attempts, error.describe(), format_time(retry_at));
+                 status_.attempts, error.describe(), rfc3339(retry_at));
     set_state_after_failure(error, retry_at);
     arm_main(retry_at, Action::fetch);
 }
@@ -476,112 +476,90 @@ void Engine::on_failure(const vault::VaultError& error) {
 void Engine::set_state_after_failure(const vault::VaultError& error, TimePoint retry_at) {
     const auto expiry = effective_expiry();
     const std::string keep =
-        expiry ? fmt::format("; the current secret stays delivered until {}", format_time(*expiry))
+        expiry ? fmt::format("; the current secret stays delivered until {}", rfc3339(*expiry))
                : (current_ ? "; the current secret stays delivered" : "");
     if (expired_) {
         status_.state = State::expired;
-        status_.message = fmt::format("the secret expired and was removed; {}; next attempt at {}",
-                                      error.explanation, format_time(retry_at));
+        status_.message = fmt::format("the secret was removed when it expired; {} error: {}; next attempt at {}",
+                                      vault::to_string(error.error_class), error.explanation, rfc3339(retry_at));
     } else if (!error.retryable) {
         status_.state = State::failed;
         status_.message = fmt::format("waiting for the policy or Vault to change: {}; next attempt at {}{}",
-                                      error.explanation, format_time(retry_at), keep);
+                                      error.explanation, rfc3339(retry_at), keep);
     } else {
         status_.state = State::retrying;
         status_.message = fmt::format("{} error: {}; retrying at {}{}", vault::to_string(error.error_class),
-                                      error.explanation, format_time(retry_at), keep);
+                                      error.explanation, rfc3339(retry_at), keep);
     }
 }
 
 void Engine::retire(const Held& held, TimePoint revoke_at) {
-    retiring_.push_back(Retiring{held.token, revoke_at});
-    arm_revoke_timer();
-}
-
-void Engine::arm_revoke_timer() {
-    revoke_timer_->cancel();
-    if (retiring_.empty() || stopped_) return;
-    auto earliest = std::min_element(retiring_.begin(), retiring_.end(),
-                                     [](const Retiring& a, const Retiring& b) { return a.revoke_at < b.revoke_at; });
-    revoke_timer_->arm(earliest->revoke_at, [this] { revoke_due(); });
-}
-
-void Engine::revoke_due() {
-    const TimePoint now = clock_.now();
-    std::vector<vault::Token> due;
-    std::erase_if(retiring_, [&](Retiring& r) {
-        if (r.revoke_at > now) return false;
-        due.push_back(std::move(r.token));
-        return true;
-    });
-    for (const auto& t : due) revoke_token(t, {});
-    arm_revoke_timer();
-}
-
-void Engine::revoke_token(const vault::Token& token, std::function<void()> then) {
-    ++status_.requests;
-    ++status_.revocations;
-    auto alive = life();
-    ops_.revoke_self(token, [this, alive, then = std::move(then)](vault::VaultResult<vault::Empty> r) {
-        if (!alive.expired() && !r)
-            log::warning(kComponent, "Binding '{}': Failed to revoke a superseded login token (it expires on its "
-                                     "own): {}", name_, r.error().describe());
-        if (then) then();
-    });
+    revocations_.add(RetiredToken{held.token, held.accessor, held.lease_id, held.token_expiry}, revoke_at);
 }
 
 void Engine::stop(bool revoke, std::function<void()> done) {
     if (stopped_) {
-        if (done) done();
+        // Stopped before (a reload): only revocations may still be pending; try them now.
+        if (done)
+            stop_done_ = [first = std::move(stop_done_), done = std::move(done)] {
+                if (first) first();
+                done();
+            };
+        revocations_.expedite();
+        maybe_finish_stop();
         return;
     }
     stopped_ = true;
     revoke_on_stop_ = revoke;
     main_timer_->cancel();
     expiry_timer_->cancel();
-    revoke_timer_->cancel();
     status_.next_attempt.reset();
     status_.state = State::stopped;
     const TimePoint now = clock_.now();
-    std::vector<vault::Token> tokens;
-    if (current_ && current_->revocable(now)) tokens.push_back(current_->token);
-    for (auto& r : retiring_) tokens.push_back(std::move(r.token));
-    retiring_.clear();
-    if (!revoke) {
-        status_.message = "stopped; tokens left to expire on their own";
-        if (done) done();
-        return;
+    awaiting_inflight_ = revoke && busy_;
+    // Superseded tokens are revoked now rather than after their grace period, and any whose
+    // revocation failed before gets another attempt at once.
+    revocations_.expedite();
+    if (revoke) {
+        // Revoking the token revokes its lease, so the delivered secret is dead: remove it.
+        if (current_) {
+            ops_.unpublish();
+            if (current_->revocable(now)) retire(*current_, now);
+        }
+        current_.reset();
+        status_.secret_expiry.reset();
+        status_.lease_id.clear();
     }
-    // Revoking the token revokes its lease, so the delivered secret is dead: remove it.
-    if (current_) ops_.unpublish();
-    current_.reset();
-    status_.secret_expiry.reset();
-    status_.lease_id.clear();
-    status_.message = fmt::format("stopped; {} token(s) revoked", tokens.size());
-    if (tokens.empty() && !busy_) {
-        if (done) done();
-        return;
-    }
-    auto remaining = std::make_shared<size_t>(tokens.size() + (busy_ ? 1 : 0));
-    auto release = [remaining, done] {
-        if (--*remaining == 0 && done) done();
-    };
-    if (busy_) inflight_release_ = release;
-    for (const auto& t : tokens) revoke_token(t, release);
+    // Set last: revocations answered synchronously above must not finish the stop half-way.
+    stop_done_ = std::move(done);
+    maybe_finish_stop();
 }
 
-void Engine::settle_after_stop(const vault::Token* token) {
-    auto release = std::exchange(inflight_release_, {});
-    if (token && revoke_on_stop_) {
-        revoke_token(*token, std::move(release));
-        return;
-    }
-    if (release) release();
+void Engine::settle_after_stop(const Held* held) {
+    awaiting_inflight_ = false;
+    if (held && revoke_on_stop_) retire(*held, clock_.now());
+    maybe_finish_stop();
+}
+
+void Engine::maybe_finish_stop() {
+    if (!stopped_ || awaiting_inflight_ || revocations_.pending() > 0 || !stop_done_) return;
+    std::exchange(stop_done_, {})();
 }
 
 Status Engine::status() const {
     Status s = status_;
-    s.tokens_held = (current_ ? 1 : 0) + retiring_.size();
+    s.revocations_pending = revocations_.pending();
+    s.revocation_failures = revocations_.failures();
+    s.next_revocation = revocations_.next_attempt();
+    s.tokens_held = (current_ ? 1 : 0) + s.revocations_pending;
+    if (stopped_) {
+        if (s.revocations_pending > 0)
+            s.message = fmt::format("stopped; {} login token(s) not revoked yet, retrying", s.revocations_pending);
+        else if (current_)
+            s.message = "stopped; the current token was left to expire on its own (revokeOnShutdown: false)";
+        else
+            s.message = "stopped; every login token was revoked or has expired";
+    }
     return s;
 }
 

@@ -7,6 +7,7 @@
 #include "policy/model.hpp"
 #include "refresh/backoff.hpp"
 #include "refresh/binding_ops.hpp"
+#include "refresh/revocations.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -36,7 +37,8 @@ struct LastError {
     std::string explanation;    // plain words
     std::string vault_message;  // verbatim
     bool retryable = false;
-    TimePoint at{};
+    TimePoint at{};                        // when it happened
+    std::optional<TimePoint> resolved_at;  // set by the next success: the error is past
 };
 
 struct Status {
@@ -55,7 +57,10 @@ struct Status {
     std::optional<TimePoint> secret_expiry;  // when the delivered secret stops working
     std::optional<TimePoint> last_success;
     std::string lease_id;  // never the token
-    size_t tokens_held = 0;  // current + superseded tokens not yet revoked
+    size_t tokens_held = 0;          // current + superseded tokens not yet revoked
+    size_t revocations_pending = 0;  // tokens waiting for revocation (grace period, in flight or retrying)
+    uint64_t revocation_failures = 0;
+    std::optional<TimePoint> next_revocation;
 };
 
 struct EngineOptions {
@@ -81,17 +86,21 @@ public:
     // Attempts a fresh fetch now (after a policy reload, or an operator's request), cancelling any
     // backoff wait. Ignored while a request is in flight or after stop().
     void refresh_now();
-    // Cancels every timer. With `revoke`, revokes every token held (which revokes their leases),
-    // including one a login still in flight returns, and removes the delivered file, since it would
-    // hold a dead secret; `done` runs when all revocations have answered. Keep the engine alive until then.
+    // Cancels the refresh timers and revokes at once every superseded token still waiting, including
+    // those whose revocation failed before. With `revoke`, also the current token (which revokes its
+    // lease), and one a login still in flight returns, and removes the delivered file, since it would
+    // hold a dead secret. Failed revocations keep being retried with backoff; `done` runs when every
+    // token is revoked or expired. Keep the engine alive until then, or give up with unrevoked().
+    // Stopping a stopped engine retries its pending revocations at once; `done` runs as above.
     void stop(bool revoke, std::function<void()> done = {});
 
     Status status() const;
+    // The tokens not yet revoked, by accessor and lease (never the token), with the last failure.
+    std::vector<std::string> unrevoked() const { return revocations_.describe_pending(); }
     const std::string& name() const noexcept { return name_; }
 
 private:
     struct Held;
-    struct Retiring;
     enum class Action { fetch, reread, renew_token, renew_lease };
 
     void run(Action action);
@@ -101,16 +110,15 @@ private:
     void run_renew_lease();
     void commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secret);
     void on_failure(const vault::VaultError& error);
+    void succeeded(TimePoint now);
     void schedule();
     void arm_main(TimePoint when, Action action);
     void arm_expiry();
     void on_expired();
     void retire(const Held& held, TimePoint revoke_at);
-    void arm_revoke_timer();
-    void revoke_due();
-    void revoke_token(const vault::Token& token, std::function<void()> then);
     // An operation in flight at stop() has answered: revoke the token it brought, then let stop finish.
-    void settle_after_stop(const vault::Token* token);
+    void settle_after_stop(const Held* held);
+    void maybe_finish_stop();
     bool answered_with_current(const std::shared_ptr<Held>& held);
     void set_state_after_failure(const vault::VaultError& error, TimePoint retry_at);
     std::optional<TimePoint> effective_expiry() const;
@@ -125,16 +133,16 @@ private:
     Backoff backoff_;
     std::unique_ptr<Timer> main_timer_;
     std::unique_ptr<Timer> expiry_timer_;
-    std::unique_ptr<Timer> revoke_timer_;
+    Revocations revocations_;
 
     std::shared_ptr<Held> current_;
-    std::vector<Retiring> retiring_;
     bool busy_ = false;
     bool stopped_ = false;
     bool ever_published_ = false;
     bool expired_ = false;
     bool revoke_on_stop_ = false;
-    std::function<void()> inflight_release_;  // set by stop() while an operation is in flight
+    bool awaiting_inflight_ = false;  // stop(revoke) waits for the answer of an operation in flight
+    std::function<void()> stop_done_;
     Status status_;
     std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

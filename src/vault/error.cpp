@@ -221,7 +221,8 @@ VaultError classify_response(const http::Response& response, const ErrorContext&
     if (has("Vault is sealed") || has("namespace is sealed")) {
         e.error_class = ErrorClass::unavailable;
         e.retryable = true;
-        e.explanation = "Vault is sealed; an operator has to unseal it (the last delivered secret stays until it expires)";
+        // Whether a delivered secret is still there is the refresh engine's to say, not this text's.
+        e.explanation = "Vault is sealed; an operator has to unseal it";
         return e;
     }
     if (s == 429) {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Vault failures: backoff with a bounded request count, recovery, the old secret kept until it
 # expires, and `credgatectl status` explaining each case (down, sealed, slow, 500, 429, 403,
-# token_num_uses=1, role_type left at oidc).
+# token_num_uses=1, role_type left at oidc) with when it happened, and when it was resolved.
 import os
 import signal
 import time
@@ -11,6 +11,7 @@ import unittest
 from harness import IntegrationCase, seed_policy
 
 BINDING = "vault-openai-apikeys-binding"
+RFC3339 = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 
 class Faults(IntegrationCase):
@@ -66,10 +67,25 @@ class Faults(IntegrationCase):
         err = self.last_error(node)
         self.assertEqual(err["class"], "unavailable")
         self.assertIn("seal", (err["explanation"] + err["vaultMessage"]).lower())
-        self.assertIn("seal", self.status_row(node).lower())
+        self.assertRegex(err["at"], RFC3339)
+        self.assertNotIn("resolvedAt", err)
+        row = self.status_row(node)
+        self.assertIn("seal", row.lower())
+        self.assertRegex(row, r"HTTP 503 on \S+, (just now|\d+s ago)\)")
         self.dv.root_call("PUT", "sys/unseal", {"key": "any"})
-        self.wait_state(node, "OK", timeout=20)
+        doc = self.wait_state(node, "OK", timeout=20)
         self.assertEqual(self.dv.models(self.read_secret(node)["api_key"])[0], 200)
+        # After recovery the error is a past one: it keeps its time and says when it was resolved,
+        # and the table no longer reports Vault as sealed.
+        err = doc["status"]["lastError"]
+        self.assertRegex(err["resolvedAt"], RFC3339)
+        self.assertLessEqual(err["at"], err["resolvedAt"])
+        row = self.status_row(node)
+        self.assertNotIn("Vault is sealed", row)
+        self.assertRegex(row, r"- \(last: unavailable, HTTP 503 on \S+, [^;]+; resolved (just now|\d+s ago)\)")
+        y = node.ctl("get", "binding", BINDING, "-o", "yaml")
+        self.assertRegex(y.stdout, r"resolvedAt: \"?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+        self.assertNotIn(f'credgate_last_error{{binding="{BINDING}"', node.metrics())
 
     def test_slow_vault_still_delivers(self):
         self.dv.faults(latency_ms=1500, paths=["auth/jwt/login", "openai/creds/*"])
@@ -88,8 +104,13 @@ class Faults(IntegrationCase):
         self.assertIn(node.binding()["status"]["state"], ("RETRYING", "REFRESHING"))
         doc = self.wait_state(node, "EXPIRED", timeout=10)
         self.assertFalse(os.path.exists(path), "an expired secret is removed")
-        self.assertIn("expired", doc["status"]["message"])
-        self.assertIn("EXPIRED", self.status_row(node))
+        self.assertIn("removed when it expired", doc["status"]["message"])
+        self.assertNotIn("stays", doc["status"]["message"])
+        self.assertEqual(doc["status"]["file"]["files"], [], "an expired binding lists no file")
+        row = self.status_row(node)
+        self.assertIn("EXPIRED", row)
+        self.assertNotIn(path, row)
+        self.assertNotIn("stays", row)
 
     def test_token_num_uses_1_is_explained(self):
         node = self.seed_node(role_overrides={"token_num_uses": 1})

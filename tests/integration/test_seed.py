@@ -59,6 +59,10 @@ class SeedScenario(IntegrationCase):
         self.assertIn(f'bound_subject="{SPIFFE_ID}"', iss.stdout)
         self.assertIn("role_type=jwt", iss.stdout)
         self.assertIn("token_num_uses=0", iss.stdout)
+        # A short token: the 15m lease plus the 30s revoke grace, rounded up to a minute, and why.
+        self.assertIn("token_ttl=16m token_max_ttl=16m", iss.stdout)
+        self.assertIn("# token_ttl=16m: the secret's lease (15m) plus the revoke grace (30s): the key dies with its "
+                      "token, so not shorter; a leaked token should not outlive its use, so not longer.", iss.stdout)
 
         metrics = node.metrics()
         self.assertIn('credgate_bindings{state="OK"} 1', metrics)
@@ -81,6 +85,10 @@ class SeedScenario(IntegrationCase):
         self.assertEqual(self.dv.count("auth/jwt/login"), 0, "a blocked binding must not even log in")
         st = node.ctl("status")
         self.assertIn("BLOCKED", st.stdout)
+        iss = node.ctl("issuer")
+        self.assertIn("token_ttl=1h token_max_ttl=1h", iss.stdout)
+        self.assertIn("no secret read yet, so 1h is assumed; run credgatectl issuer again after the first read",
+                      iss.stdout)
         self.assertEqual(node.stop(), 0)
 
     def test_credgatectl_refuses_to_work_for_a_non_root_user(self):

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Control API: who may use the socket, the resource document `credgatectl get binding` prints,
-// and the metrics exposition.
+// Control API: who may use the socket, the resource document `credgatectl get binding` prints
+// (and that it tells the truth about files, errors and revocations), and the metrics exposition.
 #include "daemon/control_api.hpp"
 #include "daemon/metrics.hpp"
 
@@ -42,7 +42,8 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
                                        "the role's bound_subject does not match",
                                        "error validating claims",
                                        false,
-                                       now};
+                                       now,
+                                       std::nullopt};
     b.engine = st;
     rapidjson::Document doc;
     doc.Parse(binding_json(b, now).c_str());
@@ -86,4 +87,123 @@ TEST_CASE("metrics count bindings by state and expose seconds to expiry without 
     CHECK(m.find("credgate_secret_expiry_seconds{binding=\"bind\\\"ing\"} 42\n") != std::string::npos);
     CHECK(m.find("credgate_publishes_total{binding=\"bind\\\"ing\"} 3\n") != std::string::npos);
     CHECK(m.find("secret-looking-lease") == std::string::npos);
+}
+
+namespace {
+
+const TimePoint kNow{std::chrono::seconds{1'800'000'000}};
+
+BindingSnapshot running_binding() {
+    BindingSnapshot b;
+    b.definition.binding.meta.name = "openai";
+    b.definition.spiffe_id = "spiffe://example.org/ai-agent";
+    b.state = "OK";
+    b.propagation = "file";
+    b.path = "/run/credgate/credentials/u/crb-openai/vault.json";
+    b.published = true;
+    b.file_uid = 1000;
+    b.file_mode = 0400;
+    b.pinned_uid = 1000;
+    b.engine = refresh::Status{};
+    return b;
+}
+
+rapidjson::Document parse(const std::string& text) {
+    rapidjson::Document doc;
+    doc.Parse(text.c_str());
+    REQUIRE_FALSE(doc.HasParseError());
+    return doc;
+}
+
+}  // namespace
+
+TEST_CASE("a published file is listed with its owner and mode, and an expired binding lists no file") {
+    auto b = running_binding();
+    auto doc = parse(binding_json(b, kNow));
+    const auto& files = doc["status"]["file"]["files"];
+    REQUIRE(files.Size() == 1);
+    CHECK(files[0]["uid"].GetUint() == 1000);
+    CHECK(std::string(files[0]["mode"].GetString()) == "0400");
+    CHECK(doc["status"]["file"]["ownerUID"].GetUint() == 1000);
+    CHECK_FALSE(doc["status"]["file"].HasMember("note"));
+
+    b.state = "EXPIRED";
+    b.published = false;
+    doc = parse(binding_json(b, kNow));
+    CHECK(doc["status"]["file"]["files"].Size() == 0);
+}
+
+TEST_CASE("a binding whose identity pins no single uid says the kernel programs are the only gate") {
+    auto b = running_binding();
+    b.pinned_uid.reset();
+    b.file_uid = 0;
+    b.file_mode = 0644;
+    auto doc = parse(binding_json(b, kNow));
+    CHECK(std::string(doc["status"]["file"]["note"].GetString()) ==
+          "the kernel programs are the only gate (the identity pins no single uid)");
+    CHECK(std::string(doc["status"]["file"]["files"][0]["mode"].GetString()) == "0644");
+    CHECK_FALSE(doc["status"]["file"].HasMember("ownerUID"));
+}
+
+TEST_CASE("the last error carries the time it happened, and the time it was resolved once it was") {
+    auto b = running_binding();
+    refresh::LastError e;
+    e.error_class = vault::ErrorClass::unavailable;
+    e.operation = vault::Operation::login;
+    e.http_status = 503;
+    e.explanation = "Vault is sealed; an operator has to unseal it";
+    e.at = kNow - std::chrono::seconds{75};
+    b.engine->last_error = e;
+    auto doc = parse(binding_json(b, kNow));
+    CHECK(std::string(doc["status"]["lastError"]["at"].GetString()) == "2027-01-15T07:58:45Z");
+    CHECK_FALSE(doc["status"]["lastError"].HasMember("resolvedAt"));
+
+    b.engine->last_error->resolved_at = kNow - std::chrono::seconds{12};
+    doc = parse(binding_json(b, kNow));
+    CHECK(std::string(doc["status"]["lastError"]["resolvedAt"].GetString()) == "2027-01-15T07:59:48Z");
+}
+
+TEST_CASE("status counts tokens pending revocation and says when the next attempt is") {
+    auto b = running_binding();
+    b.engine->revocations_pending = 2;
+    b.engine->revocation_failures = 5;
+    b.engine->next_revocation = kNow + std::chrono::seconds{4};
+    auto doc = parse(binding_json(b, kNow));
+    CHECK(doc["status"]["counters"]["revocationsPending"].GetUint64() == 2);
+    CHECK(doc["status"]["counters"]["revocationFailures"].GetUint64() == 5);
+    CHECK(std::string(doc["status"]["nextRevocationAt"].GetString()) == "2027-01-15T08:00:04Z");
+}
+
+TEST_CASE("the daemon's status says which file system holds the credentials and whether it can swap") {
+    DaemonSnapshot d;
+    d.delivery = {"/run/credgate/credentials", "ramfs", false,
+                  "this kernel's tmpfs has no noswap (Linux < 6.4), and ramfs is never swapped", 120, 1024};
+    auto doc = parse(status_json(d, kNow));
+    const auto& delivery = doc["daemon"]["delivery"];
+    CHECK(std::string(delivery["filesystem"].GetString()) == "ramfs");
+    CHECK_FALSE(delivery["maySwap"].GetBool());
+    CHECK(std::string(delivery["reason"].GetString()).find("noswap") != std::string::npos);
+    CHECK(delivery["publishedBytes"].GetUint64() == 120);
+    CHECK(delivery["maxBytes"].GetUint64() == 1024);
+    CHECK(doc["daemon"]["stoppedBindingsRevocationsPending"].GetUint64() == 0);
+}
+
+TEST_CASE("metrics expose tokens pending revocation, and a resolved error is no current error") {
+    DaemonSnapshot d;
+    auto b = running_binding();
+    b.engine->revocations_pending = 1;
+    refresh::LastError e;
+    e.error_class = vault::ErrorClass::unavailable;
+    e.at = kNow - std::chrono::seconds{60};
+    b.engine->last_error = e;
+    d.bindings.push_back(b);
+    std::string m;
+    d.stopped_revocations_pending = 3;
+    m = render_metrics(d, kNow);
+    CHECK(m.find("credgate_tokens_pending_revocation{binding=\"openai\"} 1\n") != std::string::npos);
+    CHECK(m.find("credgate_stopped_bindings_tokens_pending_revocation 3\n") != std::string::npos);
+    CHECK(m.find("credgate_last_error{binding=\"openai\",class=\"unavailable\"") != std::string::npos);
+    d.bindings[0].engine->last_error->resolved_at = kNow;
+    m = render_metrics(d, kNow);
+    CHECK(m.find("credgate_last_error{binding=") == std::string::npos);
 }

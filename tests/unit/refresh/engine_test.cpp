@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The refresh engine's schedule, backoff, rotation and shutdown, driven by a hand-moved clock over
 // scripted Vault operations.
+#include "common/log.hpp"
 #include "common/manual_clock.hpp"
+#include "common/time_text.hpp"
 #include "refresh/engine.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <random>
 
@@ -45,6 +48,7 @@ public:
     std::function<vault::VaultResult<vault::LoginResult>()> on_login = [this] {
         vault::LoginResult r;
         r.token = vault::Token(fmt::format("hvs.t{}", ++token_counter));
+        r.accessor = fmt::format("acc-{}", token_counter);
         r.lease_duration = token_ttl;
         r.renewable = true;
         r.num_uses = num_uses;
@@ -68,6 +72,9 @@ public:
             r.renewable = true;
             return r;
         };
+    std::function<vault::VaultResult<vault::Empty>(const vault::Token&)> on_revoke = [](const vault::Token&) {
+        return vault::VaultResult<vault::Empty>(vault::Empty{});
+    };
     std::function<Result<void>(const vault::SecretResult&)> on_publish = [](const vault::SecretResult&) {
         return Result<void>{};
     };
@@ -98,7 +105,8 @@ public:
     void revoke_self(const vault::Token& token, Callback<vault::Empty> done) override {
         events.push_back("revoke " + token.reveal());
         revoked.push_back(token.reveal());
-        deliver([done] { done(vault::Empty{}); });
+        revoke_times.push_back(clock_.now());
+        deliver([this, token, done] { done(on_revoke(token)); });
     }
     Result<void> publish(const vault::SecretResult& secret) override {
         auto r = on_publish(secret);
@@ -124,6 +132,9 @@ public:
     void complete_all() {
         while (!queue.empty()) complete_next();
     }
+    size_t revocations_of(const std::string& token) const {
+        return static_cast<size_t>(std::count(revoked.begin(), revoked.end(), token));
+    }
     size_t index_of(const std::string& event) const {
         for (size_t i = 0; i < events.size(); ++i)
             if (events[i] == event) return i;
@@ -137,7 +148,8 @@ public:
     int logins = 0, reads = 0, token_renewals = 0, lease_renewals = 0, publishes = 0, unpublishes = 0;
     std::vector<std::string> events;
     std::vector<TimePoint> times;  // of logins
-    std::vector<std::string> revoked;
+    std::vector<std::string> revoked;  // every revoke-self call, answered or not, failed or not
+    std::vector<TimePoint> revoke_times;
     std::optional<std::string> published;
     std::deque<std::function<void()>> queue;
 
@@ -365,9 +377,17 @@ TEST_CASE("the last good secret stays until its lease expires, then it is remove
     CHECK(ops.unpublishes == 1);
     st = engine.status();
     CHECK(st.state == State::expired);
-    CHECK(st.message.find("expired") != std::string::npos);
+    CHECK(st.message.find("was removed when it expired") != std::string::npos);
     CHECK(st.message.find("scripted unavailable") != std::string::npos);
+    CHECK(st.message.find("stays") == std::string::npos);
     CHECK_FALSE(st.secret_expiry);
+    REQUIRE(st.next_attempt);
+    // Another failed attempt while the secret is gone still says it was removed, not that it stays.
+    clock.advance(*st.next_attempt - clock.now());
+    st = engine.status();
+    CHECK(st.state == State::expired);
+    CHECK(st.message.find("was removed when it expired") != std::string::npos);
+    CHECK(st.message.find("stays") == std::string::npos);
     REQUIRE(st.next_attempt);
     // Vault comes back: the next attempt delivers again.
     ops.on_login = FakeOps(clock).on_login;
@@ -626,4 +646,230 @@ TEST_CASE("status never contains the token") {
     CHECK(st.lease_id == "openai/creds/my-role/sk-1");
     CHECK(st.requests == 2);
     CHECK(st.last_success == clock.now());
+}
+
+// ---- revocation that is never given up -----------------------------------------------------
+
+namespace {
+
+vault::VaultResult<vault::Empty> sealed() {
+    return std::unexpected(vault_error(vault::ErrorClass::unavailable, 503, true, "Vault is sealed"));
+}
+
+// Starts the engine and moves the clock onto the first rotation: hvs.t1 is then superseded by
+// hvs.t2 and waits for its grace period.
+void rotate_once(ManualClock& clock, FakeOps& ops, Engine& engine) {
+    engine.start();
+    REQUIRE(ops.published);
+    clock.advance(*engine.status().next_attempt - clock.now());
+    REQUIRE(ops.logins == 2);
+    REQUIRE(ops.publishes == 2);
+}
+
+}  // namespace
+
+TEST_CASE("a revocation refused while Vault is sealed is retried with backoff until it succeeds") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    int refusals = 3;
+    ops.on_revoke = [&refusals](const vault::Token&) {
+        return refusals-- > 0 ? sealed() : vault::VaultResult<vault::Empty>(vault::Empty{});
+    };
+    auto o = options(0.0);  // no jitter: the backoff is exactly 1 s, 2 s, 4 s
+    o.tuning.revoke_grace = 30s;
+    Engine engine("b", clock, ops, o);
+    log::Capture logs;
+    rotate_once(clock, ops, engine);
+    clock.advance(30s);
+    CHECK(ops.revocations_of("hvs.t1") == 1);
+    auto st = engine.status();
+    CHECK(st.revocations_pending == 1);
+    CHECK(st.tokens_held == 2);
+    CHECK(st.revocation_failures == 1);
+    REQUIRE(st.next_revocation);
+    CHECK(*st.next_revocation == clock.now() + 1s);
+    size_t expected = 1;
+    for (Duration gap : {Duration{1s}, Duration{2s}, Duration{4s}}) {
+        CAPTURE(gap.count());
+        clock.advance(gap - 1ms);
+        CHECK(ops.revocations_of("hvs.t1") == expected);
+        clock.advance(1ms);
+        CHECK(ops.revocations_of("hvs.t1") == ++expected);
+    }
+    st = engine.status();
+    CHECK(st.revocations_pending == 0);
+    CHECK(st.tokens_held == 1);
+    CHECK(st.revocation_failures == 3);
+    CHECK_FALSE(st.next_revocation);
+    // Nothing more is tried for it.
+    clock.advance(10min);
+    CHECK(ops.revocations_of("hvs.t1") == 4);
+    // One line for the first failure, one for the success; the token itself never.
+    CHECK(logs.count("Failed to revoke the login token (accessor 'acc-1', lease 'openai/creds/my-role/sk-1')") == 1);
+    CHECK(logs.count("revoked the login token (accessor 'acc-1', lease 'openai/creds/my-role/sk-1') after 3 failed "
+                     "attempt(s)") == 1);
+    CHECK(logs.text().find("hvs.t") == std::string::npos);
+}
+
+TEST_CASE("a token whose revocation keeps failing is dropped when it expires, and that is logged once") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.token_ttl = 2h;
+    ops.on_revoke = [](const vault::Token&) { return sealed(); };
+    auto o = options(0.5);
+    o.tuning.revoke_grace = 30s;
+    Engine engine("b", clock, ops, o);
+    log::Capture logs;
+    const TimePoint t0 = clock.now();
+    const TimePoint t1_expiry = t0 + 2h;
+    rotate_once(clock, ops, engine);
+    clock.advance(30s);
+    REQUIRE(ops.revocations_of("hvs.t1") == 1);
+    // Retries go on, the wait growing to at most 5 minutes, until the token's own expiry.
+    clock.advance(t1_expiry - clock.now() - 1ms);
+    const size_t attempts = ops.revocations_of("hvs.t1");
+    CHECK(attempts > 5);
+    CHECK(attempts < 40);
+    for (size_t i = 0; i < ops.revoked.size(); ++i)
+        if (ops.revoked[i] == "hvs.t1") CHECK(ops.revoke_times[i] < t1_expiry);
+    auto pending_acc1 = [&engine] {
+        const auto left = engine.unrevoked();
+        return std::count_if(left.begin(), left.end(),
+                             [](const std::string& l) { return l.find("accessor 'acc-1'") != std::string::npos; });
+    };
+    CHECK(pending_acc1() == 1);
+    clock.advance(1ms);
+    CHECK(ops.revocations_of("hvs.t1") == attempts);  // nothing is sent for an expired token
+    CHECK(pending_acc1() == 0);
+    clock.advance(30min);  // (hvs.t2, superseded later, expires only after this)
+    CHECK(ops.revocations_of("hvs.t1") == attempts);
+    CHECK(logs.count("Failed to revoke the login token (accessor 'acc-1'") == 1);
+    CHECK(logs.count("login token (accessor 'acc-1', lease 'openai/creds/my-role/sk-1') expired at " +
+                     rfc3339(t1_expiry)) == 1);
+    CHECK(logs.count("expired at") == 1);
+}
+
+TEST_CASE("stop revokes at once a superseded token whose revocation failed earlier") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    bool vault_sealed = true;
+    ops.on_revoke = [&vault_sealed](const vault::Token&) {
+        return vault_sealed ? sealed() : vault::VaultResult<vault::Empty>(vault::Empty{});
+    };
+    auto o = options(0.0);
+    o.tuning.revoke_grace = 30s;
+    Engine engine("b", clock, ops, o);
+    rotate_once(clock, ops, engine);
+    clock.advance(30s);
+    REQUIRE(ops.revocations_of("hvs.t1") == 1);
+    REQUIRE(engine.status().revocations_pending == 1);
+    vault_sealed = false;  // unsealed; the next retry is still a second away
+    bool done = false;
+    engine.stop(true, [&done] { done = true; });
+    CHECK(ops.revocations_of("hvs.t1") == 2);
+    CHECK(ops.revocations_of("hvs.t2") == 1);
+    CHECK(done);
+    CHECK(engine.status().revocations_pending == 0);
+    CHECK(engine.status().tokens_held == 0);
+    CHECK(clock.pending() == 0);
+}
+
+TEST_CASE("a revocation failing at stop is retried from the shortest backoff, and stop finishes when it succeeds") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    bool vault_sealed = true;
+    ops.on_revoke = [&vault_sealed](const vault::Token&) {
+        return vault_sealed ? sealed() : vault::VaultResult<vault::Empty>(vault::Empty{});
+    };
+    Engine engine("b", clock, ops, options(0.0));
+    engine.start();
+    bool done = false;
+    engine.stop(true, [&done] { done = true; });
+    CHECK(ops.revocations_of("hvs.t1") == 1);
+    CHECK_FALSE(done);
+    CHECK_FALSE(ops.published);  // the file goes at once: its lease is being revoked
+    const auto left = engine.unrevoked();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].find("accessor 'acc-1'") != std::string::npos);
+    CHECK(left[0].find("lease 'openai/creds/my-role/sk-1'") != std::string::npos);
+    CHECK(left[0].find("Vault is sealed") != std::string::npos);
+    CHECK(left[0].find("hvs.") == std::string::npos);
+    CHECK(engine.status().message.find("1 login token(s) not revoked yet") != std::string::npos);
+    clock.advance(1s - 1ms);
+    CHECK(ops.revocations_of("hvs.t1") == 1);
+    clock.advance(1ms);
+    CHECK(ops.revocations_of("hvs.t1") == 2);
+    CHECK_FALSE(done);
+    vault_sealed = false;
+    clock.advance(2s);
+    CHECK(ops.revocations_of("hvs.t1") == 3);
+    CHECK(done);
+    CHECK(engine.unrevoked().empty());
+    CHECK(clock.pending() == 0);
+}
+
+TEST_CASE("a token Vault already refuses (403) is not revoked again") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_revoke = [](const vault::Token&) -> vault::VaultResult<vault::Empty> {
+        return std::unexpected(vault_error(vault::ErrorClass::permission, 403, false, "permission denied"));
+    };
+    auto o = options();
+    o.tuning.revoke_grace = 30s;
+    Engine engine("b", clock, ops, o);
+    rotate_once(clock, ops, engine);
+    clock.advance(30s);
+    CHECK(ops.revocations_of("hvs.t1") == 1);
+    CHECK(engine.status().revocations_pending == 0);
+    CHECK(engine.status().revocation_failures == 0);
+    clock.advance(10min);
+    CHECK(ops.revocations_of("hvs.t1") == 1);
+}
+
+TEST_CASE("stop without revoke still revokes superseded tokens but leaves the current one") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    auto o = options();
+    o.tuning.revoke_grace = 60s;
+    Engine engine("b", clock, ops, o);
+    rotate_once(clock, ops, engine);
+    bool done = false;
+    engine.stop(false, [&done] { done = true; });
+    CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    CHECK(done);
+    CHECK(ops.unpublishes == 0);
+    CHECK(engine.status().message.find("left to expire on its own") != std::string::npos);
+}
+
+// ---- status that tells the truth -------------------------------------------------------------
+
+TEST_CASE("an error keeps the time it happened and is marked resolved by the next success") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    bool vault_sealed = true;
+    auto ok_login = ops.on_login;
+    ops.on_login = [&] {
+        if (vault_sealed)
+            return vault::VaultResult<vault::LoginResult>(
+                std::unexpected(vault_error(vault::ErrorClass::unavailable, 503, true, "Vault is sealed")));
+        return ok_login();
+    };
+    Engine engine("b", clock, ops, options(0.0));
+    const TimePoint failed_at = clock.now();
+    engine.start();
+    auto st = engine.status();
+    REQUIRE(st.last_error);
+    CHECK(st.last_error->at == failed_at);
+    CHECK_FALSE(st.last_error->resolved_at);
+    clock.advance(1s - 1ms);
+    vault_sealed = false;
+    CHECK(engine.status().state == State::retrying);
+    clock.advance(1ms);
+    st = engine.status();
+    CHECK(st.state == State::ok);
+    REQUIRE(st.last_error);
+    CHECK(st.last_error->at == failed_at);
+    REQUIRE(st.last_error->resolved_at);
+    CHECK(*st.last_error->resolved_at == failed_at + 1s);
+    CHECK(st.message.find("sealed") == std::string::npos);
 }

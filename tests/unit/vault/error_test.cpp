@@ -184,3 +184,29 @@ TEST_CASE("describe names the operation, the class, the status and Vault's words
     CHECK(has(d, "[vault: \"role with oidc role_type is not allowed\"]"));
     CHECK(e.to_error().kind == ErrorKind::config);
 }
+
+// Whether a delivered secret is still there is the refresh engine's to say: an explanation shown
+// while the secret has already expired and been removed must not claim it stays.
+TEST_CASE("no error explanation speaks of the delivered secret") {
+    const char* fixtures[] = {
+        "error-acl-permission-denied.json", "error-audience-mismatch.json", "error-audience-unbound.json",
+        "error-empty.json", "error-invalid-token-vault117.json", "error-issuer-mismatch.json",
+        "error-lease-not-renewable.json", "error-no-active-instance.json", "error-no-configuration.json",
+        "error-oidc-role-type.json", "error-one-use-left.json", "error-openai-upstream.json",
+        "error-permission-denied.json", "error-rate-limit-quota.json", "error-role-not-found.json",
+        "error-sealed.json", "error-signature-jwks.json", "error-subject-mismatch.json", "error-token-expired.json"};
+    for (const char* f : fixtures) {
+        for (int status : {400, 403, 404, 429, 500, 503}) {
+            for (const auto& ctx : {login_ctx(), read_ctx(true), read_ctx(false)}) {
+                CAPTURE(f);
+                CAPTURE(status);
+                const auto e = classify_response(response(status, f), ctx);
+                CHECK_FALSE(has(e.explanation, "stays"));
+                CHECK_FALSE(has(e.explanation, "delivered"));
+                CHECK_FALSE(has(e.explanation, "until it expires"));
+            }
+        }
+    }
+    const auto sealed = classify_response(response(503, "error-sealed.json"), read_ctx(false));
+    CHECK(sealed.explanation == "Vault is sealed; an operator has to unseal it");
+}
