@@ -45,7 +45,8 @@ struct Hooks {
     // Called with the new file's (device, inode) while it is still empty and not yet at its final
     // name. A failure aborts the publish: nothing is written, the old file (if any) stays.
     std::function<Result<void>(const Target&, FileId)> before_content;
-    // Called after a file stopped being published (replaced or removed), so its rule can go.
+    // Called after a file stopped being published (replaced or removed): enforcement keeps it
+    // protected until the kernel frees it, and closes it to everyone once its binding is gone.
     std::function<void(const Target&, FileId)> after_retire;
 };
 
