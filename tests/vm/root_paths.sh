@@ -8,6 +8,7 @@ require_enforcement
 attack_bin=${CREDGATE_ATTACK:?CREDGATE_ATTACK is not set}
 cp "$attack_bin" /tmp/attack; chmod 0755 /tmp/attack
 cp "$attack_bin" /tmp/early; chmod 0755 /tmp/early
+cp "$attack_bin" /tmp/bound-reader; chmod 0755 /tmp/bound-reader
 root=/run/rp
 uuid=0d9c6f2e-6f8e-5b8a-9a8e-1f2e3d4c5b6a
 mkdir -p "$root" /run/plain /run/wr /run/wr2
@@ -26,7 +27,7 @@ early=$!
 
 # /run/wr: a credential directory whose DAC lets everyone create entries: only credgate refuses.
 "$driver" apply --dir /run/wr "/run/plain/pre::process:path=/tmp/early&process:uid=1000" \
-  "-::process:uid=1000" "-::process:uid=1000" >/dev/null || { echo "FAIL: apply"; exit 1; }
+  "-::process:path=/tmp/bound-reader&process:uid=1000" "-::process:uid=1000" >/dev/null || { echo "FAIL: apply"; exit 1; }
 
 # ---- PR_SET_MM_EXE_FILE class: a task without an exec record never matches a program rule --------
 touch /tmp/go-early; wait $early
@@ -38,9 +39,10 @@ expect_read "control: the same program started after the load reads its credenti
 
 # ---- 4. the retired file: an O_PATH fd held across a rotation ---------------------------------
 publish() { "$driver" publish "$root" "$uuid" agent 1 "$1" >/dev/null; }
+bound_read() { as 1000 /tmp/bound-reader open "$@"; }
 publish key-one || { echo "FAIL: publish"; exit 1; }
 file=$root/$uuid/crb-agent/vault.json
-expect_read "the bound uid reads the first key" key-one as 1000 cat "$file"
+expect_read "the identity (its program, uid 1000) reads the first key" key-one bound_read "$file"
 cp /run/plain/file /run/plain/rot; chmod 0644 /run/plain/rot
 rm -f /tmp/go /tmp/held
 as 1001 /tmp/attack opath-reopen /run/plain/rot /tmp/held /tmp/go >/tmp/ctl.log 2>&1 & c=$!
@@ -48,30 +50,32 @@ for _ in $(seq 300); do [[ -e /tmp/held ]] && break; sleep 0.1; done
 echo replaced >/run/plain/rot.new && mv /run/plain/rot.new /run/plain/rot
 touch /tmp/go; wait $c
 expect_read "control: an O_PATH fd held across a rename re-opens the old unprotected file" plain cat /tmp/ctl.log
-for who in 1001 1000; do
+# hold_across_rotation LABEL PROGRAM UID: PROGRAM (as UID) holds an O_PATH fd of the credential across
+# a rotation, then re-opens it through /proc/self/fd; the output is in /tmp/held.log.
+hold_across_rotation() {
   rm -f /tmp/go /tmp/held
-  as $who /tmp/attack opath-reopen "$file" /tmp/held /tmp/go >/tmp/held.log 2>&1 & h=$!
+  as "$3" "$2" opath-reopen "$file" /tmp/held /tmp/go >/tmp/held.log 2>&1 & h=$!
   for _ in $(seq 300); do [[ -e /tmp/held ]] && break; sleep 0.1; done
-  publish "key-$who-next" || failed "rotation failed"
+  retired_ino=$(stat -c %i "$file")
+  publish "key-after-$1" || failed "rotation failed"
   touch /tmp/go; wait $h
-  label="uid $who"; [[ $who == 1000 ]] && label="uid 1000 (the bound uid, another program: cat rules aside)"
-  if grep -q "key-" /tmp/held.log && [[ $who == 1001 ]]; then failed "uid 1001 re-opened the retired key: $(cat /tmp/held.log)"
-  elif [[ $who == 1001 ]]; then pass "uid 1001: re-opening the retired credential through /proc/self/fd after a rotation is refused"
-  elif grep -q "key-" /tmp/held.log; then pass "the bound uid may still re-open the retired file of its own binding (it read it before)"
-  else failed "the bound uid could not re-open its retired file: $(cat /tmp/held.log)"; fi
+}
+n=0
+for who in "uid 1001:1001" "uid 1000 outside the identity (another program):1000" "root:0"; do
+  label=${who%%:*}; uid=${who##*:}; n=$((n + 1))
+  hold_across_rotation "$n" /tmp/attack "$uid"
+  if grep -q "key-" /tmp/held.log; then failed "$label re-opened the retired key: $(cat /tmp/held.log)"
+  elif grep -q "Permission denied" /tmp/held.log; then
+    pass "$label: re-opening the retired credential through /proc/self/fd after a rotation is refused"
+  else failed "$label: the re-open failed for another reason: $(cat /tmp/held.log)"; fi
+  if "$driver" objects | grep -q " $retired_ino binding="; then
+    failed "the retired inode $retired_ino is still in the objects map after everything that reached it was closed"
+  else pass "the kernel dropped the retired inode's entry once nothing reached it any more ($label's fd closed)"; fi
 done
-rm -f /tmp/go /tmp/held
-/tmp/attack opath-reopen "$file" /tmp/held /tmp/go >/tmp/held.log 2>&1 & h=$!
-for _ in $(seq 300); do [[ -e /tmp/held ]] && break; sleep 0.1; done
-retired_ino=$(stat -c %i "$file")
-publish key-three
-touch /tmp/go; wait $h
-if grep -q "key-" /tmp/held.log; then failed "root re-opened the retired key: $(cat /tmp/held.log)"
-else pass "root: re-opening the retired credential through /proc/self/fd after a rotation is refused"; fi
-if "$driver" objects | grep -q " $retired_ino binding="; then
-  failed "the retired inode $retired_ino is still in the objects map after everything that reached it was closed"
-else pass "the kernel dropped the retired inode's entry once nothing reached it any more"; fi
-expect_read "after the rotations the bound uid reads the current key" key-three as 1000 cat "$file"
+hold_across_rotation identity /tmp/bound-reader 1000
+if grep -q "key-" /tmp/held.log; then pass "the identity itself may re-open the retired file of its own binding (it could read it before)"
+else failed "the identity could not re-open its retired file: $(cat /tmp/held.log)"; fi
+expect_read "after the rotations the identity reads the current key" key-after-identity bound_read "$file"
 
 # ---- 10. new entries in the credential directories ----------------------------------------------
 expect_ok "control: root creates a file, a directory, a symlink and a fifo in an unprotected directory" \
@@ -97,7 +101,7 @@ expect_denied "root: bind mount over vault.json" /tmp/attack mount-bind /tmp/fak
 expect_denied "root: bind mount over the binding directory" /tmp/attack mount-bind /tmp/fakedir "$root/$uuid/crb-agent"
 expect_denied "root: tmpfs mounted over the workload directory" /tmp/attack mount-tmpfs "$root/$uuid"
 expect_denied "root: tmpfs mounted over the credential root" /tmp/attack mount-tmpfs "$root"
-expect_read "the bound uid still reads the real key after the mount attempts" key-three as 1000 cat "$file"
+expect_read "the identity still reads the real key after the mount attempts" key-after-identity bound_read "$file"
 
 # ---- 9. our bpffs: unmounting it would drop the last reference to the links -------------------
 expect_denied "root: umount -l /sys/fs/bpf" /tmp/attack umount /sys/fs/bpf
@@ -116,9 +120,9 @@ expect_read "documented: root opens a CPU-wide perf event sampling user stacks (
 mkdir -p /run/outer/rp2
 "$driver" publish /run/outer/rp2 "$uuid" agent 1 key-outer >/dev/null || failed "publish under /run/outer"
 expect_read "documented: root mounts over a directory above the credential root" mounted /tmp/attack mount-tmpfs /run/outer
-if out=$(as 1000 cat "/run/outer/rp2/$uuid/crb-agent/vault.json" 2>&1); then
+if out=$(bound_read "/run/outer/rp2/$uuid/crb-agent/vault.json" 2>&1); then
   failed "documented: after the mount above the credential root the path still reads: $out"
-else pass "documented: the bound uid then finds no key at that path (hidden, not disclosed): $out"; fi
+else pass "documented: the identity then finds no key at that path (hidden, not disclosed): $out"; fi
 umount /run/outer
 
 # ---- dup2() race against the link-detach check (needs two CPUs) --------------------------------
@@ -132,14 +136,14 @@ umount /run/bpf2 2>/dev/null
 # ---- trusted-program marks follow the rules ---------------------------------------------------
 cp /bin/true /tmp/prog-a; chmod 0755 /tmp/prog-a
 "$driver" apply "/run/plain/pre::process:path=/tmp/prog-a&process:uid=1000" \
-  "-::process:uid=1000" "-::process:uid=1000" >/dev/null
+  "-::process:path=/tmp/bound-reader&process:uid=1000" "-::process:uid=1000" >/dev/null
 expect_denied "root: writing a program a rule names" sh -c 'echo x >> /tmp/prog-a'
 "$driver" apply "/run/plain/pre::process:path=/tmp/early&process:uid=1000" \
-  "-::process:uid=1000" "-::process:uid=1000" >/dev/null
+  "-::process:path=/tmp/bound-reader&process:uid=1000" "-::process:uid=1000" >/dev/null
 expect_ok "a program no rule names any more may be written again" sh -c 'echo x >> /tmp/prog-a'
 cp /bin/true /tmp/prog-b; chmod 0755 /tmp/prog-b
 "$driver" apply "/run/plain/pre::process:path=/tmp/prog-b&process:uid=1000" \
-  "-::process:uid=1000" "-::process:uid=1000" >/dev/null
+  "-::process:path=/tmp/bound-reader&process:uid=1000" "-::process:uid=1000" >/dev/null
 prog_b=$(stat -c %i /tmp/prog-b)
 rm -f /tmp/prog-b
 if "$driver" objects | grep -q " $prog_b binding="; then failed "a deleted trusted program's inode $prog_b keeps its mark"
