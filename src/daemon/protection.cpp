@@ -80,7 +80,7 @@ public:
     Result<uint32_t> user(const std::string& name) override { return system_.user(name); }
     Result<uint32_t> group(const std::string& name) override { return system_.group(name); }
     Result<uint64_t> cgroup(const std::string& path) override { return system_.cgroup(path); }
-    Result<uint64_t> unit_cgroup(const std::string& unit) override { return system_.unit_cgroup(unit); }
+    Result<identity::UnitCgroup> unit_cgroup(const std::string& unit) override { return system_.unit_cgroup(unit); }
 
 private:
     identity::SystemResolver system_;

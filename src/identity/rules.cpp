@@ -66,6 +66,41 @@ Comm to_comm(const std::string& name) {
     return c;
 }
 
+// Why the cgroup at `rel` (a directory named like a unit) is not the system manager's unit, or
+// nullopt when it is: every directory before it must be a *.slice, every directory on the path
+// owned by root, and none above it writable by group or others (anyone could create cgroups there).
+std::optional<std::string> foreign_unit_reason(const std::string& root, const std::string& rel) {
+    std::vector<std::string> parts;
+    for (size_t start = 0; start <= rel.size();) {
+        const size_t slash = std::min(rel.find('/', start), rel.size());
+        parts.push_back(rel.substr(start, slash - start));
+        start = slash + 1;
+    }
+    std::string dir = root, shown;
+    for (size_t i = 0; i <= parts.size(); ++i) {
+        if (i > 0) {
+            dir += "/" + parts[i - 1];
+            shown += (shown.empty() ? "" : "/") + parts[i - 1];
+        }
+        const bool is_unit = i == parts.size();
+        const std::string name = shown.empty() ? fmt::format("the cgroup root '{}'", root) : "'" + shown + "'";
+        if (i > 0 && !is_unit && !parts[i - 1].ends_with(".slice"))
+            return fmt::format("{} on its path is not a slice: every cgroup below a unit belongs to that unit "
+                               "(a user's delegated subtree, user@UID.service, is one)",
+                               name);
+        struct stat st{};
+        if (::lstat(dir.c_str(), &st) != 0) return fmt::format("cannot stat {}: {}", name, std::strerror(errno));
+        if (!S_ISDIR(st.st_mode)) return fmt::format("{} is not a directory", name);
+        if (st.st_uid != 0)
+            return fmt::format("{} is owned by uid {}, not root: a delegated subtree cannot stand in for a system unit",
+                               name, st.st_uid);
+        if (!is_unit && (st.st_mode & (S_IWGRP | S_IWOTH)))
+            return fmt::format("{} is writable by group or others (mode {:04o}): anyone could have created it", name,
+                               st.st_mode & 07777);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 uint64_t kernel_dev(uint64_t st_dev) noexcept {
@@ -130,19 +165,51 @@ Result<uint64_t> SystemResolver::cgroup(const std::string& path) {
     return static_cast<uint64_t>(st.st_ino);
 }
 
-Result<uint64_t> SystemResolver::unit_cgroup(const std::string& unit_in) {
+Result<UnitCgroup> SystemResolver::unit_cgroup(const std::string& unit_in) {
     std::string unit = unit_in;
     if (unit.find('.') == std::string::npos) unit += ".service";
-    if (auto direct = cgroup("system.slice/" + unit)) return direct;
     namespace fs = std::filesystem;
+    // Every directory named like the unit, found by walking the whole tree: the ones that are not the
+    // system manager's are named in the warning, so an operator sees an attempt to stand in for it.
+    std::vector<std::string> found;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(cgroup_root_, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (it.depth() > kMaxUnitSearchDepth) { it.disable_recursion_pending(); continue; }
-        if (it->is_directory(ec) && it->path().filename() == unit)
-            return cgroup(fs::relative(it->path(), cgroup_root_, ec).string());
+        std::error_code st_ec;
+        if (!fs::is_directory(it->symlink_status(st_ec))) continue;
+        if (it.depth() >= kMaxUnitSearchDepth) it.disable_recursion_pending();
+        if (it->path().filename() == unit) found.push_back(it->path().lexically_relative(cgroup_root_).string());
     }
-    return fail(ErrorKind::not_found, fmt::format("no running unit '{}' under {}", unit, cgroup_root_));
+    if (ec)
+        return fail(ErrorKind::internal, fmt::format("cannot search '{}' for unit '{}': {}", cgroup_root_, unit, ec.message()));
+
+    const std::string preferred = "system.slice/" + unit;
+    std::vector<std::string> candidates;
+    UnitCgroup out;
+    for (const auto& rel : found) {
+        if (auto why = foreign_unit_reason(cgroup_root_, rel)) out.passed_over.push_back(fmt::format("'{}': {}", rel, *why));
+        else candidates.push_back(rel);
+    }
+    if (candidates.empty()) {
+        std::string message = fmt::format("no unit '{}' of the system manager is running under '{}'", unit, cgroup_root_);
+        if (!out.passed_over.empty())
+            message += fmt::format(" (passed over {})", fmt::join(out.passed_over, "; "));
+        return fail(ErrorKind::not_found, std::move(message));
+    }
+    auto components = [](const std::string& p) { return std::count(p.begin(), p.end(), '/'); };
+    std::sort(candidates.begin(), candidates.end(), [&](const std::string& a, const std::string& b) {
+        if ((a == preferred) != (b == preferred)) return a == preferred;
+        if (components(a) != components(b)) return components(a) < components(b);
+        return a < b;
+    });
+    for (size_t i = 1; i < candidates.size(); ++i)
+        out.passed_over.push_back(fmt::format("'{}': another root-owned cgroup named like the unit; '{}' is used",
+                                              candidates[i], candidates[0]));
+    auto id = cgroup(candidates[0]);
+    if (!id) return fail(id.error());
+    out.id = *id;
+    out.path = candidates[0];
+    return out;
 }
 
 Result<CompiledIdentity> compile_identity(const policy::WorkloadIdentity& identity, Resolver& resolver,
@@ -246,9 +313,19 @@ Result<CompiledIdentity> compile_identity(const policy::WorkloadIdentity& identi
                     std::vector<uint64_t> ids;
                     const bool is_unit = term.key == policy::SelectorKey::systemd_unit;
                     for (const auto& v : term.values) {
-                        auto id = is_unit ? resolver.unit_cgroup(v) : resolver.cgroup(v);
-                        if (id) ids.push_back(*id);
-                        else warn(fmt::format("{} '{}' matches nothing now: {}", key, v, id.error().message));
+                        if (!is_unit) {
+                            if (auto id = resolver.cgroup(v)) ids.push_back(*id);
+                            else warn(fmt::format("{} '{}' matches nothing now: {}", key, v, id.error().message));
+                            continue;
+                        }
+                        auto found = resolver.unit_cgroup(v);
+                        if (!found) {
+                            warn(fmt::format("{} '{}' matches nothing now: {}", key, v, found.error().message));
+                            continue;
+                        }
+                        ids.push_back(found->id);
+                        for (const auto& skipped : found->passed_over)
+                            warn(fmt::format("{} '{}' resolves to '{}'; passed over {}", key, v, found->path, skipped));
                     }
                     (is_unit ? unit : cgroup_path) = true;
                     if (unit && cgroup_path)

@@ -60,6 +60,14 @@ struct CompiledRules {
     std::vector<Binding> bindings;
 };
 
+// The cgroup a systemd:unit selector resolved to, and the same-named cgroups passed over on the way
+// (each "'<path>': <why>"), for a warning.
+struct UnitCgroup {
+    uint64_t id = 0;
+    std::string path;  // relative to the cgroup2 root, e.g. "system.slice/agent.service"
+    std::vector<std::string> passed_over;
+};
+
 // The host facts the compiler needs. SystemResolver reads the real system; tests may substitute.
 class Resolver {
 public:
@@ -69,7 +77,8 @@ public:
     virtual Result<uint32_t> user(const std::string& name) = 0;
     virtual Result<uint32_t> group(const std::string& name) = 0;
     virtual Result<uint64_t> cgroup(const std::string& path) = 0;   // path under the cgroup2 root
-    virtual Result<uint64_t> unit_cgroup(const std::string& unit) = 0;
+    // Only the system manager's own unit; an error (naming what was passed over) when none runs.
+    virtual Result<UnitCgroup> unit_cgroup(const std::string& unit) = 0;
 };
 
 class SystemResolver final : public Resolver {
@@ -80,8 +89,12 @@ public:
     Result<uint32_t> user(const std::string& name) override;
     Result<uint32_t> group(const std::string& name) override;
     Result<uint64_t> cgroup(const std::string& path) override;
-    // Looks for <unit> under system.slice, then anywhere below the root (user units, custom slices).
-    Result<uint64_t> unit_cgroup(const std::string& unit) override;
+    // A unit is the system manager's when its cgroup is <slice>/.../<unit> from the root: every
+    // directory before it a *.slice, every directory on the path owned by root, and none above it
+    // writable by group or others. A user's delegated subtree (user@N.service, chowned to the user)
+    // never qualifies, so a same-named cgroup there cannot stand in for the unit while it is not
+    // running. system.slice/<unit> is preferred when root made more than one.
+    Result<UnitCgroup> unit_cgroup(const std::string& unit) override;
 
 private:
     std::string cgroup_root_;

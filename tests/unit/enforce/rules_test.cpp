@@ -32,7 +32,11 @@ public:
     Result<uint32_t> user(const std::string& n) override { return find(users, n, "user"); }
     Result<uint32_t> group(const std::string& n) override { return find(groups, n, "group"); }
     Result<uint64_t> cgroup(const std::string& p) override { return find(cgroups, p, "cgroup"); }
-    Result<uint64_t> unit_cgroup(const std::string& u) override { return find(units, u, "unit"); }
+    Result<identity::UnitCgroup> unit_cgroup(const std::string& u) override {
+        auto id = find(units, u, "unit");
+        if (!id) return fail(id.error());
+        return identity::UnitCgroup{*id, "system.slice/" + u, {}};
+    }
 };
 
 policy::WorkloadIdentity identity_of(std::vector<std::vector<policy::SelectorTerm>> alternatives) {
