@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// EventLoop over one boost::asio::io_context: real-time Clock on steady timers, posted work, signals.
+// EventLoop over one boost::asio::io_context: real-time Clock on steady timers, posted work, signals,
+// descriptor readiness.
 #include "http/event_loop.hpp"
 
 #include "common/log.hpp"
 #include "http/detail/io_context.hpp"
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -68,6 +70,40 @@ private:
     net::io_context& io_;
 };
 
+// Waits for readiness only (no reads through Asio); the descriptor is released, never closed.
+class ReadableWatch final : public FdWatch {
+public:
+    ReadableWatch(net::io_context& io, int fd, std::function<void()> fn)
+        : state_(std::make_shared<State>(io, fd, std::move(fn))) {
+        wait(state_);
+    }
+    ~ReadableWatch() override {
+        state_->active = false;
+        boost::system::error_code ignored;
+        state_->descriptor.cancel(ignored);
+        state_->descriptor.release();
+    }
+
+private:
+    struct State {
+        State(net::io_context& io, int fd, std::function<void()> f) : descriptor(io, fd), fn(std::move(f)) {}
+        net::posix::stream_descriptor descriptor;
+        std::function<void()> fn;
+        bool active = true;
+    };
+    static void wait(const std::shared_ptr<State>& state) {
+        std::weak_ptr<State> weak = state;
+        state->descriptor.async_wait(net::posix::stream_descriptor::wait_read,
+                                     [weak](const boost::system::error_code& ec) {
+                                         auto s = weak.lock();
+                                         if (!s || ec || !s->active) return;
+                                         s->fn();
+                                         if (s->active) wait(s);
+                                     });
+    }
+    std::shared_ptr<State> state_;
+};
+
 }  // namespace
 
 struct EventLoop::Impl {
@@ -118,6 +154,10 @@ void EventLoop::restart() {
 void EventLoop::post(std::function<void()> fn) { net::post(impl_->io, std::move(fn)); }
 
 Clock& EventLoop::clock() { return impl_->clock; }
+
+std::unique_ptr<FdWatch> EventLoop::watch_readable(int fd, std::function<void()> fn) {
+    return std::make_unique<ReadableWatch>(impl_->io, fd, std::move(fn));
+}
 
 namespace {
 void wait_signal(net::signal_set& set, std::shared_ptr<std::function<void(int)>> fn) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The daemon's single event loop: one io_context behind a pimpl, a real-time Clock whose timers run
-// on it, posted callbacks and signal handlers. Every client, server and timer shares this loop.
+// on it, posted callbacks, signal handlers and readiness of other descriptors (inotify). Every
+// client, server and timer shares this loop.
 #pragma once
 
 #include "common/clock.hpp"
@@ -13,6 +14,12 @@ namespace credgate::http {
 namespace detail {
 struct EventLoopAccess;
 }
+
+// Keeps a readiness callback installed; destroying it removes the callback (never called after).
+class FdWatch {
+public:
+    virtual ~FdWatch() = default;
+};
 
 class EventLoop {
 public:
@@ -43,6 +50,11 @@ public:
     // The handler stays installed for the loop's lifetime. Returns false if the signal cannot be
     // registered (then errno-like text is logged).
     bool on_signal(int signo, std::function<void(int)> fn);
+
+    // Calls `fn()` on the loop each time `fd` is readable, until the returned watch is destroyed.
+    // `fn` must drain what is readable (or the next wait completes at once). The caller keeps owning
+    // `fd` and closes it after destroying the watch.
+    std::unique_ptr<FdWatch> watch_readable(int fd, std::function<void()> fn);
 
 private:
     friend struct detail::EventLoopAccess;

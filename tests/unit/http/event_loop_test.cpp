@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The event loop's real-time clock, posted work and signal handlers.
+// The event loop's real-time clock, posted work, signal handlers and descriptor readiness.
 #include "http/event_loop.hpp"
 
 #include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <vector>
@@ -51,4 +54,38 @@ TEST_CASE("signal handlers run on the loop") {
     loop.run();
     CHECK(got == SIGHUP);
     CHECK(loop.stopped());
+}
+
+TEST_CASE("a readable descriptor's callback runs on the loop until its watch is destroyed, which leaves it open") {
+    EventLoop loop;
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+    int calls = 0;
+    auto drain = [&] {
+        char buf[16];
+        while (::read(fds[0], buf, sizeof buf) > 0) {
+        }
+        ++calls;
+    };
+    auto watch = loop.watch_readable(fds[0], drain);
+    REQUIRE(::write(fds[1], "a", 1) == 1);
+    loop.run_until([&] { return calls == 1; });
+    CHECK(calls == 1);
+    REQUIRE(::write(fds[1], "b", 1) == 1);
+    loop.run_until([&] { return calls == 2; });
+    CHECK(calls == 2);
+
+    watch.reset();
+    REQUIRE(::write(fds[1], "c", 1) == 1);
+    bool posted = false;
+    loop.post([&] { posted = true; });
+    loop.run();  // returns once nothing is left: the destroyed watch waits for nothing
+    CHECK(posted);
+    CHECK(calls == 2);
+    CHECK(::fcntl(fds[0], F_GETFD) != -1);
+    char c = 0;
+    CHECK(::read(fds[0], &c, 1) == 1);
+    CHECK(c == 'c');
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
