@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "daemon/binding_ops.hpp"
+#include "daemon/cgroup_watch.hpp"
 #include "daemon/control_api.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
@@ -64,6 +65,7 @@ public:
         : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
 
     ~AppImpl() override {
+        cgroup_watch_.reset();
         control_.reset();
         metrics_.reset();
         // Engines first (they hold ops), then ops, then clients they call through.
@@ -99,6 +101,7 @@ public:
         if (!defs) return fail(defs.error());
 
         protection_ = Protection::create(config_, options_.insecure_no_enforcement);
+        if (protection_->mode() == ProtectionMode::enforced) watch_cgroups();
 
         issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
         auto iss = issuer::Issuer::create(io, loop_.clock());
@@ -151,7 +154,7 @@ public:
         }
 
         started_at_ = loop_.clock().now();
-        auto refused = protection_->apply(*defs);
+        auto refused = apply_rules(*defs);
         if (!refused) return fail(refused.error());
         for (auto& d : *defs) start_binding(std::move(d), *refused);
 
@@ -172,6 +175,35 @@ public:
         log::notice(kComponent, "credgated {} ready: {} binding(s), enforcement {}, control socket '{}'", kVersion,
                     bindings_.size(), to_string(protection_->mode()), config_.control.socket);
         return {};
+    }
+
+    // ---- kernel rules -------------------------------------------------------------------------
+    // Rules follow units and cgroups as they start and stop (DESIGN §2), without a reload.
+    void watch_cgroups() {
+        auto watch = CgroupWatch::create(loop_, loop_.clock(), {}, [this](const std::vector<CgroupChange>&) {
+            auto refused = protection_->apply(applied_);
+            return refused ? Result<void>{} : Result<void>(fail(refused.error()));
+        });
+        if (!watch) {
+            log::error("units", "Failed to follow units and cgroups as they start and stop: {}; the rules change "
+                                "only on reload",
+                       watch.error().message);
+            return;
+        }
+        cgroup_watch_ = std::move(*watch);
+    }
+
+    // Compiles and swaps the kernel rules for `defs`. What their units and cgroups resolve to is taken
+    // first, so a unit that starts or stops during the apply is followed afterwards.
+    Result<std::map<std::string, std::string>> apply_rules(const std::vector<BindingDefinition>& defs) {
+        auto selectors = watched_cgroups(defs);
+        CgroupBaseline baseline;
+        if (cgroup_watch_) baseline = cgroup_watch_->resolve(selectors);
+        auto refused = protection_->apply(defs);
+        if (!refused) return refused;
+        applied_ = defs;
+        if (cgroup_watch_) cgroup_watch_->follow(std::move(selectors), std::move(baseline));
+        return refused;
     }
 
     void poll_audit() {
@@ -303,7 +335,7 @@ public:
             last_reload_ = out;
             return out;
         }
-        auto refused = protection_->apply(*defs);
+        auto refused = apply_rules(*defs);
         if (!refused) {
             out.errors.push_back(refused.error().message);
             log::error(kComponent, "Failed to reload: {}; nothing changed", refused.error().message);
@@ -473,6 +505,8 @@ private:
     policy::AgentConfig config_;
     std::string node_;
     std::unique_ptr<Protection> protection_;
+    std::vector<BindingDefinition> applied_;       // the definitions of the rules in the kernel
+    std::unique_ptr<CgroupWatch> cgroup_watch_;    // absent when not enforcing
     std::map<std::string, std::unique_ptr<http::Client>> clients_;
     std::unique_ptr<issuer::Issuer> issuer_;
     std::unique_ptr<issuer::IssuerService> issuer_service_;

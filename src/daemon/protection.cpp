@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
@@ -98,6 +99,7 @@ public:
         HashCachingResolver resolver;
         const std::vector<std::string> candidates = program_paths(bindings);
         std::map<std::string, std::string> refused;
+        std::set<std::string> warned;
         std::vector<std::string> names;
         for (const auto& b : bindings) names.push_back(b.binding.meta.name);
         if (!applied_once_) adopt_slots(names);
@@ -111,8 +113,13 @@ public:
                 refused[b.binding.meta.name] = compiled.error().message;
                 continue;
             }
-            for (const auto& w : compiled->warnings)
-                log::warning(kComponent, "WorkloadIdentity '{}': {}", b.identity.meta.name, w);
+            // Rules are recompiled whenever a unit starts or stops: a warning is logged when it first
+            // appears, not again while it holds.
+            for (const auto& w : compiled->warnings) {
+                std::string line = fmt::format("WorkloadIdentity '{}': {}", b.identity.meta.name, w);
+                if (!warned_.contains(line)) log::warning(kComponent, "{}", line);
+                warned.insert(std::move(line));
+            }
             rules.bindings[slot] = {b.binding.meta.name, b.spiffe_id, std::move(*compiled)};
         }
         if (auto r = enforcer_->apply_rules(rules); !r)
@@ -124,6 +131,7 @@ public:
             if (!slots.contains(name)) revoke_retired(name);
         index_ = std::move(slots);
         rules_ = std::move(rules);
+        warned_ = std::move(warned);
         return refused;
     }
 
@@ -240,6 +248,7 @@ private:
     static constexpr size_t kRetiredPruneAt = 64;
     bool applied_once_ = false;
     bool audit_failed_ = false;  // logged once
+    std::set<std::string> warned_;  // compile warnings of the applied rule set, logged once
 };
 #endif
 

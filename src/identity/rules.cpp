@@ -22,7 +22,6 @@ namespace credgate::identity {
 
 namespace {
 
-constexpr int kMaxUnitSearchDepth = 8;
 constexpr size_t kHashChunk = 64 * 1024;
 
 const char* key_name(policy::SelectorKey key) {
@@ -165,9 +164,12 @@ Result<uint64_t> SystemResolver::cgroup(const std::string& path) {
     return static_cast<uint64_t>(st.st_ino);
 }
 
+std::string unit_cgroup_name(const std::string& unit) {
+    return unit.find('.') == std::string::npos ? unit + ".service" : unit;
+}
+
 Result<UnitCgroup> SystemResolver::unit_cgroup(const std::string& unit_in) {
-    std::string unit = unit_in;
-    if (unit.find('.') == std::string::npos) unit += ".service";
+    const std::string unit = unit_cgroup_name(unit_in);
     namespace fs = std::filesystem;
     // Every directory named like the unit, found by walking the whole tree: the ones that are not the
     // system manager's are named in the warning, so an operator sees an attempt to stand in for it.

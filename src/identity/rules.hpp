@@ -33,6 +33,13 @@ inline constexpr size_t kMaxAlternatives = 8;  // CREDGATE_MAX_ALTERNATIVES
 
 using Comm = std::array<char, kCommLength>;
 
+inline constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+// How deep below the cgroup2 root units and slices are looked for.
+inline constexpr int kMaxUnitSearchDepth = 8;
+
+// The cgroup directory name of a systemd:unit value: a name without a suffix is a .service.
+std::string unit_cgroup_name(const std::string& unit);
+
 // Every fact whose bit is in fact_mask must be a member of its set; an empty set matches nobody.
 struct CompiledAlternative {
     uint32_t fact_mask = 0;
@@ -83,7 +90,7 @@ public:
 
 class SystemResolver final : public Resolver {
 public:
-    explicit SystemResolver(std::string cgroup_root = "/sys/fs/cgroup") : cgroup_root_(std::move(cgroup_root)) {}
+    explicit SystemResolver(std::string cgroup_root = kCgroupRoot) : cgroup_root_(std::move(cgroup_root)) {}
     Result<FileKey> file(const std::string& path) override;
     Result<std::string> sha256_hex(const std::string& path) override;
     Result<uint32_t> user(const std::string& name) override;
