@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `credgatectl status`: one table row per binding (identity, source, state, file, time left, the
-// last error in plain words and how long ago), after lines on enforcement and delivery.
+// last error in plain words and how long ago), after lines on enforcement and delivery; then notes
+// and each binding's warnings (e.g. a bound program another uid could replace).
 #include "cli/control_client.hpp"
 #include "cli/control_commands.hpp"
 #include "common/time_text.hpp"
@@ -106,7 +107,7 @@ int run_status(const ControlTarget& target, bool json) {
     const auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
     std::vector<std::vector<std::string>> rows{
         {"BINDING", "SPIFFE ID", "SOURCE", "STATE", "FILE", "EXPIRES IN", "LAST ERROR"}};
-    std::vector<std::string> notes;
+    std::vector<std::string> notes, warnings;
     for (const auto& b : d["bindings"].GetArray()) {
         const auto& st = b["status"];
         const std::string name = get_string(b["metadata"], "name");
@@ -126,6 +127,9 @@ int run_status(const ControlTarget& target, bool json) {
                                         st.HasMember("nextRevocationAt")
                                             ? "; next attempt " + ago(st, "nextRevocationAt", now)
                                             : std::string()));
+        if (st.HasMember("warnings") && st["warnings"].IsArray())
+            for (const auto& text : st["warnings"].GetArray())
+                if (text.IsString()) warnings.push_back(fmt::format("{}: {}", name, text.GetString()));
         rows.push_back({name, get_string(st, "spiffeID"), get_string(b["spec"], "credentialSource"), state, file,
                         expires_in(st), last_error(st, state, now)});
     }
@@ -143,8 +147,9 @@ int run_status(const ControlTarget& target, bool json) {
     if (daemon.HasMember(kStopped) && daemon[kStopped].IsUint64() && daemon[kStopped].GetUint64() > 0)
         notes.push_back(fmt::format("{} login token(s) of bindings a reload stopped or restarted not revoked yet",
                                     daemon[kStopped].GetUint64()));
-    if (!notes.empty()) std::printf("\n");
+    if (!notes.empty() || !warnings.empty()) std::printf("\n");
     for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
+    for (const auto& w : warnings) std::printf("warning: %s\n", w.c_str());
     return kExitOk;
 }
 

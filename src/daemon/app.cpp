@@ -14,6 +14,7 @@
 #include "http/event_loop.hpp"
 #include "http/server.hpp"
 #include "issuer/issuer_service.hpp"
+#include "policy/bound_programs.hpp"
 #include "policy/loader.hpp"
 
 #include <fmt/format.h>
@@ -442,6 +443,7 @@ public:
         s.definition = rt.def;
         s.propagation = rt.propagation;
         s.path = sink_->path_of({rt.def.workload_uuid, rt.def.binding.meta.name, rt.def.binding.output.file_name});
+        for (auto& d : policy::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
         if (!rt.blocked.empty()) {
             s.state = "BLOCKED";
             s.message = rt.blocked;

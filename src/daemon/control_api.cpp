@@ -97,6 +97,12 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     w.StartObject();
     str(w, "state", b.state);
     str(w, "message", b.message);
+    if (!b.warnings.empty()) {
+        key(w, "warnings");
+        w.StartArray();
+        for (const auto& text : b.warnings) string(w, text);
+        w.EndArray();
+    }
     str(w, "spiffeID", d.spiffe_id);
     str(w, "workloadIdentity", d.identity.meta.name);
     key(w, "source");

@@ -29,6 +29,7 @@ struct BindingSnapshot {
     std::string vault_read_url;
     std::chrono::seconds lease_duration{0};  // of the last secret read
     std::chrono::seconds token_ttl{0};       // of the last login token
+    std::vector<std::string> warnings;       // about this host, e.g. a bound program another uid could replace
 };
 
 struct ReloadOutcome {

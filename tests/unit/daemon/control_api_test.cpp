@@ -61,6 +61,26 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     CHECK(std::string(status["lastError"]["explanation"].GetString()) == "the role's bound_subject does not match");
 }
 
+TEST_CASE("a binding's warnings about this host are listed in its status, and absent when there are none") {
+    BindingSnapshot b;
+    b.definition.binding.meta.name = "openai";
+    b.state = "OK";
+    b.propagation = "file";
+    const TimePoint now{std::chrono::seconds{1'800'000'000}};
+    rapidjson::Document quiet;
+    quiet.Parse(binding_json(b, now).c_str());
+    REQUIRE_FALSE(quiet.HasParseError());
+    CHECK_FALSE(quiet["status"].HasMember("warnings"));
+
+    b.warnings = {"process:path '/opt/a' can be replaced by a uid other than root: ..."};
+    rapidjson::Document doc;
+    doc.Parse(binding_json(b, now).c_str());
+    REQUIRE_FALSE(doc.HasParseError());
+    REQUIRE(doc["status"]["warnings"].IsArray());
+    REQUIRE(doc["status"]["warnings"].Size() == 1);
+    CHECK(std::string(doc["status"]["warnings"][0].GetString()) == b.warnings[0]);
+}
+
 TEST_CASE("metrics count bindings by state and expose seconds to expiry without secrets") {
     DaemonSnapshot d;
     d.protection = "insecure";

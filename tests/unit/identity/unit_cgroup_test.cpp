@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // systemd:unit resolution against a fake cgroup2 tree in a temp dir: only the system manager's own
 // unit is chosen, never a same-named cgroup in a user's delegated subtree. Needs root (chown).
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -193,14 +190,4 @@ TEST_CASE("an identity whose unit runs binds to the unit's cgroup and warns abou
     REQUIRE(compiled->warnings.size() == 1);
     CHECK(compiled->warnings[0].find("resolves to 'system.slice/agent.service'; passed over") != std::string::npos);
     CHECK(compiled->warnings[0].find(kAttacker) != std::string::npos);
-}
-
-int main(int argc, char** argv) {
-    if (::geteuid() != 0) {
-        std::fprintf(stderr, "SKIP: these tests chown directories to another uid, which needs root\n");
-        const char* require = std::getenv("CREDGATE_REQUIRE_ALL_TESTS");
-        return require && std::string(require) == "1" ? 1 : 77;
-    }
-    doctest::Context context(argc, argv);
-    return context.run();
 }

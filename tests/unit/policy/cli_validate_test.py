@@ -110,6 +110,37 @@ check(rc == 1 and "/nonexistent/policies.d: cannot read" in err, f"missing path:
 rc, out, err = run("validate", "--config", "/nonexistent/credgate.yaml", examples)
 check(rc == 1 and "/nonexistent/credgate.yaml" in err, f"missing settings: exit {rc}", err)
 
+# A bound program that a uid other than root could replace by rename is a warning naming the path
+# and the fix; the same program in a directory only root may write is not.
+with tempfile.TemporaryDirectory() as tmp:
+    bindir = os.path.join(tmp, "bin")
+    os.mkdir(bindir)
+    program = os.path.join(bindir, "agent")
+    with open(program, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(program, 0o755)
+    os.chmod(tmp, 0o755)
+    policy = os.path.join(tmp, "agent.yaml")
+    with open(policy, "w") as f:
+        f.write("apiVersion: credgate.io/v1alpha1\nkind: WorkloadIdentity\nmetadata:\n  name: agent\nspec:\n"
+                f"  workloadID: agent\n  selectors:\n    - process:path: {program}\n      process:uid: 1000\n")
+    os.chmod(bindir, 0o777)  # anyone may rename the program away (no sticky bit)
+    rc, out, err = run("validate", "--config", config, policy)
+    check(rc == 0, f"replaceable program: exit {rc}, want 0 (a warning)", err)
+    # Not root: the temp dirs and the program belong to this uid, which adds a warning for each.
+    owner = "" if os.geteuid() == 0 else f"owned by uid {os.geteuid()} and "
+    want = (f"{policy}:8:7: warning: WorkloadIdentity/agent: spec.selectors[0].process:path: process:path "
+            f"'{program}' can be replaced by a uid other than root: '{bindir}' on its path is {owner}writable by "
+            f"group {os.stat(bindir).st_gid} and by others (mode 0777)")
+    check(any(l.startswith(want) and f"chmod go-w '{bindir}'" in l for l in err.splitlines()),
+          f"replaceable program: no warning starting '{want}' with the fix", err)
+    if os.geteuid() == 0:  # only root can make every directory of the path root-owned
+        check(re.search(r"\b1 warning\b", out), "replaceable program: the summary counts one warning", out)
+        os.chmod(bindir, 0o755)
+        rc, out, err = run("validate", "--config", config, policy)
+        check(rc == 0 and "0 warnings" in out and "can be replaced" not in err,
+              "a root-owned program in root-owned directories: no warning", out + err)
+
 # Usage errors exit 2.
 for args in ([], ["validate", "--no-such-option"], ["no-such-command"], ["validate", "--config"]):
     rc, out, err = run(*args)
