@@ -298,6 +298,10 @@ void CgroupWatch::follow(std::vector<WatchedCgroup> selectors, CgroupBaseline ba
         else i.paths.push_back(relative(s.value));
     }
     i.sync_watches();
+    if (!i.selectors.empty())
+        log::info(kComponent, "Following {} systemd:unit and cgroup:path value(s) as they start and stop ({} "
+                              "directories watched under '{}')",
+                  i.selectors.size(), i.dirs.size(), i.options.cgroup_root);
     // Whatever changed between the baseline and these watches sent no event: compare now.
     CgroupBaseline now = i.resolve(i.selectors);
     for (const auto& s : i.selectors)

@@ -116,7 +116,7 @@ public:
             // Rules are recompiled whenever a unit starts or stops: a warning is logged when it first
             // appears, not again while it holds.
             for (const auto& w : compiled->warnings) {
-                std::string line = fmt::format("WorkloadIdentity '{}': {}", b.identity.meta.name, w);
+                std::string line = "WorkloadIdentity " + w;  // w starts with the identity's name
                 if (!warned_.contains(line)) log::warning(kComponent, "{}", line);
                 warned.insert(std::move(line));
             }
