@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# systemd:unit under real credgated enforcing, in one boot: a same-named cgroup that another uid makes
-# in its delegated subtree before the unit runs is never bound; the real unit, started later, stopped
-# and started again (a new cgroup id), is followed without a reload.
+# systemd:unit under real credgated enforcing, in one boot: a same-named cgroup made in a delegated
+# subtree before the unit runs (by another uid, by the agent's own uid, used by root) is never bound;
+# the real unit, started later, stopped and started again (a new cgroup id), is followed without a reload.
 source "$(dirname "$0")/lib.sh"
 require_enforcement
 credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
@@ -123,22 +123,26 @@ printf '{"api_key":"not-a-secret"}\n' >"$plain"
 chmod --reference="$file" "$plain"
 
 # ---- (a) before the unit runs: uid 1001 makes a same-named cgroup in its delegated subtree -------
-# As systemd delegates user@1001.service: the directory and its cgroup.procs belong to the user,
-# and the user's manager runs in it.
-mkdir "$cg/$delegated"
-chown 1001:1001 "$cg/$delegated" "$cg/$delegated/cgroup.procs" "$cg/$delegated/cgroup.threads" \
-  "$cg/$delegated/cgroup.subtree_control"
-# imposter CMD...: CMD as uid 1001 in the imposter cgroup. The process starts in the user's manager
-# cgroup (where systemd would run it); uid 1001 moves it on by itself.
-cat >"$w/imposter" <<'EOF'
+# delegate UID: user@UID.service as systemd delegates it: the directory and its cgroup.procs belong
+# to the user, and the user's manager runs in it.
+delegate() {
+  local dir=$cg/user.slice/user-$1.slice/user@$1.service
+  mkdir -p "$dir"
+  chown "$1:$1" "$dir" "$dir/cgroup.procs" "$dir/cgroup.threads" "$dir/cgroup.subtree_control"
+}
+delegate 1001
+delegate 1000
+# as_in UID MANAGER TARGET CMD...: CMD as UID in cgroup TARGET. The process starts in the user's
+# manager cgroup MANAGER (where systemd would run it); UID moves it on by itself.
+cat >"$w/as_in" <<'EOF'
 #!/bin/sh
-manager=$1 target=$2
-shift 2
+uid=$1 manager=$2 target=$3
+shift 3
 echo $$ >"$manager/cgroup.procs" || exit 1
-exec setpriv --reuid 1001 --regid 1001 --clear-groups -- sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$target" "$@"
+exec setpriv --reuid "$uid" --regid "$uid" --clear-groups -- sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$target" "$@"
 EOF
-chmod 0755 "$w/imposter"
-imposter() { "$w/imposter" "$cg/$delegated" "$cg/$imposter" "$@"; }
+chmod 0755 "$w/as_in"
+imposter() { "$w/as_in" 1001 "$cg/$delegated" "$cg/$imposter" "$@"; }
 expect_ok "control: uid 1001 creates '$imposter' in its delegated subtree" \
   setpriv --reuid 1001 --regid 1001 --clear-groups -- mkdir "$cg/$imposter"
 expect_read "control: uid 1001 moves a process into '$imposter' (cgroup.procs lists it)" "$imposter" \
@@ -147,6 +151,16 @@ expect_read "control: the agent's script as uid 1001 in '$imposter' reads a plai
   "agent: read" imposter "$agent" "$plain"
 expect_denied "the agent's script as uid 1001 in the same-named cgroup '$imposter' is refused the credential" \
   imposter "$agent" "$file"
+# The agent's own uid, in its own delegated subtree; and root that is not credgated, in uid 1001's.
+own=user.slice/user-1000.slice/user@1000.service
+expect_ok "control: uid 1000 creates '$own/agent.service' in its delegated subtree" \
+  setpriv --reuid 1000 --regid 1000 --clear-groups -- mkdir "$cg/$own/agent.service"
+expect_read "control: the agent's script as uid 1000 in '$own/agent.service' reads a plain file" "agent: read" \
+  "$w/as_in" 1000 "$cg/$own" "$cg/$own/agent.service" "$agent" "$plain"
+expect_denied "the agent's script as uid 1000 (the agent's own uid) in '$own/agent.service' is refused" \
+  "$w/as_in" 1000 "$cg/$own" "$cg/$own/agent.service" "$agent" "$file"
+expect_denied "the agent's script as root (not credgated) in '$imposter' is refused" \
+  "$w/as_in" 0 "$cg/$delegated" "$cg/$imposter" "$agent" "$file"
 ctl reload >/dev/null || failed "credgatectl reload failed"
 if poll "$rules_deadline" logged 1 "passed over '$imposter': '$delegated' on its path is not a slice"; then
   pass "after a reload, credgated's warning names '$imposter' as passed over: '$delegated' is not a slice"
