@@ -134,13 +134,14 @@ struct CgroupWatch::Impl {
     }
 
     // The directories to watch: the root and every slice reached through slices (where the system
-    // manager's units live), and every existing ancestor of a cgroup:path selector.
+    // manager's units live), and every existing ancestor of a cgroup:path selector. One more than
+    // the limit at most, so that going over it can be told.
     std::vector<std::string> wanted() const {
         std::vector<std::string> out{""};
         if (selectors.empty()) return out;
         namespace fs = std::filesystem;
         std::vector<std::pair<std::string, int>> stack{{"", 0}};
-        while (!stack.empty() && out.size() < kMaxWatchedCgroupDirectories) {
+        while (!stack.empty() && out.size() <= kMaxWatchedCgroupDirectories) {
             auto [rel, depth] = stack.back();
             stack.pop_back();
             if (depth >= identity::kMaxUnitSearchDepth) continue;
@@ -171,17 +172,18 @@ struct CgroupWatch::Impl {
     // Adds a watch on every wanted directory (the kernel hands back the same descriptor for one
     // already watched) and drops the ones no longer wanted.
     void sync_watches() {
+        std::vector<std::string> want = wanted();
+        if (want.size() > kMaxWatchedCgroupDirectories) {
+            if (!limit_logged)
+                log::error(kComponent,
+                           "Failed to watch every slice under '{}': more than {} directories; units in the others "
+                           "are followed only on reload",
+                           options.cgroup_root, kMaxWatchedCgroupDirectories);
+            limit_logged = true;
+            want.resize(kMaxWatchedCgroupDirectories);
+        }
         std::map<int, std::string> next;
-        for (const auto& rel : wanted()) {
-            if (next.size() >= kMaxWatchedCgroupDirectories) {
-                if (!limit_logged)
-                    log::error(kComponent,
-                               "Failed to watch every slice under '{}': more than {} directories; units in the "
-                               "others are followed only on reload",
-                               options.cgroup_root, kMaxWatchedCgroupDirectories);
-                limit_logged = true;
-                break;
-            }
+        for (const auto& rel : want) {
             const std::string abs = rel.empty() ? options.cgroup_root : options.cgroup_root + "/" + rel;
             const int wd = ::inotify_add_watch(fd, abs.c_str(), kWatchMask);
             if (wd >= 0) next[wd] = rel;

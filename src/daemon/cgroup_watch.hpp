@@ -80,7 +80,7 @@ public:
     // any change after it is seen as one by follow() or by a later event.
     CgroupBaseline resolve(const std::vector<WatchedCgroup>& selectors) const;
     // After rules compiled from `selectors` were applied: watch what they name, and recompile when
-    // what they resolve to differs from `baseline` (at once if it already does).
+    // what they resolve to differs from `baseline` (after the debounce, if it already does).
     void follow(std::vector<WatchedCgroup> selectors, CgroupBaseline baseline);
 
     // For tests: a change waits for the debounce (or retry) timer.
