@@ -342,7 +342,7 @@ static __always_inline int credgate_deny(const struct credgate_subject *s, const
 static __always_inline int credgate_refuse(const struct credgate_subject *s, const struct credgate_object_key *obj,
 					   __u32 hook, int err)
 {
-	credgate_emit(s, obj, 0, hook, CREDGATE_VERDICT_DENY);
+	credgate_emit(s, obj, CREDGATE_BINDING_NONE, hook, CREDGATE_VERDICT_DENY);
 	return err;
 }
 
@@ -545,7 +545,11 @@ int BPF_PROG(credgate_mmap_file, struct file *file, unsigned long reqprot, unsig
 
 	if (ret || !file)
 		return ret;
-	o = credgate_lookup_inode(file->f_inode, &key);
+	key.dev = file->f_inode->i_sb->s_dev;
+	if (!credgate_cred_dev(key.dev))
+		return 0;
+	key.ino = file->f_inode->i_ino;
+	o = bpf_map_lookup_elem(&credgate_objects, &key);
 	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))
 		return 0;
 	return credgate_gate_credential(o, &key, CREDGATE_HOOK_MMAP_FILE, false);

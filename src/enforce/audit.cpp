@@ -45,7 +45,9 @@ std::string audit_json(const AuditEvent& event, const identity::CompiledRules* r
     w.Key("cgroup_id"); w.Uint64(event.cgroup_id);
     w.Key("object_dev"); w.Uint64(event.object.dev);
     w.Key("object_ino"); w.Uint64(event.object.ino);
-    if (event.hook == "file_open" || event.hook == "file_receive") {
+    // Decisions on reading a credential name its binding.
+    if (event.hook == "file_open" || event.hook == "file_receive" || event.hook == "file_permission" ||
+        event.hook == "mmap_file") {
         w.Key("binding_index"); w.Uint(event.binding);
         if (rules && event.binding < rules->bindings.size()) {
             const auto& b = rules->bindings[event.binding];

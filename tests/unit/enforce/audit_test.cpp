@@ -45,6 +45,25 @@ TEST_CASE("an event of a process that is gone has no exe path, and an unknown bi
     CHECK(doc["binding_index"].GetUint() == 5);
 }
 
+TEST_CASE("a refused read through an fd names its binding; a refused ptrace of a process names none") {
+    identity::CompiledRules rules;
+    rules.bindings.push_back({"openai", "spiffe://example.org/ai-agent", {}});
+    enforce::AuditEvent e;
+    e.verdict = "deny";
+    e.binding = 0;
+    for (const char* hook : {"file_permission", "mmap_file"}) {
+        e.hook = hook;
+        rapidjson::Document doc;
+        REQUIRE_FALSE(doc.Parse(enforce::audit_json(e, &rules).c_str()).HasParseError());
+        CHECK(std::string(doc["binding"].GetString()) == "openai");
+    }
+    e.hook = "ptrace_access_check";
+    rapidjson::Document doc;
+    REQUIRE_FALSE(doc.Parse(enforce::audit_json(e, &rules).c_str()).HasParseError());
+    CHECK_FALSE(doc.HasMember("binding"));
+    CHECK_FALSE(doc.HasMember("binding_index"));
+}
+
 TEST_CASE("a binding's slot hash is stable, never zero and tells names apart") {
     using credgate::enforce::binding_name_hash;
     CHECK(binding_name_hash("agent-key") == binding_name_hash("agent-key"));
