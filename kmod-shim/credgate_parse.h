@@ -120,8 +120,7 @@ static inline int credgate_parse_op(const struct credgate_shim_op *op, size_t co
 		return -EINVAL;
 	if ((op->flags & CREDGATE_SHIM_F_OWNER) && op->opcode != CREDGATE_SHIM_OP_CREATE)
 		return -EINVAL;
-	/* (uid_t)-1 means "no change" to chown(): never an owner. */
-	if ((op->flags & CREDGATE_SHIM_F_OWNER) && op->uid == (__u32)-1)
+	if ((op->flags & CREDGATE_SHIM_F_OWNER) && op->uid == CREDGATE_SHIM_UID_INVALID)
 		return -EINVAL;
 	if (!(op->flags & CREDGATE_SHIM_F_OWNER) && op->uid)
 		return -EINVAL;

@@ -34,6 +34,8 @@ enum credgate_shim_opcode {
 /* CREATE only: the file belongs to @uid with mode 0400 (default: root, 0444). */
 #define CREDGATE_SHIM_F_OWNER		0x1u
 #define CREDGATE_SHIM_F_ALL		CREDGATE_SHIM_F_OWNER
+/* (uid_t)-1 means "no change" to chown(): never an owner. */
+#define CREDGATE_SHIM_UID_INVALID	0xffffffffu
 
 /*
  * One write() to /dev/credgate is one operation: this header, then exactly

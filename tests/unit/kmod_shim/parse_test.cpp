@@ -105,7 +105,7 @@ TEST_CASE("an owner is only given at create, never as uid -1, and content only t
     CHECK(parse(op, sizeof(op)) == -EINVAL);
     op = make_op(CREDGATE_SHIM_OP_CREATE);
     op.flags = CREDGATE_SHIM_F_OWNER;
-    op.uid = static_cast<__u32>(-1);
+    op.uid = CREDGATE_SHIM_UID_INVALID;
     CHECK(parse(op, sizeof(op)) == -EINVAL);
     op = make_op(CREDGATE_SHIM_OP_CREATE);
     op.uid = 1000;  // without the flag
