@@ -95,6 +95,15 @@ if out=$("$ctl" snapshots $uuid crb-race version.json 2>&1); then
   pass "readers beyond the snapshot bound: the oldest gets ESTALE, never a mix; the rest finish their version ($out)"
 else failed "snapshot bound: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; fi
 
+# ---- what enforcement keys on -----------------------------------------------------------------
+# A sysfs mounted in another network namespace is another super block: same node, another st_dev.
+# Enforcement keyed on the host's (st_dev, st_ino) alone does not see it (ABI.md, "inode numbers").
+mkdir -p /tmp/netns-sysfs
+if out=$(unshare -nm sh -c "mount -t sysfs sysfs /tmp/netns-sysfs && stat -c '%d %i' /tmp/netns-sysfs/module/credgate/credentials/$uuid/$dir/vault.json" 2>&1) \
+   && [[ ${out#* } == "$ino" && ${out%% *} != "$(stat -c %d "$file")" ]]; then
+  pass "sysfs mounted in another network namespace shows the same inode number under another st_dev"
+else failed "sysfs in another network namespace: '$out', host $(stat -c '%d %i' "$file")"; fi
+
 # ---- remove ----------------------------------------------------------------------------------
 "$ctl" create $uuid $dir other.json >/dev/null
 expect_errno "remove of a file" OK "$ctl" remove $uuid $dir other.json
