@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sysfs sink against a stand-in for credgate.ko: each operation it writes is checked with the
+// module's own parser, and the order create -> before_content -> replace is observed.
+#include "delivery/sysfs_sink.hpp"
+
+#include "credgate_parse.h"
+#include "temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace credgate;
+using namespace credgate::delivery;
+
+namespace {
+
+constexpr const char* kUuid = "6f1c2b1e-8d3a-5b7c-9e0f-1a2b3c4d5e6f";
+
+struct Op {
+    unsigned opcode;
+    unsigned owner;
+    uint32_t uid;
+    std::string dir, file, content;
+};
+
+// Every operation appended to the stand-in control file, each validated as the module would.
+std::vector<Op> recorded(const std::filesystem::path& control) {
+    std::ifstream in(control, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string all = ss.str();
+    std::vector<Op> ops;
+    size_t at = 0;
+    while (at < all.size()) {
+        REQUIRE(all.size() - at >= sizeof(credgate_shim_op));
+        credgate_shim_op op{};
+        std::memcpy(&op, all.data() + at, sizeof(op));
+        const size_t count = sizeof(op) + op.content_len;
+        credgate_parsed_op p{};
+        REQUIRE(credgate_parse_op(&op, count, &p) == 0);
+        ops.push_back({p.opcode, p.owner, p.uid, p.dir, p.file, all.substr(at + sizeof(op), op.content_len)});
+        at += count;
+    }
+    return ops;
+}
+
+}  // namespace
+
+TEST_CASE("the sysfs sink is unsupported, naming modprobe, when the module is not loaded") {
+    TempDir tmp;
+    auto sink = SysfsSink::create({.root = (tmp.path() / "missing").string(), .control = "/dev/null", .hooks = {}});
+    REQUIRE_FALSE(sink);
+    CHECK(sink.error().kind == ErrorKind::unsupported);
+    CHECK(sink.error().message.find("modprobe credgate") != std::string::npos);
+}
+
+TEST_CASE("a new sysfs credential is created empty with its owner, registered, then given content") {
+    TempDir tmp;
+    const auto root = tmp.path() / "credentials";
+    const auto control = tmp.path() / "control";
+    const auto node_dir = root / kUuid / "crb-openai";
+    std::filesystem::create_directories(node_dir);
+    std::ofstream(node_dir / "vault.json").close();  // what CREATE makes in the module
+    ::chmod((node_dir / "vault.json").c_str(), 0400);
+    std::ofstream(control).close();
+
+    std::vector<std::string> events;
+    Hooks hooks;
+    hooks.before_content = [&](const Target&, FileId id) -> Result<void> {
+        events.push_back("register " + std::to_string(recorded(control).size()));
+        CHECK(id.inode != 0);
+        return {};
+    };
+    const Target target{kUuid, "openai", "vault.json"};
+
+    SUBCASE("publish") {
+        auto sink = SysfsSink::create({.root = root.string(), .control = control.string(), .hooks = hooks});
+        REQUIRE(sink);
+        // The stand-in is the test uid's, 0400: what CREATE with that owner would have made.
+        auto published = (*sink)->publish(target, R"({"key":"k"})", Ownership{::getuid()});
+        REQUIRE(published);
+        CHECK(published->path == (node_dir / "vault.json").string());
+        const auto ops = recorded(control);
+        // The stand-in node already matched: only the content is replaced, no new registration.
+        REQUIRE(ops.size() == 1);
+        CHECK(ops[0].opcode == CREDGATE_SHIM_OP_REPLACE);
+        CHECK(ops[0].content == R"({"key":"k"})");
+        CHECK(events.empty());
+    }
+    SUBCASE("another owner: removed and created again, registered before content") {
+        auto sink = SysfsSink::create({.root = root.string(), .control = control.string(), .hooks = hooks});
+        REQUIRE(sink);
+        auto published = (*sink)->publish(target, "v2", Ownership{::getuid() + 1});
+        REQUIRE(published);
+        const auto ops = recorded(control);
+        REQUIRE(ops.size() == 3);
+        CHECK(ops[0].opcode == CREDGATE_SHIM_OP_REMOVE);
+        CHECK(ops[1].opcode == CREDGATE_SHIM_OP_CREATE);
+        CHECK(ops[1].owner == 1);
+        CHECK(ops[1].uid == ::getuid() + 1);
+        CHECK(ops[1].dir == "crb-openai");
+        CHECK(ops[2].opcode == CREDGATE_SHIM_OP_REPLACE);
+        CHECK(ops[2].content == "v2");
+        REQUIRE(events.size() == 1);
+        CHECK(events[0] == "register 2");  // after CREATE, before REPLACE
+    }
+}
+
+TEST_CASE("a failed registration removes the empty sysfs node and writes no content") {
+    TempDir tmp;
+    const auto root = tmp.path() / "credentials";
+    const auto control = tmp.path() / "control";
+    std::filesystem::create_directories(root / kUuid / "crb-openai");
+    std::ofstream(root / kUuid / "crb-openai" / "vault.json").close();
+    std::ofstream(control).close();
+    Hooks hooks;
+    hooks.before_content = [](const Target&, FileId) -> Result<void> {
+        return fail(ErrorKind::permission, "enforce: refused");
+    };
+    auto sink = SysfsSink::create({.root = root.string(), .control = control.string(), .hooks = hooks});
+    REQUIRE(sink);
+    auto published = (*sink)->publish({kUuid, "openai", "vault.json"}, "secret", Ownership{::getuid() + 1});
+    REQUIRE_FALSE(published);
+    const auto ops = recorded(control);
+    REQUIRE(ops.size() == 3);
+    CHECK(ops[1].opcode == CREDGATE_SHIM_OP_CREATE);
+    CHECK(ops[2].opcode == CREDGATE_SHIM_OP_REMOVE);
+    for (const auto& op : ops) CHECK(op.content.empty());
+}
