@@ -305,6 +305,12 @@ class DevVaultTestCase(unittest.TestCase):
     def assertBody(self, result, status, body):
         self.assertEqual((result[0], result[2]), (status, body))
 
+    def assertLogsIn(self, dv, token, role="openai-apikeys", auth_path="jwt"):
+        """A JWT login answers 200; on failure the message is the body, which says why."""
+        status, _, body = login(dv, token, role, auth_path)
+        self.assertEqual(status, 200, body)
+        return json.loads(body)
+
     def wait_until(self, predicate, timeout=3.0, what="condition"):
         deadline = time.time() + timeout
         while time.time() < deadline:
