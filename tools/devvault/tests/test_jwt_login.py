@@ -263,6 +263,24 @@ class JWKSCacheTest(DevVaultTestCase):
         self.assertEqual([r[0] for r in results], [200] * 8, [r[2] for r in results if r[0] != 200])
         self.assertEqual((idp.count("discovery"), idp.count("jwks")), (2, 1))
 
+    def test_ec_keys_with_a_leading_zero_byte_in_a_coordinate_log_in(self):
+        # About one P-256 key in 128 has x or y below 2^248. Its JWK must still carry 32-byte coordinates
+        # (RFC 7518 6.2.1.2): go-jose, and devvault like it, refuse a shorter one.
+        for _ in range(5000):
+            key = Key("ES256", "k0")
+            n = key.private.public_key().public_numbers()
+            if min(n.x, n.y) < 1 << 248:
+                break
+        else:
+            self.fail("no P-256 key with a leading zero byte in 5000 tries")
+        idp = IdP([key])
+        self.addCleanup(idp.stop)
+        dv = self.dv
+        dv.root_call("POST", "sys/auth/zeros", {"type": "jwt"})
+        dv.root_call("POST", "auth/zeros/config", {"jwks_url": idp.issuer + "/jwks"})
+        dv.root_call("POST", "auth/zeros/role/agent", ROLE)
+        self.assertLogsIn(dv, key.sign(claims(idp.issuer)), "agent", "zeros")
+
     def test_discovery_is_fetched_at_config_time_and_when_the_validator_is_built(self):
         k1 = Key("ES256", "k1")
         idp = IdP([k1])
