@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Test harness: starts real devvault processes and a loopback identity provider (OIDC discovery and
 # JWKS, optionally over TLS), signs JWTs with generated keys and speaks plain HTTP to both.
+import base64
 import datetime
 import http.client
 import json
@@ -28,7 +29,7 @@ except ImportError as e:  # the server needs the same packages, so nothing here 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEVVAULT = os.environ.get("DEVVAULT") or os.path.join(os.path.dirname(HERE), "devvault")
@@ -109,13 +110,27 @@ def err(*msgs):
 
 
 # ---- keys and tokens -----------------------------------------------------------------------------
+def ec_jwk(public_key):
+    """The JWK of an EC public key with x and y at the full size of the curve (RFC 7518 section 6.2.1.2).
+
+    python3-jwt's ECAlgorithm.to_jwk before 2.10 (Debian 12 ships 2.6) drops their leading zero bytes, so
+    about one P-256 key in 128 got a 31-byte coordinate, which go-jose (and devvault with it) rejects: the key
+    is unusable and every login signed with it fails with "failed to verify id token signature".
+    """
+    n = public_key.public_numbers()
+    size = (public_key.curve.key_size + 7) // 8
+    crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[public_key.curve.name]
+    b64 = lambda v: base64.urlsafe_b64encode(v.to_bytes(size, "big")).rstrip(b"=").decode()
+    return {"kty": "EC", "crv": crv, "x": b64(n.x), "y": b64(n.y)}
+
+
 class Key:
     def __init__(self, kind, kid):
         self.kind = kind
         self.kid = kid
         if kind == "ES256":
             self.private = ec.generate_private_key(ec.SECP256R1())
-            jwk = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
+            jwk = ec_jwk(self.private.public_key())
         elif kind == "RS256":
             self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             jwk = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
@@ -304,6 +319,12 @@ class DevVaultTestCase(unittest.TestCase):
 
     def assertBody(self, result, status, body):
         self.assertEqual((result[0], result[2]), (status, body))
+
+    def assertLogsIn(self, dv, token, role="openai-apikeys", auth_path="jwt"):
+        """A JWT login answers 200; on failure the message is the body, which says why."""
+        status, _, body = login(dv, token, role, auth_path)
+        self.assertEqual(status, 200, body)
+        return json.loads(body)
 
     def wait_until(self, predicate, timeout=3.0, what="condition"):
         deadline = time.time() + timeout

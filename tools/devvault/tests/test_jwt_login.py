@@ -108,11 +108,11 @@ class LoginErrorsTest(DevVaultTestCase):
     def test_time_leeways(self):
         now = int(time.time())
         # Inside the 60 s clock skew an expired token still passes; with the skew disabled it fails.
-        self.assertEqual(login(self.dv, self.key.sign(self.c(exp=now - 30)), "agent")[0], 200)
+        self.assertLogsIn(self.dv, self.key.sign(self.c(exp=now - 30)), "agent")
         self.login_error(self.key.sign(self.c(exp=now - 30)), err(
             "error validating token: invalid expiration time (exp) claim: token is expired"), role="noleeway")
         # With only iat, the token lives iat + 150 s (expiration leeway) + 60 s (skew).
-        self.assertEqual(login(self.dv, self.key.sign(self.c(exp=None, nbf=None, iat=now - 200)), "agent")[0], 200)
+        self.assertLogsIn(self.dv, self.key.sign(self.c(exp=None, nbf=None, iat=now - 200)), "agent")
         self.login_error(self.key.sign(self.c(exp=None, nbf=None, iat=now - 220)), err(
             "error validating token: invalid expiration time (exp) claim: token is expired"))
 
@@ -122,16 +122,16 @@ class LoginErrorsTest(DevVaultTestCase):
         self.login_error(self.key.sign(self.c()), err('error validating claims: claim "team" is missing'), role="team")
         self.login_error(self.key.sign(self.c(team="finance")), err(
             'error validating claims: claim "team" does not match any associated bound claim values'), role="team")
-        self.assertEqual(login(self.dv, self.key.sign(self.c(team=["x", "ops"])), "team")[0], 200)
-        self.assertEqual(login(self.dv, self.key.sign(self.c(team="agents-blue")), "teamglob")[0], 200)
+        self.assertLogsIn(self.dv, self.key.sign(self.c(team=["x", "ops"])), "team")
+        self.assertLogsIn(self.dv, self.key.sign(self.c(team="agents-blue")), "teamglob")
         self.login_error(self.key.sign(self.c(team="bagents")), err(
             'error validating claims: claim "team" does not match any associated bound claim values'), role="teamglob")
 
     def test_openbao_rejects_only_an_array_audience_when_the_role_binds_none(self):
         self.login_error(self.key.sign(self.c(aud=["vault"])),
                          err("audience claim found in JWT but no audiences bound to the role"), role="noaud")
-        self.assertEqual(login(self.dv, self.key.sign(self.c(aud="vault")), "noaud")[0], 200)
-        self.assertEqual(login(self.dv, self.key.sign(self.c(aud=None)), "noaud")[0], 200)
+        self.assertLogsIn(self.dv, self.key.sign(self.c(aud="vault")), "noaud")
+        self.assertLogsIn(self.dv, self.key.sign(self.c(aud=None)), "noaud")
 
     def test_config_errors(self):
         dv = self.dv
@@ -255,13 +255,31 @@ class JWKSCacheTest(DevVaultTestCase):
         idp.delay_s = 0.2
         results = []
         threads = [threading.Thread(target=lambda: results.append(
-            login(dv, k1.sign(claims(idp.issuer)), "agent", "crowd")[0])) for _ in range(8)]
+            login(dv, k1.sign(claims(idp.issuer)), "agent", "crowd"))) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        self.assertEqual(results, [200] * 8)
+        self.assertEqual([r[0] for r in results], [200] * 8, [r[2] for r in results if r[0] != 200])
         self.assertEqual((idp.count("discovery"), idp.count("jwks")), (2, 1))
+
+    def test_ec_keys_with_a_leading_zero_byte_in_a_coordinate_log_in(self):
+        # About one P-256 key in 128 has x or y below 2^248. Its JWK must still carry 32-byte coordinates
+        # (RFC 7518 6.2.1.2): go-jose, and devvault like it, refuse a shorter one.
+        for _ in range(5000):
+            key = Key("ES256", "k0")
+            n = key.private.public_key().public_numbers()
+            if min(n.x, n.y) < 1 << 248:
+                break
+        else:
+            self.fail("no P-256 key with a leading zero byte in 5000 tries")
+        idp = IdP([key])
+        self.addCleanup(idp.stop)
+        dv = self.dv
+        dv.root_call("POST", "sys/auth/zeros", {"type": "jwt"})
+        dv.root_call("POST", "auth/zeros/config", {"jwks_url": idp.issuer + "/jwks"})
+        dv.root_call("POST", "auth/zeros/role/agent", ROLE)
+        self.assertLogsIn(dv, key.sign(claims(idp.issuer)), "agent", "zeros")
 
     def test_discovery_is_fetched_at_config_time_and_when_the_validator_is_built(self):
         k1 = Key("ES256", "k1")
@@ -273,7 +291,7 @@ class JWKSCacheTest(DevVaultTestCase):
         self.assertEqual((idp.count("discovery"), idp.count("jwks")), (1, 0))
         dv.root_call("POST", "auth/oidc-disc/role/agent", ROLE)
         for _ in range(3):
-            self.assertEqual(login(dv, k1.sign(claims(idp.issuer)), "agent", "oidc-disc")[0], 200)
+            self.assertLogsIn(dv, k1.sign(claims(idp.issuer)), "agent", "oidc-disc")
         self.assertEqual((idp.count("discovery"), idp.count("jwks")), (2, 1))
 
 
