@@ -515,17 +515,13 @@ int BPF_PROG(credgate_file_open, struct file *file, int ret)
 	return 0;
 }
 
-/* Every read and write (read, pread, readv, splice, sendfile, copy_file_range, io_uring) of a
- * credential through any fd: an fd opened by the workload and inherited across an exec into a
- * program that is not the identity, or kept after a setuid, reads nothing. Same fast path. */
-SEC("lsm/file_permission")
-int BPF_PROG(credgate_file_permission, struct file *file, int mask, int ret)
+/* Use of a credential through an fd already open: the caller must match the binding now. Same fast
+ * path as file_open: an inlined check of the file system, then one lookup. */
+static __always_inline int credgate_gate_fd(struct file *file, __u32 hook)
 {
 	struct credgate_object_key key;
 	struct credgate_object *o;
 
-	if (ret)
-		return ret;
 	key.dev = file->f_inode->i_sb->s_dev;
 	if (!credgate_cred_dev(key.dev))
 		return 0;
@@ -533,26 +529,27 @@ int BPF_PROG(credgate_file_permission, struct file *file, int mask, int ret)
 	o = bpf_map_lookup_elem(&credgate_objects, &key);
 	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))
 		return 0;
-	return credgate_gate_credential(o, &key, CREDGATE_HOOK_FILE_PERMISSION, false);
+	return credgate_gate_credential(o, &key, hook, false);
+}
+
+/* Every read and write (read, pread, readv, splice, sendfile, copy_file_range, io_uring) of a
+ * credential through any fd: an fd opened by the workload and inherited across an exec into a
+ * program that is not the identity, or kept after a setuid, reads nothing. */
+SEC("lsm/file_permission")
+int BPF_PROG(credgate_file_permission, struct file *file, int mask, int ret)
+{
+	if (ret)
+		return ret;
+	return credgate_gate_fd(file, CREDGATE_HOOK_FILE_PERMISSION);
 }
 
 SEC("lsm/mmap_file")
 int BPF_PROG(credgate_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
 	     int ret)
 {
-	struct credgate_object_key key = {};
-	struct credgate_object *o;
-
 	if (ret || !file)
 		return ret;
-	key.dev = file->f_inode->i_sb->s_dev;
-	if (!credgate_cred_dev(key.dev))
-		return 0;
-	key.ino = file->f_inode->i_ino;
-	o = bpf_map_lookup_elem(&credgate_objects, &key);
-	if (!o || !(o->flags & CREDGATE_OBJ_CREDENTIAL))
-		return 0;
-	return credgate_gate_credential(o, &key, CREDGATE_HOOK_MMAP_FILE, false);
+	return credgate_gate_fd(file, CREDGATE_HOOK_MMAP_FILE);
 }
 
 SEC("lsm/file_receive")

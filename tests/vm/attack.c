@@ -155,45 +155,26 @@ static int vm_read(const char *pid, const char *addr)
 	return stolen(buf, n);
 }
 
-static int perf_open(const char *pid)
+/* A sampling event that copies user registers and 4 KiB of user stack with every sample: on a task
+ * (pid, any CPU) or on every task of CPU 0 (pid -1). */
+static int perf_sample(int pid, int cpu, const char *what)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
 		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_TASK_CLOCK,
+		.config = pid >= 0 ? PERF_COUNT_SW_TASK_CLOCK : PERF_COUNT_SW_CPU_CLOCK,
 		.sample_period = 100000,
 		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_REGS_USER,
 		.sample_stack_user = 4096,
 		.sample_regs_user = 0xff,
-		.exclude_kernel = 1,
+		.exclude_kernel = pid >= 0,
 		.disabled = 1,
 	};
-	int fd = (int)syscall(SYS_perf_event_open, &attr, atoi(pid), -1, -1, 0);
+	int fd = (int)syscall(SYS_perf_event_open, &attr, pid, cpu, -1, 0);
 
 	if (fd < 0)
 		return refused("perf_event_open");
-	printf("perf event %d opened on %s\n", fd, pid);
-	return 0;
-}
-
-/* A CPU-wide event (every task on CPU 0) sampling user registers and stacks. */
-static int perf_cpu(void)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 100000,
-		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_STACK_USER | PERF_SAMPLE_REGS_USER,
-		.sample_stack_user = 4096,
-		.sample_regs_user = 0xff,
-		.disabled = 1,
-	};
-	int fd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, 0);
-
-	if (fd < 0)
-		return refused("perf_event_open(cpu 0)");
-	printf("cpu-wide perf event %d opened\n", fd);
+	printf("%s perf event %d opened\n", what, fd);
 	return 0;
 }
 
@@ -447,9 +428,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "vmread") && argc == 4)
 		return vm_read(argv[2], argv[3]);
 	if (!strcmp(cmd, "perf") && argc == 3)
-		return perf_open(argv[2]);
+		return perf_sample(atoi(argv[2]), -1, "per-task");
 	if (!strcmp(cmd, "perf-cpu") && argc == 2)
-		return perf_cpu();
+		return perf_sample(-1, 0, "cpu-wide");
 	if (!strcmp(cmd, "bpf-read-kernel") && argc == 2)
 		return load_kernel_reader();
 	if (!strcmp(cmd, "prlimit-core") && argc == 3)
