@@ -3,6 +3,7 @@
 # credgated end to end under kernel enforcement, in one boot: devvault set up like the seed scenario,
 # credgated delivering keys to a bound agent script, intruders refused, crash, adoption and revocation.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/daemon_lib.sh"
 require_enforcement
 credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
 credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
@@ -78,32 +79,10 @@ chmod 0755 "$w/intruder/copy-of-agent" "$w/intruder/ai-agent"
 agent_sha=$(sha256sum "$agent" | cut -d' ' -f1)
 
 # ---- devvault ---------------------------------------------------------------------------------
-/usr/bin/python3 "$devvault" --listen 127.0.0.1:8200 --openai-listen 127.0.0.1:8300 --root-token e2e-root \
-  --openai-project proj_e2e --exit-with-parent >"$w/devvault.out" 2>"$w/devvault.log" &
-devvault_pid=$!
-poll 90 grep -q '^devvault ready' "$w/devvault.out" || die "devvault did not start"
-bao() {  # bao METHOD PATH JSON: the HTTP call behind a `bao` command
-  local code
-  code=$(curl -s -o "$w/bao.out" -w '%{http_code}' -X "$1" -H 'X-Vault-Token: e2e-root' \
-    -H 'Content-Type: application/json' --data "$3" "$vault/v1/$2")
-  [[ $code == 200 || $code == 204 ]] || die "$1 /v1/$2 answered $code: $(head -c 300 "$w/bao.out")"
-}
+start_devvault e2e-root proj_e2e
 
 # ---- credgated, enforcing ---------------------------------------------------------------------
-cat >"$w/credgate.yaml" <<EOF
-trustDomain: example.org
-node: e2e-node
-issuer:
-  url: $issuer
-  listen: 127.0.0.1:8443
-delivery:
-  backend: file
-  fileRoot: $root
-control:
-  socket: $w/control.sock
-policies:
-  dir: $w/policies.d
-EOF
+write_credgate_yaml e2e-node
 "$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
 daemon=$!
 poll 90 ctl status || die "credgated did not answer on its control socket"

@@ -4,6 +4,7 @@
 # subtree before the unit runs (by another uid, by the agent's own uid, used by root) is never bound;
 # the real unit, started later, stopped and started again (a new cgroup id), is followed without a reload.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/daemon_lib.sh"
 require_enforcement
 credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
 credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
@@ -52,30 +53,8 @@ chmod 0755 "$agent"
 mkdir -p "$cg/system.slice" "$cg/user.slice/user-1001.slice"
 
 # ---- devvault and credgated, enforcing ------------------------------------------------------------
-/usr/bin/python3 "$devvault" --listen 127.0.0.1:8200 --openai-listen 127.0.0.1:8300 --root-token units-root \
-  --openai-project proj_units --exit-with-parent >"$w/devvault.out" 2>"$w/devvault.log" &
-devvault_pid=$!
-poll 90 grep -q '^devvault ready' "$w/devvault.out" || die "devvault did not start"
-bao() {  # bao METHOD PATH JSON: the HTTP call behind a `bao` command
-  local code
-  code=$(curl -s -o "$w/bao.out" -w '%{http_code}' -X "$1" -H 'X-Vault-Token: units-root' \
-    -H 'Content-Type: application/json' --data "$3" "$vault/v1/$2")
-  [[ $code == 200 || $code == 204 ]] || die "$1 /v1/$2 answered $code: $(head -c 300 "$w/bao.out")"
-}
-cat >"$w/credgate.yaml" <<EOF
-trustDomain: example.org
-node: units-node
-issuer:
-  url: $issuer
-  listen: 127.0.0.1:8443
-delivery:
-  backend: file
-  fileRoot: $root
-control:
-  socket: $w/control.sock
-policies:
-  dir: $w/policies.d
-EOF
+start_devvault units-root proj_units
+write_credgate_yaml units-node
 "$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
 daemon=$!
 poll 90 ctl status || die "credgated did not answer on its control socket"
