@@ -131,12 +131,20 @@ static __always_inline __u64 credgate_kdev(const struct inode *inode)
 	return (__u64)BPF_CORE_READ(inode, i_sb, s_dev);
 }
 
+/* The dev of an object's key (credgate_abi.h): the super block's, or CREDGATE_DEV_SYSFS on sysfs. */
+static __always_inline __u64 credgate_obj_dev(const struct inode *inode)
+{
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == CREDGATE_SYSFS_MAGIC)
+		return CREDGATE_DEV_SYSFS;
+	return (__u64)BPF_CORE_READ(inode, i_sb, s_dev);
+}
+
 static __always_inline struct credgate_object *credgate_lookup_inode(const struct inode *inode,
 								       struct credgate_object_key *key)
 {
 	if (!inode)
 		return 0;
-	key->dev = credgate_kdev(inode);
+	key->dev = credgate_obj_dev(inode);
 	key->ino = BPF_CORE_READ(inode, i_ino);
 	return bpf_map_lookup_elem(&credgate_objects, key);
 }
@@ -492,6 +500,14 @@ static __always_inline bool credgate_cred_dev(__u64 dev)
 	return false;
 }
 
+/* credgate_obj_dev for the hot paths, through the BTF pointers the hook was given. */
+static __always_inline __u64 credgate_file_dev(const struct file *file)
+{
+	const struct super_block *sb = file->f_inode->i_sb;
+
+	return sb->s_magic == CREDGATE_SYSFS_MAGIC ? CREDGATE_DEV_SYSFS : (__u64)sb->s_dev;
+}
+
 SEC("lsm/file_open")
 int BPF_PROG(credgate_file_open, struct file *file, int ret)
 {
@@ -500,7 +516,7 @@ int BPF_PROG(credgate_file_open, struct file *file, int ret)
 
 	if (ret)
 		return ret;
-	key.dev = file->f_inode->i_sb->s_dev;
+	key.dev = credgate_file_dev(file);
 	/* Elsewhere only a write-open can concern us (trusted programs, credgated's binary). */
 	if (!(file->f_mode & FMODE_WRITE) && !credgate_cred_dev(key.dev))
 		return 0;
@@ -522,7 +538,7 @@ static __always_inline int credgate_gate_fd(struct file *file, __u32 hook)
 	struct credgate_object_key key;
 	struct credgate_object *o;
 
-	key.dev = file->f_inode->i_sb->s_dev;
+	key.dev = credgate_file_dev(file);
 	if (!credgate_cred_dev(key.dev))
 		return 0;
 	key.ino = file->f_inode->i_ino;
@@ -701,6 +717,10 @@ int BPF_PROG(credgate_inode_free_security, struct inode *inode)
 	struct credgate_object_key key;
 
 	if (inode->__i_nlink)
+		return 0;
+	/* kernfs frees the inode of a node still in use and builds it again later; a removed sysfs file's
+	 * entry is dropped by credgated, its number is never given to another node. */
+	if (inode->i_sb->s_magic == CREDGATE_SYSFS_MAGIC)
 		return 0;
 	key.dev = inode->i_sb->s_dev;
 	key.ino = inode->i_ino;

@@ -24,7 +24,13 @@
 #define CREDGATE_MAX_CRED_DEVS 4        /* file systems holding credentials, for the read fast path */
 
 /* ---- credgate_objects: (dev, ino) -> what the inode is ------------------------------------- */
-/* dev is the kernel's encoding (MAJOR << 20 | MINOR), not userspace st_dev. */
+/* dev is the kernel's encoding (MAJOR << 20 | MINOR), not userspace st_dev, except on sysfs.
+ * Every mount of sysfs (one per network namespace, which an unprivileged user namespace can make)
+ * shows the same kernfs node, with the same inode number, under another super block and st_dev. So
+ * an object on sysfs is keyed on the file system rather than on one of its super blocks:
+ * dev = CREDGATE_DEV_SYSFS, which no kernel dev_t (32 bits) can equal. */
+#define CREDGATE_SYSFS_MAGIC 0x62656572u
+#define CREDGATE_DEV_SYSFS ((1ull << 32) | CREDGATE_SYSFS_MAGIC)
 struct credgate_object_key {
 	__u64 dev;
 	__u64 ino;

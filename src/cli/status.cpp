@@ -60,8 +60,17 @@ std::string delivery_line(const rapidjson::Value& daemon) {
     if (!daemon.HasMember("delivery") || !daemon["delivery"].IsObject()) return "";
     const auto& d = daemon["delivery"];
     const bool may_swap = d.HasMember("maySwap") && d["maySwap"].IsBool() && d["maySwap"].GetBool();
-    return fmt::format("delivery: {} at {} ({}): {}\n", get_string(d, "filesystem"), get_string(d, "root"),
-                       may_swap ? "credentials MAY BE SWAPPED" : "never swapped", get_string(d, "reason"));
+    std::string line =
+        fmt::format("delivery: {} at {} ({}): {}\n", get_string(d, "filesystem"), get_string(d, "root"),
+                    may_swap ? "credentials MAY BE SWAPPED" : "never swapped", get_string(d, "reason"));
+    if (d.HasMember("sysfs") && d["sysfs"].IsObject()) {
+        const auto& k = d["sysfs"];
+        const bool loaded = k.HasMember("moduleLoaded") && k["moduleLoaded"].IsBool() && k["moduleLoaded"].GetBool();
+        line += loaded ? fmt::format("delivery: credgate.ko loaded, sysfs files under {} (kernel memory only)\n",
+                                     get_string(k, "root"))
+                       : "delivery: credgate.ko not loaded ('modprobe credgate' to deliver through sysfs)\n";
+    }
+    return line;
 }
 
 int run_status(const ControlTarget& target, bool json) {

@@ -3,6 +3,7 @@
 #include "daemon/app.hpp"
 
 #include "common/log.hpp"
+#include "daemon/backend_choice.hpp"
 #include "daemon/binding_ops.hpp"
 #include "daemon/cgroup_watch.hpp"
 #include "daemon/control_api.hpp"
@@ -10,6 +11,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/protection.hpp"
 #include "delivery/file_sink.hpp"
+#include "delivery/sysfs_sink.hpp"
 #include "http/client_factory.hpp"
 #include "http/event_loop.hpp"
 #include "http/server.hpp"
@@ -28,6 +30,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
 namespace credgate::daemon {
 namespace {
@@ -42,7 +45,8 @@ std::string host_name() {
 
 struct Runtime {
     BindingDefinition def;
-    std::string propagation = "file";
+    Backend backend = Backend::file;
+    std::string path;     // where its file is (or would be) published
     std::string blocked;  // non-empty: not started, and why
     std::unique_ptr<DaemonBindingOps> ops;
     std::unique_ptr<refresh::Engine> engine;
@@ -119,12 +123,7 @@ public:
         so.root = config_.delivery.file_root;
         // Only root can mount the private tmpfs or ramfs; anyone else gets a plain directory (development).
         so.mount = ::geteuid() == 0;
-        so.hooks.before_content = [this](const delivery::Target& t, delivery::FileId id) {
-            return protection_->protect(t, id);
-        };
-        so.hooks.after_retire = [this](const delivery::Target& t, delivery::FileId id) {
-            protection_->unprotect(t, id);
-        };
+        so.hooks = sink_hooks(so.root);
         auto sink = delivery::FileSink::create(so);
         if (!sink) return fail(sink.error().kind, "Failed to set up file delivery: " + sink.error().message);
         sink_ = std::move(*sink);
@@ -157,6 +156,7 @@ public:
         started_at_ = loop_.clock().now();
         auto refused = apply_rules(*defs);
         if (!refused) return fail(refused.error());
+        clear_leftover_sysfs_files(*defs);
         for (auto& d : *defs) start_binding(std::move(d), *refused);
 
         loop_.on_signal(SIGHUP, [this](int) {
@@ -212,6 +212,67 @@ public:
         audit_timer_->arm(loop_.clock().now() + kAuditPollInterval, [this] { poll_audit(); });
     }
 
+    // ---- delivery -----------------------------------------------------------------------------
+    // Every new file is registered with the kernel before it has content (DESIGN §4).
+    delivery::Hooks sink_hooks(const std::string& root) {
+        delivery::Hooks hooks;
+        hooks.before_content = [this, root](const delivery::Target& t, delivery::FileId id) {
+            return protection_->protect(root, t, id);
+        };
+        hooks.after_retire = [this, root](const delivery::Target& t, delivery::FileId id) {
+            protection_->unprotect(root, t, id);
+        };
+        return hooks;
+    }
+
+    // The sysfs sink, set up the first time a binding needs it with credgate.ko loaded.
+    Result<delivery::SysfsSink*> sysfs_sink() {
+        if (sysfs_) return sysfs_.get();
+        delivery::SysfsSinkOptions so;
+        so.root = config_.delivery.sysfs_root;
+        so.hooks = sink_hooks(so.root);
+        auto sink = delivery::SysfsSink::create(std::move(so));
+        if (!sink) return fail(sink.error());
+        sysfs_ = std::move(*sink);
+        log::info(kComponent, "Delivering to credgate.ko under '{}'", sysfs_->root());
+        return sysfs_.get();
+    }
+
+    // Files a previous credgated left in credgate.ko (it did not stop cleanly): a file this one
+    // publishes again is kept only while the kernel still protects it for that binding (the pinned
+    // programs and its slot were kept); every other file goes before any binding starts.
+    void clear_leftover_sysfs_files(const std::vector<BindingDefinition>& defs) {
+        if (!delivery::sysfs_module_loaded(config_.delivery.sysfs_root)) return;
+        auto sink = sysfs_sink();
+        if (!sink) {
+            log::error(kComponent, "Failed to use credgate.ko: {}", sink.error().message);
+            return;
+        }
+        auto files = (*sink)->list();
+        if (!files) {
+            log::error(kComponent, "Failed to list the files in credgate.ko: {}", files.error().message);
+            return;
+        }
+        std::set<std::string> expected;
+        for (const auto& d : defs)
+            if (choose_backend(d.binding.propagation, config_.delivery.backend, true) == Backend::sysfs)
+                expected.insert((*sink)->path_of({d.workload_uuid, d.binding.meta.name, d.binding.output.file_name}));
+        for (const auto& [target, id] : *files) {
+            const std::string path = (*sink)->path_of(target);
+            if (expected.contains(path) && protection_->holds(target, id)) {
+                log::info(kComponent, "Kept '{}' from the previous credgated: the kernel still protects it", path);
+                continue;
+            }
+            const char* why = expected.contains(path) ? "the kernel no longer protects it for its binding"
+                                                      : "no binding publishes it";
+            if (auto r = (*sink)->remove_file(target); !r)
+                log::error(kComponent, "Failed to remove '{}' left by a previous credgated ({}): {}", path, why,
+                           r.error().message);
+            else
+                log::notice(kComponent, "Removed '{}' left by a previous credgated: {}", path, why);
+        }
+    }
+
     // ---- bindings -----------------------------------------------------------------------------
     http::Client* client_for(const std::optional<std::string>& ca_file) {
         const std::string key = ca_file.value_or("");
@@ -226,18 +287,25 @@ public:
     void start_binding(BindingDefinition def, const std::map<std::string, std::string>& refused) {
         auto rt = std::make_unique<Runtime>();
         const std::string name = def.binding.meta.name;
-        const bool want_sysfs = def.binding.propagation == policy::Propagation::sysfs ||
-                                (def.binding.propagation == policy::Propagation::auto_select &&
-                                 config_.delivery.backend == policy::DeliveryBackend::sysfs);
-        rt->propagation = want_sysfs ? "sysfs" : "file";
+        const bool module_loaded = delivery::sysfs_module_loaded(config_.delivery.sysfs_root);
+        rt->backend = choose_backend(def.binding.propagation, config_.delivery.backend, module_loaded);
         rt->def = std::move(def);
+        const delivery::Target target{rt->def.workload_uuid, name, rt->def.binding.output.file_name};
+        delivery::Sink* sink = sink_.get();
+        std::string no_sink;
+        if (rt->backend == Backend::sysfs) {
+            auto s = module_loaded ? sysfs_sink() : Result<delivery::SysfsSink*>(fail(ErrorKind::unsupported, ""));
+            sink = s ? *s : nullptr;
+            if (!module_loaded) no_sink = module_missing_message(name, config_.delivery.sysfs_root);
+            else if (!s) no_sink = "credgate.ko cannot be used: " + s.error().message;
+        }
+        rt->path = sink ? sink->path_of(target)
+                        : fmt::format("{}/{}/{}{}/{}", config_.delivery.sysfs_root, target.workload_uuid,
+                                      delivery::kBindingDirPrefix, name, target.file_name);
         if (protection_->mode() == ProtectionMode::blocked) {
             rt->blocked = protection_->blocked_message();
-        } else if (want_sysfs) {
-            rt->blocked = fmt::format(
-                "propagation 'sysfs' needs the credgate kernel module, and this credgated has no sysfs delivery: "
-                "set 'propagation: {{file: {{}}}}' (or 'auto') in CredentialBinding '{}' to deliver under '{}'",
-                name, config_.delivery.file_root);
+        } else if (!sink) {
+            rt->blocked = no_sink;
         } else if (auto it = refused.find(name); it != refused.end()) {
             rt->blocked = fmt::format("the identity '{}' cannot be turned into kernel rules: {}",
                                       rt->def.identity.meta.name, it->second);
@@ -251,7 +319,7 @@ public:
             if (!vc) {
                 rt->blocked = "the credential source cannot be used: " + vc.error().message;
             } else {
-                rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), *issuer_, *sink_);
+                rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), *issuer_, *sink);
                 refresh::EngineOptions eo;
                 eo.tuning = rt->def.binding.refresh;
                 rt->engine = std::make_unique<refresh::Engine>(name, loop_.clock(), *rt->ops, eo);
@@ -361,7 +429,13 @@ public:
                 // Unchanged: keeps running untouched. A reload is also the operator saying "I fixed
                 // something", so a binding waiting out a non-retryable error tries again now.
                 auto& rt = *it->second;
-                if (rt.engine) {
+                if (!rt.engine) {
+                    // Blocked (credgate.ko was not loaded, enforcement was missing, …): tried again.
+                    bindings_.erase(it);
+                    start_binding(std::move(d), *refused);
+                    continue;
+                }
+                {
                     auto st = rt.engine->status().state;
                     if (st == refresh::State::failed || st == refresh::State::retrying || st == refresh::State::expired)
                         rt.engine->refresh_now();
@@ -441,8 +515,8 @@ public:
     BindingSnapshot snapshot(const Runtime& rt) const {
         BindingSnapshot s;
         s.definition = rt.def;
-        s.propagation = rt.propagation;
-        s.path = sink_->path_of({rt.def.workload_uuid, rt.def.binding.meta.name, rt.def.binding.output.file_name});
+        s.propagation = std::string(to_string(rt.backend));
+        s.path = rt.path;
         for (auto& d : policy::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
         if (!rt.blocked.empty()) {
             s.state = "BLOCKED";
@@ -477,7 +551,8 @@ public:
         d.last_reload = last_reload_;
         d.delivery = {sink_->root(), delivery::to_string(sink_->mount().filesystem),
                       delivery::may_swap(sink_->mount().filesystem), sink_->mount().reason, sink_->published_bytes(),
-                      sink_->max_total_bytes()};
+                      sink_->max_total_bytes(), config_.delivery.sysfs_root,
+                      delivery::sysfs_module_loaded(config_.delivery.sysfs_root)};
         for (const auto& [n, rt] : bindings_) d.bindings.push_back(snapshot(*rt));
         for (const auto& rt : retired_)
             if (rt->engine) d.stopped_revocations_pending += rt->engine->status().revocations_pending;
@@ -513,6 +588,7 @@ private:
     std::unique_ptr<issuer::Issuer> issuer_;
     std::unique_ptr<issuer::IssuerService> issuer_service_;
     std::unique_ptr<delivery::FileSink> sink_;
+    std::unique_ptr<delivery::SysfsSink> sysfs_;  // once a binding delivers through credgate.ko
     std::map<std::string, std::unique_ptr<Runtime>> bindings_;
     std::vector<std::unique_ptr<Runtime>> retired_;  // stopped; kept while completions may reference them
     std::unique_ptr<http::Server> control_;

@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "common/time_text.hpp"
 #include "daemon/file_owner.hpp"
+#include "policy/rules.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -69,9 +70,9 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     w.StartObject();
     str(w, "workloadID", d.binding.workload_id);
     str(w, "credentialSource", d.binding.credential_source);
-    key(w, "propagation");
+    key(w, "propagation");  // as written; status.<backend> says where it went
     w.StartObject();
-    key(w, b.propagation);
+    key(w, policy::to_string(d.binding.propagation));
     w.StartObject();
     w.EndObject();
     w.EndObject();
@@ -259,6 +260,12 @@ std::string status_json(const DaemonSnapshot& s, TimePoint now) {
     w.Uint64(s.delivery.published_bytes);
     key(w, "maxBytes");
     w.Uint64(s.delivery.max_bytes);
+    key(w, "sysfs");
+    w.StartObject();
+    str(w, "root", s.delivery.sysfs_root);
+    key(w, "moduleLoaded");
+    w.Bool(s.delivery.sysfs_loaded);
+    w.EndObject();
     w.EndObject();
     key(w, "stoppedBindingsRevocationsPending");
     w.Uint64(s.stopped_revocations_pending);

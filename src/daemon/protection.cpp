@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +18,8 @@
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
 #include "identity/rules.hpp"
+
+#include <linux/magic.h>
 #endif
 
 namespace credgate::daemon {
@@ -40,7 +43,7 @@ public:
     Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>&) override {
         return std::map<std::string, std::string>{};
     }
-    Result<void> protect(const delivery::Target& target, delivery::FileId) override {
+    Result<void> protect(const std::string&, const delivery::Target& target, delivery::FileId) override {
         if (mode_ != ProtectionMode::insecure)
             return fail(ErrorKind::unsupported, "kernel enforcement is unavailable: " + problem_);
         log::warning(kComponent,
@@ -49,7 +52,7 @@ public:
                      target.workload_uuid, target.binding, target.file_name);
         return {};
     }
-    void unprotect(const delivery::Target&, delivery::FileId) override {}
+    void unprotect(const std::string&, const delivery::Target&, delivery::FileId) override {}
 
 private:
     ProtectionMode mode_;
@@ -90,8 +93,7 @@ private:
 
 class Enforced final : public Protection {
 public:
-    Enforced(std::unique_ptr<enforce::Enforcer> e, std::string file_root)
-        : enforcer_(std::move(e)), file_root_(std::move(file_root)) {}
+    explicit Enforced(std::unique_ptr<enforce::Enforcer> e) : enforcer_(std::move(e)) {}
     ProtectionMode mode() const override { return ProtectionMode::enforced; }
     const std::string& problem() const override { return problem_; }
 
@@ -135,20 +137,28 @@ public:
         return refused;
     }
 
-    Result<void> protect(const delivery::Target& target, delivery::FileId file) override {
+    Result<void> protect(const std::string& root, const delivery::Target& target, delivery::FileId file) override {
         auto it = index_.find(target.binding);
         if (it == index_.end())
             return fail(ErrorKind::internal, fmt::format("binding '{}' has no kernel rules", target.binding));
-        identity::FileKey key{identity::kernel_dev(file.device), file.inode};
-        if (auto r = enforcer_->protect_file(key, it->second); !r) return r;
-        return protect_directories(target, file);
+        if (auto r = enforcer_->protect_file(key_of(file), it->second); !r) return r;
+        return protect_directories(root, target, file);
     }
 
     // A retired file stays protected until the kernel frees its inode: an O_PATH fd or an open fd
     // held across the rotation still reaches it. Its binding keeps reading it while the binding
-    // exists; once the binding is gone, nobody does.
-    void unprotect(const delivery::Target& target, delivery::FileId file) override {
-        identity::FileKey key{identity::kernel_dev(file.device), file.inode};
+    // exists; once the binding is gone, nobody does. A removed sysfs node is different: nothing
+    // reaches it any more (an fd still open reads ENODEV) and its number is never reused, so its
+    // entry goes now, with those of its directories if they went too.
+    void unprotect(const std::string& root, const delivery::Target& target, delivery::FileId file) override {
+        const identity::FileKey key = key_of(file);
+        if (file.fs_magic == SYSFS_MAGIC) {
+            if (auto r = enforcer_->forget(key); !r)
+                log::warning(kComponent, "Failed to drop the kernel entry of a removed file of binding '{}': {}",
+                             target.binding, r.error().message);
+            forget_removed_directories(root, target);
+            return;
+        }
         if (index_.contains(target.binding)) {
             auto& held = retired_[target.binding];
             if (held.size() >= kRetiredPruneAt)
@@ -161,12 +171,20 @@ public:
                          r.error().message);
     }
 
+    bool holds(const delivery::Target& target, delivery::FileId file) override {
+        auto it = index_.find(target.binding);
+        if (it == index_.end()) return false;
+        auto o = enforcer_->object(key_of(file));
+        return o && o->credential() && o->binding == it->second;
+    }
+
     void release_root() override {
-        struct stat st {};
-        if (::lstat(file_root_.c_str(), &st) != 0) return;
-        const identity::FileKey key{identity::kernel_dev(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-        if (auto r = enforcer_->release_directory(key); !r)
-            log::warning(kComponent, "Failed to release '{}' after shutdown: {}", file_root_, r.error().message);
+        for (const auto& root : roots_) {
+            struct stat st {};
+            if (::lstat(root.c_str(), &st) != 0) continue;
+            if (auto r = enforcer_->release_directory(dir_key(root, st)); !r)
+                log::warning(kComponent, "Failed to release '{}' after shutdown: {}", root, r.error().message);
+        }
     }
 
     size_t drain_audit() override {
@@ -215,13 +233,26 @@ private:
         retired_.erase(it);
     }
 
-    // The file root, the workload and binding directories above the file: only credgated may add,
+    static identity::FileKey key_of(delivery::FileId file) {
+        return enforce::object_key(file.device, file.inode, file.fs_magic);
+    }
+    static identity::FileKey dir_key(const std::string& dir, const struct stat& st) {
+        struct statfs fs {};
+        const uint64_t magic = ::statfs(dir.c_str(), &fs) == 0 ? static_cast<uint32_t>(fs.f_type) : 0;
+        return enforce::object_key(st.st_dev, st.st_ino, magic);
+    }
+
+    static std::vector<std::string> directories(const std::string& root, const delivery::Target& target) {
+        const std::string workload_dir = root + "/" + target.workload_uuid;
+        return {root, workload_dir, workload_dir + "/" + std::string(delivery::kBindingDirPrefix) + target.binding};
+    }
+
+    // The root, the workload and binding directories above the file: only credgated may add,
     // remove or rename their entries or mount over or unmount them, and they cannot be renamed
     // themselves, so the file cannot be moved out of reach or shadowed.
-    Result<void> protect_directories(const delivery::Target& target, delivery::FileId file) {
-        const std::string workload_dir = file_root_ + "/" + target.workload_uuid;
-        const std::string binding_dir = workload_dir + "/" + std::string(delivery::kBindingDirPrefix) + target.binding;
-        for (const std::string& dir : {file_root_, workload_dir, binding_dir}) {
+    Result<void> protect_directories(const std::string& root, const delivery::Target& target,
+                                     delivery::FileId file) {
+        for (const std::string& dir : directories(root, target)) {
             struct stat st {};
             if (::lstat(dir.c_str(), &st) != 0)
                 return fail(ErrorKind::internal,
@@ -230,16 +261,32 @@ private:
                 return fail(ErrorKind::internal, fmt::format("Failed to protect directory '{}': not a directory on "
                                                              "the credential file's file system",
                                                              dir));
-            const identity::FileKey key{identity::kernel_dev(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+            const identity::FileKey key = enforce::object_key(st.st_dev, st.st_ino, file.fs_magic);
             if (auto r = enforcer_->protect_directory(key); !r)
                 return fail(r.error().kind,
                             fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
+            if (file.fs_magic == SYSFS_MAGIC) sysfs_dirs_[dir] = key;
         }
+        roots_.insert(root);
         return {};
     }
 
+    // sysfs directories go with their last file; their entries are dropped as the files' are.
+    void forget_removed_directories(const std::string& root, const delivery::Target& target) {
+        for (const std::string& dir : directories(root, target)) {
+            auto it = sysfs_dirs_.find(dir);
+            struct stat st {};
+            if (it == sysfs_dirs_.end() || ::lstat(dir.c_str(), &st) == 0) continue;
+            if (auto r = enforcer_->forget(it->second); !r)
+                log::warning(kComponent, "Failed to drop the kernel entry of removed directory '{}': {}", dir,
+                             r.error().message);
+            sysfs_dirs_.erase(it);
+        }
+    }
+
     std::unique_ptr<enforce::Enforcer> enforcer_;
-    std::string file_root_;  // the FileSink root: <root>/<workload uuid>/crb-<binding>/<file>
+    std::set<std::string> roots_;  // sink roots: <root>/<workload uuid>/crb-<binding>/<file>
+    std::map<std::string, identity::FileKey> sysfs_dirs_;  // protected sysfs directories, by path
     std::string problem_;
     std::map<std::string, uint32_t> index_;  // binding name -> kernel index
     identity::CompiledRules rules_;          // the applied rule set, to name bindings in audit lines
@@ -320,7 +367,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
         if (e) {
             log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
                         (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
-            return std::make_unique<Enforced>(std::move(*e), config.delivery.file_root);
+            return std::make_unique<Enforced>(std::move(*e));
         }
         problem = "Failed to load the BPF LSM programs: " + e.error().message;
     } else {

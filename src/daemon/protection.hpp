@@ -58,12 +58,16 @@ public:
     // Compiles every binding's identity and swaps the kernel rule set at once. Bindings whose
     // identity cannot be compiled are returned as name -> reason (they must not publish).
     virtual Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) = 0;
-    // Sink hook: registers a new, still empty credential file for its binding's rules.
-    virtual Result<void> protect(const delivery::Target& target, delivery::FileId file) = 0;
+    // Sink hook: registers a new, still empty credential file under a sink's `root` for its binding's
+    // rules, and the directories from `root` down to it.
+    virtual Result<void> protect(const std::string& root, const delivery::Target& target, delivery::FileId file) = 0;
     // Sink hook: the file is no longer published.
-    virtual void unprotect(const delivery::Target& target, delivery::FileId file) = 0;
-    // After a clean shutdown removed every credential file: the empty credential root no longer needs
-    // protecting, so an operator may unmount or remove it.
+    virtual void unprotect(const std::string& root, const delivery::Target& target, delivery::FileId file) = 0;
+    // Whether a file a previous credgated left is protected now for `target`'s binding (its slot
+    // was kept), so it may be kept and given new content; otherwise it must go.
+    virtual bool holds(const delivery::Target&, delivery::FileId) { return false; }
+    // After a clean shutdown removed every credential file: the empty credential roots no longer need
+    // protecting, so an operator may unmount or remove them.
     virtual void release_root() {}
     // Logs the kernel's audit events (one JSON line each) without blocking; returns how many.
     virtual size_t drain_audit() { return 0; }

@@ -40,7 +40,7 @@ struct ReloadOutcome {
     ReloadPlan plan;
 };
 
-// Where the file backend keeps credentials, and whether they can reach swap.
+// Where the file backend keeps credentials, whether they can reach swap, and credgate.ko.
 struct DeliverySnapshot {
     std::string root;
     std::string filesystem;  // "tmpfs (noswap)", "ramfs", "tmpfs", "directory"
@@ -48,6 +48,8 @@ struct DeliverySnapshot {
     std::string reason;      // why this file system
     size_t published_bytes = 0;
     size_t max_bytes = 0;
+    std::string sysfs_root;        // credgate.ko's credentials directory
+    bool sysfs_loaded = false;     // whether the module is loaded now
 };
 
 struct DaemonSnapshot {

@@ -22,8 +22,9 @@ struct Target {
 
 // The identity the kernel programs key on (DESIGN §3).
 struct FileId {
-    uint64_t device = 0;  // st_dev
-    uint64_t inode = 0;   // st_ino
+    uint64_t device = 0;    // st_dev
+    uint64_t inode = 0;     // st_ino
+    uint64_t fs_magic = 0;  // statfs f_type of its file system; 0 when not asked
     friend bool operator==(const FileId&, const FileId&) = default;
 };
 

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <vector>
 
@@ -52,7 +53,14 @@ Result<std::unique_ptr<SysfsSink>> SysfsSink::create(SysfsSinkOptions options) {
         return fail(ErrorKind::unsupported,
                     fmt::format("delivery: the credgate kernel module is not loaded ('{}' is missing): run 'modprobe credgate'",
                                 options.root));
-    return std::unique_ptr<SysfsSink>(new SysfsSink(std::move(options)));
+    struct statfs fs {};
+    if (::statfs(options.root.c_str(), &fs) != 0) return fail(sys_error("statfs", options.root, errno));
+    const auto magic = static_cast<uint64_t>(static_cast<uint32_t>(fs.f_type));
+    return std::unique_ptr<SysfsSink>(new SysfsSink(std::move(options), magic));
+}
+
+FileId SysfsSink::id_of(const struct stat& st) const {
+    return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), fs_magic_};
 }
 
 std::string SysfsSink::path_of(const Target& t) const {
@@ -86,6 +94,11 @@ Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_vie
     if (fd < 0) {
         const int e = errno;
         explicit_bzero(buf.data(), buf.size());
+        if (e == ENOENT || e == ENXIO || e == ENODEV)
+            return fail(ErrorKind::unsupported,
+                        fmt::format("delivery: Failed to open '{}': the credgate kernel module is not loaded: run "
+                                    "'modprobe credgate'",
+                                    options_.control));
         return fail(sys_error("open", options_.control, e));
     }
     ssize_t n;
@@ -96,6 +109,10 @@ Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_vie
     ::close(fd);
     explicit_bzero(buf.data(), buf.size());
     static constexpr const char* kVerbs[] = {"", "create", "replace", "remove"};
+    if (n < 0 && e == ENODEV)
+        return fail(ErrorKind::unsupported, fmt::format("delivery: Failed to {} '{}': the credgate kernel module is "
+                                                        "going away ('{}': {})",
+                                                        kVerbs[opcode], path_of(t), options_.control, std::strerror(e)));
     if (n < 0) return fail(sys_error(kVerbs[opcode], path_of(t), e));
     if (static_cast<size_t>(n) != buf.size())
         return fail(ErrorKind::internal, fmt::format("delivery: Failed to {} '{}': short write to '{}'", kVerbs[opcode],
@@ -112,25 +129,74 @@ Result<Published> SysfsSink::publish(const Target& target, std::string_view byte
     struct stat st {};
     bool exists = ::stat(path.c_str(), &st) == 0;
     if (exists && (st.st_uid != want_uid || (st.st_mode & 07777) != want_mode)) {
-        const FileId old{st.st_dev, st.st_ino};
-        if (auto r = submit(CREDGATE_SHIM_OP_REMOVE, target, {}, owner); !r && r.error().kind != ErrorKind::not_found)
-            return fail(r.error());
-        if (options_.hooks.after_retire) options_.hooks.after_retire(target, old);
+        if (auto r = remove_file(target); !r) return fail(r.error());
         exists = false;
     }
     if (!exists) {
         if (auto r = submit(CREDGATE_SHIM_OP_CREATE, target, {}, owner); !r) return fail(r.error());
         if (::stat(path.c_str(), &st) != 0) return fail(sys_error("stat", path, errno));
+    }
+    const auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+    if (!registered_.contains(key)) {
         if (options_.hooks.before_content) {
-            if (auto r = options_.hooks.before_content(target, FileId{st.st_dev, st.st_ino}); !r) {
-                // Never leave an unregistered node behind: it must not get content later.
+            if (auto r = options_.hooks.before_content(target, id_of(st)); !r) {
+                // Never leave an unregistered node behind: it must not get content later, and one a
+                // previous credgated left must not keep what it holds.
                 (void)submit(CREDGATE_SHIM_OP_REMOVE, target, {}, owner);
                 return fail(r.error());
             }
         }
+        registered_.insert(key);
     }
     if (auto r = submit(CREDGATE_SHIM_OP_REPLACE, target, bytes, owner); !r) return fail(r.error());
-    return Published{path, FileId{st.st_dev, st.st_ino}, want_uid, want_mode};
+    return Published{path, id_of(st), want_uid, want_mode};
+}
+
+Result<void> SysfsSink::remove_file(const Target& t) {
+    if (auto r = validate_target(t); !r) return r;
+    struct stat st {};
+    const bool known = ::stat(path_of(t).c_str(), &st) == 0;
+    if (auto r = submit(CREDGATE_SHIM_OP_REMOVE, t, {}, Ownership{}); !r && r.error().kind != ErrorKind::not_found)
+        return r;
+    if (!known) return {};
+    registered_.erase({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+    if (options_.hooks.after_retire) options_.hooks.after_retire(t, id_of(st));
+    return {};
+}
+
+namespace {
+
+std::vector<std::string> entries(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (const dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+        ::closedir(d);
+    }
+    return names;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<Target, FileId>>> SysfsSink::list() const {
+    std::vector<std::pair<Target, FileId>> out;
+    if (::access(options_.root.c_str(), R_OK | X_OK) != 0) return fail(sys_error("open", options_.root, errno));
+    for (const auto& uuid : entries(options_.root)) {
+        if (!validate_uuid(uuid)) continue;
+        for (const auto& dir : entries(options_.root + "/" + uuid)) {
+            if (!dir.starts_with(kBindingDirPrefix)) continue;
+            const std::string binding = dir.substr(kBindingDirPrefix.size());
+            if (!validate_binding_name(binding)) continue;
+            for (const auto& file : entries(options_.root + "/" + uuid + "/" + dir)) {
+                Target t{uuid, binding, file};
+                if (!validate_target(t)) continue;
+                struct stat st {};
+                if (::stat(path_of(t).c_str(), &st) != 0) continue;  // removed meanwhile
+                out.emplace_back(std::move(t), id_of(st));
+            }
+        }
+    }
+    return out;
 }
 
 Result<void> SysfsSink::remove(const std::string& workload_uuid, const std::string& binding) {
@@ -146,14 +212,8 @@ Result<void> SysfsSink::remove(const std::string& workload_uuid, const std::stri
     while (const dirent* e = ::readdir(d))
         if (validate_file_name(e->d_name)) names.emplace_back(e->d_name);
     ::closedir(d);
-    for (const auto& name : names) {
-        const Target t{workload_uuid, binding, name};
-        struct stat st {};
-        const bool known = ::stat(path_of(t).c_str(), &st) == 0;
-        if (auto r = submit(CREDGATE_SHIM_OP_REMOVE, t, {}, Ownership{}); !r && r.error().kind != ErrorKind::not_found)
-            return r;
-        if (known && options_.hooks.after_retire) options_.hooks.after_retire(t, FileId{st.st_dev, st.st_ino});
-    }
+    for (const auto& name : names)
+        if (auto r = remove_file({workload_uuid, binding, name}); !r) return r;
     return {};
 }
 

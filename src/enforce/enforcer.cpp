@@ -7,6 +7,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -528,6 +529,30 @@ Result<void> Enforcer::release_directory(FileKey dir) {
     });
     if (!r) return fail(r.error());
     return {};
+}
+
+Result<void> Enforcer::forget(FileKey file) {
+    credgate_object_key k{file.dev, file.ino};
+    if (bpf_map_delete_elem(impl_->objects_fd, &k) != 0 && errno != ENOENT)
+        return fail(ErrorKind::internal, fmt::format("cannot drop the kernel entry of ({}, {}): {}", file.dev, file.ino,
+                                                     errno_text(errno)));
+    return {};
+}
+
+std::optional<Enforcer::Object> Enforcer::object(FileKey file) {
+    credgate_object_key k{file.dev, file.ino};
+    credgate_object v{};
+    if (bpf_map_lookup_elem(impl_->objects_fd, &k, &v) != 0) return std::nullopt;
+    return Object{file, v.binding, v.flags};
+}
+
+bool Enforcer::Object::credential() const noexcept { return (flags & CREDGATE_OBJ_CREDENTIAL) != 0; }
+
+static_assert(CREDGATE_SYSFS_MAGIC == SYSFS_MAGIC);
+
+FileKey object_key(uint64_t st_dev, uint64_t ino, uint64_t fs_magic) noexcept {
+    if (fs_magic == CREDGATE_SYSFS_MAGIC) return FileKey{CREDGATE_DEV_SYSFS, ino};
+    return FileKey{identity::kernel_dev(st_dev), ino};
 }
 
 bool Enforcer::is_protected(FileKey file) {

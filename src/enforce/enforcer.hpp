@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,9 @@ public:
     Result<void> release_directory(FileKey dir);
     // Whether the kernel still knows this inode (it has not been freed since it was protected).
     bool is_protected(FileKey file);
+    // An object that no longer exists and whose number is never given to another (a removed sysfs
+    // node): its entry goes now, as the kernel drops a freed inode's.
+    Result<void> forget(FileKey file);
     // Revokes access to every credential bound to one of `slots` (bindings a previous credgated had
     // and this one does not). Returns how many.
     Result<size_t> revoke_slots(const std::vector<uint32_t>& slots);
@@ -99,8 +103,10 @@ public:
         FileKey file;
         uint32_t binding = 0;
         uint32_t flags = 0;
+        bool credential() const noexcept;  // open is gated by `binding`'s rules
     };
     std::vector<Object> objects();
+    std::optional<Object> object(FileKey file);
 
     // Waits up to `timeout` for audit events and hands each to `on_event`; returns how many.
     Result<size_t> poll_audit(std::chrono::milliseconds timeout, const std::function<void(const AuditEvent&)>& on_event);
@@ -111,6 +117,10 @@ private:
     explicit Enforcer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// The key the programs give an object (credgate_abi.h): the kernel's dev and the inode number, or
+// CREDGATE_DEV_SYSFS on sysfs, whatever super block the file was reached through.
+FileKey object_key(uint64_t st_dev, uint64_t ino, uint64_t fs_magic) noexcept;
 
 // One JSON object (no newline) for an audit event; exe path from /proc/<tgid>/exe while the process
 // lives; binding name and SPIFFE ID from `rules` when the index is known.

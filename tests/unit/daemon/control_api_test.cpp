@@ -2,6 +2,7 @@
 // Control API: who may use the socket, the resource document `credgatectl get binding` prints
 // (and that it tells the truth about files, errors and revocations), and the metrics exposition.
 #include "daemon/control_api.hpp"
+#include "daemon/file_owner.hpp"
 #include "daemon/metrics.hpp"
 
 #include <doctest/doctest.h>
@@ -28,6 +29,7 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     b.definition.source.meta.name = "src";
     b.definition.source.vault.address = "http://127.0.0.1:8200";
     b.definition.spiffe_id = "spiffe://example.org/ai-agent";
+    b.definition.binding.propagation = policy::Propagation::file;
     b.state = "OK";
     b.propagation = "file";
     b.path = "/run/credgate/credentials/u/crb-openai/vault.json";
@@ -59,6 +61,28 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     CHECK(status["expiresInSeconds"].GetInt64() == 90);
     CHECK(std::string(status["lease"]["id"].GetString()) == st.lease_id);
     CHECK(std::string(status["lastError"]["explanation"].GetString()) == "the role's bound_subject does not match");
+}
+
+TEST_CASE("a binding with propagation auto delivered by credgate.ko shows its sysfs path as in the seed scenario") {
+    BindingSnapshot b;
+    b.definition.binding.meta.name = "vault-openai-apikeys-binding";
+    b.definition.binding.propagation = policy::Propagation::auto_select;
+    b.state = "OK";
+    b.propagation = "sysfs";
+    b.path = "/sys/module/credgate/credentials/2e08019a-a435-55e3-9ba7-f01c09b9fc2b/"
+             "crb-vault-openai-apikeys-binding/vault.json";
+    b.published = true;
+    b.engine = refresh::Status{};
+    const TimePoint now{std::chrono::seconds{1'800'000'000}};
+    rapidjson::Document doc;
+    doc.Parse(binding_json(b, now).c_str());
+    REQUIRE_FALSE(doc.HasParseError());
+    CHECK(doc["spec"]["propagation"].HasMember("auto"));  // as written
+    const auto& status = doc["status"];
+    CHECK_FALSE(status.HasMember("file"));
+    CHECK(std::string(status["sysfs"]["files"][0]["path"].GetString()) == b.path);
+    CHECK(std::string(status["sysfs"]["files"][0]["type"].GetString()) == "CREDENTIAL");
+    CHECK(std::string(status["sysfs"]["note"].GetString()) == kOnlyKernelGate);  // no uid pinned
 }
 
 TEST_CASE("a binding's warnings about this host are listed in its status, and absent when there are none") {
@@ -196,13 +220,21 @@ TEST_CASE("status counts tokens pending revocation and says when the next attemp
 
 TEST_CASE("the daemon's status says which file system holds the credentials and whether it can swap") {
     DaemonSnapshot d;
-    d.delivery = {"/run/credgate/credentials", "ramfs", false,
-                  "this kernel's tmpfs has no noswap (Linux < 6.4), and ramfs is never swapped", 120, 1024};
+    d.delivery = {"/run/credgate/credentials",
+                  "ramfs",
+                  false,
+                  "this kernel's tmpfs has no noswap (Linux < 6.4), and ramfs is never swapped",
+                  120,
+                  1024,
+                  "/sys/module/credgate/credentials",
+                  true};
     auto doc = parse(status_json(d, kNow));
     const auto& delivery = doc["daemon"]["delivery"];
     CHECK(std::string(delivery["filesystem"].GetString()) == "ramfs");
     CHECK_FALSE(delivery["maySwap"].GetBool());
     CHECK(std::string(delivery["reason"].GetString()).find("noswap") != std::string::npos);
+    CHECK(std::string(delivery["sysfs"]["root"].GetString()) == "/sys/module/credgate/credentials");
+    CHECK(delivery["sysfs"]["moduleLoaded"].GetBool());
     CHECK(delivery["publishedBytes"].GetUint64() == 120);
     CHECK(delivery["maxBytes"].GetUint64() == 1024);
     CHECK(doc["daemon"]["stoppedBindingsRevocationsPending"].GetUint64() == 0);

@@ -87,11 +87,17 @@ TEST_CASE("a new sysfs credential is created empty with its owner, registered, t
         REQUIRE(published);
         CHECK(published->path == (node_dir / "vault.json").string());
         const auto ops = recorded(control);
-        // The stand-in node already matched: only the content is replaced, no new registration.
+        // The node (left by a previous credgated) matched its owner: it is kept, registered once
+        // before it gets content, and only its content is replaced.
         REQUIRE(ops.size() == 1);
         CHECK(ops[0].opcode == CREDGATE_SHIM_OP_REPLACE);
         CHECK(ops[0].content == R"({"key":"k"})");
-        CHECK(events.empty());
+        REQUIRE(events.size() == 1);
+        CHECK(events[0] == "register 0");
+        // A later publish of the same node needs no new registration.
+        REQUIRE((*sink)->publish(target, "v2", Ownership{::getuid()}));
+        CHECK(recorded(control).size() == 2);
+        CHECK(events.size() == 1);
     }
     SUBCASE("another owner: removed and created again, registered before content") {
         auto sink = SysfsSink::create({.root = root.string(), .control = control.string(), .hooks = hooks});
@@ -110,6 +116,25 @@ TEST_CASE("a new sysfs credential is created empty with its owner, registered, t
         REQUIRE(events.size() == 1);
         CHECK(events[0] == "register 2");  // after CREATE, before REPLACE
     }
+}
+
+TEST_CASE("the sysfs sink lists the files the module holds, a previous credgated's included") {
+    TempDir tmp;
+    const auto root = tmp.path() / "credentials";
+    std::filesystem::create_directories(root / kUuid / "crb-openai");
+    std::filesystem::create_directories(root / kUuid / "not-a-binding");
+    std::ofstream(root / kUuid / "crb-openai" / "vault.json").close();
+    std::ofstream(root / kUuid / "not-a-binding" / "x.json").close();
+    auto sink = SysfsSink::create({.root = root.string(), .control = "/dev/null", .hooks = {}});
+    REQUIRE(sink);
+    auto files = (*sink)->list();
+    REQUIRE(files);
+    REQUIRE(files->size() == 1);
+    CHECK((*files)[0].first.binding == "openai");
+    CHECK((*files)[0].first.file_name == "vault.json");
+    struct stat st {};
+    REQUIRE(::stat((root / kUuid / "crb-openai" / "vault.json").c_str(), &st) == 0);
+    CHECK((*files)[0].second.inode == st.st_ino);
 }
 
 TEST_CASE("a failed registration removes the empty sysfs node and writes no content") {
