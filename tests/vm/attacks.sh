@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Attacks on a running bound agent's credential, from the agent's own uid (1000) and another (1001):
 # each must fail, and each has a control showing the same operation works where credgate is not involved.
+# Run once on files (vm attacks) and once on credgate.ko's sysfs nodes (vm attacks_sysfs).
 source "$(dirname "$0")/lib.sh"
 require_enforcement
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,17 +9,36 @@ inject=${CREDGATE_INJECT_LIB:?CREDGATE_INJECT_LIB is not set}
 root_as() { "$@"; }
 in_agent_unit() { in_cgroup system.slice/agent.service setpriv --reuid "$1" --regid "$1" --clear-groups -- "${@:2}"; }
 
-cg=/run/cg
-mkdir -p "$cg" /run/decoys /sys/fs/cgroup/system.slice/agent.service
-chmod 0777 "$cg" /run/decoys   # DAC lets every uid rename/unlink here: only credgate can refuse
-echo secret-agent >"$cg/cred"; echo secret-bin >"$cg/cred2"; echo secret-unit >"$cg/cred3"
-for f in "$cg/cred" "$cg/cred2" "$cg/cred3"; do chown 1000:1000 "$f"; chmod 0644 "$f"; done
+# The credentials: files in a directory every uid may change (file backend), or nodes of credgate.ko
+# (CREDGATE_CRED_BACKEND=sysfs), root's and 0444. Either way DAC lets every uid read them: each
+# refusal below is credgate's.
+backend=${CREDGATE_CRED_BACKEND:-file}
+mkdir -p /run/decoys /sys/fs/cgroup/system.slice/agent.service
+chmod 0777 /run/decoys
+if [[ $backend == sysfs ]]; then
+  kmod_ctl=${CREDGATE_KMOD_CTL:?CREDGATE_KMOD_CTL is not set}
+  insmod "${CREDGATE_KMOD:?CREDGATE_KMOD is not set}" || { echo "FAIL: insmod credgate.ko"; exit 1; }
+  uuid=0b6b2c3e-1f0a-5d2e-8c4b-7a9e6f5d4c3b
+  cg=/sys/module/credgate/credentials/$uuid/crb-attacks
+  for pair in cred:secret-agent cred2:secret-bin cred3:secret-unit; do
+    "$kmod_ctl" create $uuid crb-attacks "${pair%%:*}" >/dev/null
+    echo "${pair#*:}" | "$kmod_ctl" replace $uuid crb-attacks "${pair%%:*}" >/dev/null
+  done
+  [[ $(stat -c '%a %U' "$cg/cred") == "444 root" ]] || { echo "FAIL: credgate.ko node: $(ls -l "$cg" 2>&1)"; exit 1; }
+  echo "credentials: credgate.ko nodes under $cg"
+else
+  cg=/run/cg
+  mkdir -p "$cg"
+  chmod 0777 "$cg"   # DAC lets every uid rename/unlink here: only credgate can refuse
+  echo secret-agent >"$cg/cred"; echo secret-bin >"$cg/cred2"; echo secret-unit >"$cg/cred3"
+  for f in "$cg/cred" "$cg/cred2" "$cg/cred3"; do chown 1000:1000 "$f"; chmod 0644 "$f"; done
+fi
 install -m 0755 -o 1000 -g 1000 "$here/agent.py" /tmp/agent.py
 install -m 0755 -o 1000 -g 1000 "$here/agent.py" /tmp/copy.py
 cp "${CREDGATE_ATTACK:?CREDGATE_ATTACK is not set}" /tmp/attack; chmod 0755 /tmp/attack
 cp /bin/cat /tmp/agent-cat
 mkdir -p /tmp/inject
-printf 'import os\ntry:\n    print("STOLEN", open("/run/cg/cred").read(), flush=True)\n    os._exit(0)\nexcept OSError as e:\n    print("injected:", e, flush=True)\n    os._exit(1)\n' >/tmp/inject/sitecustomize.py
+printf 'import os\ntry:\n    print("STOLEN", open("'"$cg"'/cred").read(), flush=True)\n    os._exit(0)\nexcept OSError as e:\n    print("injected:", e, flush=True)\n    os._exit(1)\n' >/tmp/inject/sitecustomize.py
 [[ -w /proc/sys/kernel/yama/ptrace_scope ]] && echo 0 >/proc/sys/kernel/yama/ptrace_scope
 
 # ---- controls: without credgate these operations work ---------------------------------------

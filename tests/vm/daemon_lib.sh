@@ -18,7 +18,8 @@ bao() {  # bao METHOD PATH JSON: the HTTP call behind a `bao` command
   [[ $code == 200 || $code == 204 ]] || die "$1 /v1/$2 answered $code: $(head -c 300 "$w/bao.out")"
 }
 
-# write_credgate_yaml NODE: settings for a credgated delivering files under $root.
+# write_credgate_yaml NODE [BACKEND]: settings for a credgated whose delivery.backend is BACKEND
+# (default file: files under $root; auto: credgate.ko when it is loaded).
 write_credgate_yaml() {
   cat >"$w/credgate.yaml" <<YAML
 trustDomain: example.org
@@ -27,7 +28,7 @@ issuer:
   url: $issuer
   listen: 127.0.0.1:8443
 delivery:
-  backend: file
+  backend: ${2:-file}
   fileRoot: $root
 control:
   socket: $w/control.sock

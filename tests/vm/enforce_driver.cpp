@@ -15,6 +15,7 @@
 //   hold [--pin-dir D]              adopt, print "ready", sleep until killed (a resident credgated)
 //   unload [--pin-dir D]            remove the pins (detaches enforcement)
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -42,6 +43,15 @@ std::vector<std::string> split(const std::string& s, const std::string& sep) {
         start = pos + sep.size();
     }
     return out;
+}
+
+// The key the programs give PATH's object (credgate.ko's sysfs nodes are keyed on the file system).
+Result<identity::FileKey> key_of(const std::string& path) {
+    struct stat st {};
+    struct statfs fs {};
+    if (::stat(path.c_str(), &st) != 0 || ::statfs(path.c_str(), &fs) != 0)
+        return fail(ErrorKind::not_found, "cannot stat " + path);
+    return enforce::object_key(st.st_dev, st.st_ino, static_cast<uint32_t>(fs.f_type));
 }
 
 bool parse_key(const std::string& k, policy::SelectorKey& key) {
@@ -173,14 +183,14 @@ int main(int argc, char** argv) {
         rules.bindings.push_back({id.meta.name, "spiffe://example.org/" + id.workload_id, *compiled});
     }
     for (const auto& dir : dirs) {
-        auto key = resolver.file(dir);
+        auto key = key_of(dir);
         if (!key) return die(key.error().message);
         if (auto r = (*enforcer)->protect_directory(*key); !r) return die(r.error().message);
     }
     // Protect before applying rules: a file is never readable under a half-built state.
     for (const auto& [path, binding] : files) {
         if (path == "-") continue;
-        auto key = resolver.file(path);
+        auto key = key_of(path);
         if (!key) return die(key.error().message);
         if (auto r = (*enforcer)->protect_file(*key, binding); !r) return die(r.error().message);
     }
