@@ -9,6 +9,8 @@
 
 #include "enforce/enforcer.hpp"
 
+#include "credgate_abi.h"
+
 namespace credgate::enforce {
 
 namespace {
@@ -43,8 +45,10 @@ std::string audit_json(const AuditEvent& event, const identity::CompiledRules* r
     w.Key("exe_dev"); w.Uint64(event.exe.dev);
     w.Key("exe_ino"); w.Uint64(event.exe.ino);
     w.Key("cgroup_id"); w.Uint64(event.cgroup_id);
+    // object_dev is the kernel's dev_t, or CREDGATE_DEV_SYSFS for every sysfs mount (object_fs says so).
     w.Key("object_dev"); w.Uint64(event.object.dev);
     w.Key("object_ino"); w.Uint64(event.object.ino);
+    if (event.object.dev == CREDGATE_DEV_SYSFS) str("object_fs", "sysfs");
     // Decisions on reading a credential name its binding.
     if (event.hook == "file_open" || event.hook == "file_receive" || event.hook == "file_permission" ||
         event.hook == "mmap_file") {

@@ -73,3 +73,20 @@ TEST_CASE("a binding's slot hash is stable, never zero and tells names apart") {
     // FNV-1a 64 of "a": the value a previous credgated wrote into the pinned binding records.
     CHECK(binding_name_hash("a") == 0xaf63dc4c8601ec8cull);
 }
+
+TEST_CASE("an object on sysfs is keyed on the file system and its audit line says so") {
+    const auto key = enforce::object_key(0x16, 12447, 0x62656572);  // SYSFS_MAGIC
+    CHECK(key.dev == (1ull << 32 | 0x62656572));
+    CHECK(key.ino == 12447);
+    CHECK(enforce::object_key(0x16, 12447, 0).dev == identity::kernel_dev(0x16));  // elsewhere: the dev
+    enforce::AuditEvent e;
+    e.hook = "file_open";
+    e.verdict = "deny";
+    e.object = key;
+    rapidjson::Document doc;
+    REQUIRE_FALSE(doc.Parse(enforce::audit_json(e, nullptr).c_str()).HasParseError());
+    CHECK(std::string(doc["object_fs"].GetString()) == "sysfs");
+    e.object = enforce::object_key(0x16, 12447, 0);
+    REQUIRE_FALSE(doc.Parse(enforce::audit_json(e, nullptr).c_str()).HasParseError());
+    CHECK_FALSE(doc.HasMember("object_fs"));
+}
