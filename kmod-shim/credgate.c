@@ -525,4 +525,7 @@ module_exit(credgate_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("credgate: credential files in kernel memory, one snapshot per open");
-MODULE_VERSION("0.1.0");
+/* The project's version, from Kbuild (passed by build-module and dkms.conf). */
+#ifdef CREDGATE_VERSION
+MODULE_VERSION(CREDGATE_VERSION);
+#endif
