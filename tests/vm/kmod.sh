@@ -13,7 +13,6 @@ uuid=6f1c2b1e-8d3a-5b7c-9e0f-1a2b3c4d5e6f
 dir=crb-openai
 file=$root/$uuid/$dir/vault.json
 marker=credgate-secret-marker-7c1d
-dmesg -C
 
 # expect_errno CASE ERRNO CMD...: CMD must print ERRNO (kmod_ctl prints OK or the errno's name).
 expect_errno() {
@@ -145,11 +144,8 @@ exec {busy}>&-
 rmmod credgate || failed "final rmmod"
 
 # ---- the kernel log --------------------------------------------------------------------------
-log=$(dmesg)
-if bad=$(echo "$log" | grep -E 'WARNING|BUG|Oops|refcount_t|list_(add|del) corruption|kobject|general protection|KASAN|UBSAN'); then
-  failed "the guest kernel log shows: $(echo "$bad" | head -n 3 | tr '\n' ' ')"
-else pass "the guest kernel log shows no warning, BUG, Oops, refcount or list debug message"; fi
-if echo "$log" | grep -q "$marker"; then failed "a credential's content reached the kernel log"
+# run-in-vm fails the run if the log shows a warning, BUG, oops, refcount, list or kobject message.
+if dmesg | grep -q "$marker"; then failed "a credential's content reached the kernel log"
 else pass "no credential content in the kernel log"; fi
 
 finish
