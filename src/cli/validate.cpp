@@ -2,7 +2,7 @@
 // `credgatectl validate [--config FILE] [PATH...]`: loads settings and policies exactly as
 // credgated would, prints every finding, and exits 0 (valid) or 1 (invalid).
 #include "cli/subcommand.hpp"
-#include "policy/bound_programs.hpp"
+#include "identity/bound_programs.hpp"
 #include "policy/loader.hpp"
 
 #include <fmt/format.h>
@@ -70,7 +70,7 @@ int run_validate(const ValidateOptions& opts) {
         // Checked against this host (where the programs exist): the machine validate runs on.
         if (*loaded)
             for (const auto& identity : (*loaded)->value.identities) {
-                auto host = policy::replaceable_bound_programs(identity);
+                auto host = identity::replaceable_bound_programs(identity);
                 findings.insert(findings.end(), host.begin(), host.end());
             }
     }

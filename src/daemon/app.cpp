@@ -15,8 +15,8 @@
 #include "http/client_factory.hpp"
 #include "http/event_loop.hpp"
 #include "http/server.hpp"
+#include "identity/bound_programs.hpp"
 #include "issuer/issuer_service.hpp"
-#include "policy/bound_programs.hpp"
 #include "policy/loader.hpp"
 
 #include <fmt/format.h>
@@ -517,7 +517,7 @@ public:
         s.definition = rt.def;
         s.propagation = std::string(to_string(rt.backend));
         s.path = rt.path;
-        for (auto& d : policy::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
+        for (auto& d : identity::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
         if (!rt.blocked.empty()) {
             s.state = "BLOCKED";
             s.message = rt.blocked;

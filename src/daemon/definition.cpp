@@ -2,7 +2,7 @@
 // Resolution of bindings into self-contained definitions, their fingerprints, and reload diffing.
 #include "daemon/definition.hpp"
 
-#include "identity/spiffe_id.hpp"
+#include "spiffe/spiffe_id.hpp"
 
 #include <fmt/format.h>
 
@@ -110,11 +110,11 @@ Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet&
             return fail(ErrorKind::internal, fmt::format("binding '{}': its {} '{}' is not in the loaded policy",
                                                          b.meta.name, src ? "workload identity" : "credential source",
                                                          src ? b.workload_id : b.credential_source));
-        auto spiffe = identity::spiffe_id_for_workload(trust_domain, b.workload_id);
+        auto spiffe = spiffe::spiffe_id_for_workload(trust_domain, b.workload_id);
         if (!spiffe)
             return fail(ErrorKind::invalid_argument,
                         fmt::format("binding '{}': {}", b.meta.name, spiffe.error().message));
-        auto uuid = identity::workload_uuid(*spiffe);
+        auto uuid = spiffe::workload_uuid(*spiffe);
         if (!uuid) return fail(uuid.error());
         BindingDefinition d{b, *src, *id, spiffe->str(), *uuid, {}};
         d.fingerprint = fingerprint(b, *src, *id, d.spiffe_id);

@@ -8,10 +8,10 @@
 
 #include <vector>
 
-namespace credgate::policy {
+namespace credgate::identity {
 
 // One warning per file or directory that lets a non-root uid swap a process:path program of
 // `identity`, located at its selector. Programs that do not exist on this host are not checked.
-std::vector<Diagnostic> replaceable_bound_programs(const WorkloadIdentity& identity);
+std::vector<policy::Diagnostic> replaceable_bound_programs(const policy::WorkloadIdentity& identity);
 
-}  // namespace credgate::policy
+}  // namespace credgate::identity

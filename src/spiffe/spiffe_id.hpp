@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace credgate::identity {
+namespace credgate::spiffe {
 
 inline constexpr std::size_t kMaxSpiffeIdBytes = 2048;
 inline constexpr std::string_view kSpiffeScheme = "spiffe://";
@@ -56,4 +56,4 @@ Result<std::string> uuid_v5(const std::array<std::uint8_t, 16>& name_space, std:
 // The stable directory name of a workload under the delivery root: UUIDv5(URL name space, id.str()).
 Result<std::string> workload_uuid(const SpiffeId& id);
 
-}  // namespace credgate::identity
+}  // namespace credgate::spiffe

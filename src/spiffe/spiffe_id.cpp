@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // SPIFFE ID parsing and validation, and UUIDv5 derivation (SHA-1 from OpenSSL libcrypto).
-#include "identity/spiffe_id.hpp"
+#include "spiffe/spiffe_id.hpp"
 
 #include <openssl/evp.h>
 
 #include <fmt/format.h>
 
-namespace credgate::identity {
+namespace credgate::spiffe {
 namespace {
 
 bool is_trust_domain_char(char c) {
@@ -123,4 +123,4 @@ Result<std::string> uuid_v5(const std::array<std::uint8_t, 16>& name_space, std:
 
 Result<std::string> workload_uuid(const SpiffeId& id) { return uuid_v5(kUuidNamespaceUrl, id.str()); }
 
-}  // namespace credgate::identity
+}  // namespace credgate::spiffe

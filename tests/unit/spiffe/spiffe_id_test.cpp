@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // SPIFFE ID parsing and validation by the standard's rules, and the UUIDv5 of an ID.
-#include "identity/spiffe_id.hpp"
+#include "spiffe/spiffe_id.hpp"
 
 #include <doctest/doctest.h>
 
-using namespace credgate::identity;
+using namespace credgate::spiffe;
 
 TEST_CASE("parses a SPIFFE ID into trust domain and path") {
     auto id = parse_spiffe_id("spiffe://example.org/ns/prod/ai-agent");
