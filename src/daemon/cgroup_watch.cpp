@@ -6,7 +6,7 @@
 
 #include "common/log.hpp"
 #include "http/event_loop.hpp"
-#include "identity/rules.hpp"
+#include "identity/host_resolver.hpp"
 
 #include <fmt/format.h>
 

@@ -6,7 +6,7 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "daemon/definition.hpp"
-#include "identity/rules.hpp"
+#include "identity/host_resolver.hpp"
 #include "policy/model.hpp"
 
 #include <cstdint>

@@ -17,7 +17,8 @@
 
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
-#include "identity/rules.hpp"
+#include "identity/compile.hpp"
+#include "identity/host_resolver.hpp"
 
 #include <linux/magic.h>
 #endif

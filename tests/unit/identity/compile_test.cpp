@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "identity/rules.hpp"
+#include "identity/compile.hpp"
 
 using namespace credgate;
 using identity::Fact;

@@ -33,13 +33,6 @@ inline constexpr size_t kMaxAlternatives = 8;  // CREDGATE_MAX_ALTERNATIVES
 
 using Comm = std::array<char, kCommLength>;
 
-inline constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
-// How deep below the cgroup2 root units and slices are looked for.
-inline constexpr int kMaxUnitSearchDepth = 8;
-
-// The cgroup directory name of a systemd:unit value: a name without a suffix is a .service.
-std::string unit_cgroup_name(const std::string& unit);
-
 // Every fact whose bit is in fact_mask must be a member of its set; an empty set matches nobody.
 struct CompiledAlternative {
     uint32_t fact_mask = 0;
@@ -75,7 +68,8 @@ struct UnitCgroup {
     std::vector<std::string> passed_over;
 };
 
-// The host facts the compiler needs. SystemResolver reads the real system; tests may substitute.
+// The host facts the compiler needs. SystemResolver (identity/host_resolver.hpp) reads the real
+// system; tests may substitute.
 class Resolver {
 public:
     virtual ~Resolver() = default;
@@ -86,25 +80,6 @@ public:
     virtual Result<uint64_t> cgroup(const std::string& path) = 0;   // path under the cgroup2 root
     // Only the system manager's own unit; an error (naming what was passed over) when none runs.
     virtual Result<UnitCgroup> unit_cgroup(const std::string& unit) = 0;
-};
-
-class SystemResolver final : public Resolver {
-public:
-    explicit SystemResolver(std::string cgroup_root = kCgroupRoot) : cgroup_root_(std::move(cgroup_root)) {}
-    Result<FileKey> file(const std::string& path) override;
-    Result<std::string> sha256_hex(const std::string& path) override;
-    Result<uint32_t> user(const std::string& name) override;
-    Result<uint32_t> group(const std::string& name) override;
-    Result<uint64_t> cgroup(const std::string& path) override;
-    // A unit is the system manager's when its cgroup is <slice>/.../<unit> from the root: every
-    // directory before it a *.slice, every directory on the path owned by root, and none above it
-    // writable by group or others. A user's delegated subtree (user@N.service, chowned to the user)
-    // never qualifies, so a same-named cgroup there cannot stand in for the unit while it is not
-    // running. system.slice/<unit> is preferred when root made more than one.
-    Result<UnitCgroup> unit_cgroup(const std::string& unit) override;
-
-private:
-    std::string cgroup_root_;
 };
 
 // `sha256_candidates`: executables hashed to resolve process:sha256 (besides this identity's
