@@ -6,8 +6,8 @@
 #include "daemon/definition.hpp"
 #include "delivery/sink.hpp"
 #include "issuer/issuer.hpp"
-#include "refresh/binding_ops.hpp"
-#include "vault/client.hpp"
+#include "refresh/operations.hpp"
+#include "vault/vault_client.hpp"
 
 #include <chrono>
 #include <optional>

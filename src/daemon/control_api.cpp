@@ -5,7 +5,7 @@
 #include "common/log.hpp"
 #include "common/time_text.hpp"
 #include "daemon/file_owner.hpp"
-#include "policy/rules.hpp"
+#include "policy/values.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>

@@ -3,7 +3,7 @@
 // uniqueness and cross-references, each finding located through the objects' field_locations.
 #include "policy/validate.hpp"
 
-#include "policy/rules.hpp"
+#include "policy/values.hpp"
 #include "spiffe/spiffe_id.hpp"
 
 #include <fmt/format.h>

@@ -3,8 +3,8 @@
 // (issuer) and publishing (render + Sink).
 #pragma once
 
-#include "refresh/binding_ops.hpp"
-#include "vault/client.hpp"
+#include "refresh/operations.hpp"
+#include "vault/vault_client.hpp"
 
 namespace credgate::refresh {
 

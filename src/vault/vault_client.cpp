@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Vault/OpenBao requests: building them (paths, headers, bodies) and mapping their answers.
-#include "vault/client.hpp"
+#include "vault/vault_client.hpp"
 
 #include "vault/json.hpp"
 #include "vault/response.hpp"

@@ -5,7 +5,7 @@
 #include "http/client_factory.hpp"
 #include "http/event_loop.hpp"
 #include "http/server.hpp"
-#include "vault/client.hpp"
+#include "vault/vault_client.hpp"
 
 #include <doctest/doctest.h>
 

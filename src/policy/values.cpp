@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Single-value rules of the policy language and the YAML spelling of enums.
-#include "policy/rules.hpp"
+#include "policy/values.hpp"
 
 #include <arpa/inet.h>
 
