@@ -23,6 +23,7 @@ public:
 
 protected:
     vault::VaultClient& client() noexcept { return client_; }
+    const vault::VaultClient& client() const noexcept { return client_; }
 
 private:
     vault::VaultClient client_;
