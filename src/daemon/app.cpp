@@ -44,7 +44,7 @@ std::string host_name() {
 }
 
 struct Runtime {
-    BindingDefinition def;
+    policy::BindingDefinition def;
     Backend backend = Backend::file;
     std::string path;     // where its file is (or would be) published
     std::string blocked;  // non-empty: not started, and why
@@ -102,7 +102,7 @@ public:
                                                        config_.policies_dir, pol.error().size()));
         }
         for (const auto& d : pol->warnings) log::warning("policy", "{}", d.to_string());
-        auto defs = resolve_bindings(pol->value, config_.trust_domain);
+        auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) return fail(defs.error());
 
         protection_ = Protection::create(config_, options_.insecure_no_enforcement);
@@ -196,7 +196,7 @@ public:
 
     // Compiles and swaps the kernel rules for `defs`. What their units and cgroups resolve to is taken
     // first, so a unit that starts or stops during the apply is followed afterwards.
-    Result<std::map<std::string, std::string>> apply_rules(const std::vector<BindingDefinition>& defs) {
+    Result<std::map<std::string, std::string>> apply_rules(const std::vector<policy::BindingDefinition>& defs) {
         auto selectors = watched_cgroups(defs);
         CgroupBaseline baseline;
         if (cgroup_watch_) baseline = cgroup_watch_->resolve(selectors);
@@ -241,7 +241,7 @@ public:
     // Files a previous credgated left in credgate.ko (it did not stop cleanly): a file this one
     // publishes again is kept only while the kernel still protects it for that binding (the pinned
     // programs and its slot were kept); every other file goes before any binding starts.
-    void clear_leftover_sysfs_files(const std::vector<BindingDefinition>& defs) {
+    void clear_leftover_sysfs_files(const std::vector<policy::BindingDefinition>& defs) {
         if (!delivery::sysfs_module_loaded(config_.delivery.sysfs_root)) return;
         auto sink = sysfs_sink();
         if (!sink) {
@@ -284,7 +284,7 @@ public:
         return (clients_[key] = std::move(*c)).get();
     }
 
-    void start_binding(BindingDefinition def, const std::map<std::string, std::string>& refused) {
+    void start_binding(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
         auto rt = std::make_unique<Runtime>();
         const std::string name = def.binding.meta.name;
         const bool module_loaded = delivery::sysfs_module_loaded(config_.delivery.sysfs_root);
@@ -375,7 +375,7 @@ public:
             last_reload_ = out;
             return out;
         }
-        if (config_fingerprint(cfg->value) != config_fingerprint(config_)) {
+        if (policy::config_fingerprint(cfg->value) != policy::config_fingerprint(config_)) {
             out.warnings.push_back(
                 fmt::format("{}: changed settings take effect only when credgated restarts; "
                             "the policies were reloaded with the running settings",
@@ -397,7 +397,7 @@ public:
             out.warnings.push_back(d.to_string());
             log::warning("policy", "{}", d.to_string());
         }
-        auto defs = resolve_bindings(pol->value, config_.trust_domain);
+        auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) {
             out.errors.push_back(defs.error().message);
             log::error(kComponent, "Failed to reload: {}; nothing changed", defs.error().message);
@@ -414,7 +414,7 @@ public:
         std::map<std::string, std::string> running, loaded;
         for (const auto& [n, rt] : bindings_) running[n] = rt->def.fingerprint;
         for (const auto& d : *defs) loaded[d.binding.meta.name] = d.fingerprint;
-        out.plan = plan_reload(running, loaded);
+        out.plan = policy::plan_reload(running, loaded);
         for (const auto& n : out.plan.removed) {
             log::notice(kComponent, "Binding '{}' was removed: revoking its token and removing its file", n);
             stop_binding(n, true, {});
@@ -582,7 +582,7 @@ private:
     policy::AgentConfig config_;
     std::string node_;
     std::unique_ptr<Protection> protection_;
-    std::vector<BindingDefinition> applied_;       // the definitions of the rules in the kernel
+    std::vector<policy::BindingDefinition> applied_;  // the definitions of the rules in the kernel
     std::unique_ptr<CgroupWatch> cgroup_watch_;    // absent when not enforcing
     std::map<std::string, std::unique_ptr<http::Client>> clients_;
     std::unique_ptr<issuer::Issuer> issuer_;

@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kComponent = "delivery";
 }
 
-DaemonBindingOps::DaemonBindingOps(const BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
+DaemonBindingOps::DaemonBindingOps(const policy::BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
                                    delivery::Sink& sink)
     : VaultOps(std::move(vault)),
       name_(d.binding.meta.name),

@@ -3,9 +3,9 @@
 // delivery sink (with the kernel registration of every new file done by the sink's hook).
 #pragma once
 
-#include "daemon/definition.hpp"
 #include "delivery/sink.hpp"
 #include "issuer/issuer.hpp"
+#include "policy/binding_definition.hpp"
 #include "refresh/vault_ops.hpp"
 #include "vault/vault_client.hpp"
 
@@ -17,7 +17,7 @@ namespace credgate::daemon {
 
 class DaemonBindingOps final : public refresh::VaultOps {
 public:
-    DaemonBindingOps(const BindingDefinition& definition, vault::VaultClient vault, issuer::Issuer& issuer,
+    DaemonBindingOps(const policy::BindingDefinition& definition, vault::VaultClient vault, issuer::Issuer& issuer,
                      delivery::Sink& sink);
 
     Result<std::string> mint_jwt() override;

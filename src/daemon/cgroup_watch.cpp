@@ -52,7 +52,7 @@ std::string identities_text(const WatchedCgroup& s) {
 
 }  // namespace
 
-std::vector<WatchedCgroup> watched_cgroups(const std::vector<BindingDefinition>& bindings) {
+std::vector<WatchedCgroup> watched_cgroups(const std::vector<policy::BindingDefinition>& bindings) {
     std::map<std::pair<policy::SelectorKey, std::string>, std::set<std::string>> found;
     for (const auto& b : bindings)
         for (const auto& alternative : b.identity.selectors)

@@ -5,8 +5,8 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
-#include "daemon/definition.hpp"
 #include "identity/host_resolver.hpp"
+#include "policy/binding_definition.hpp"
 #include "policy/model.hpp"
 
 #include <cstdint>
@@ -39,7 +39,7 @@ struct WatchedCgroup {
 };
 
 // Every systemd:unit and cgroup:path value in the bindings' identities, once each.
-std::vector<WatchedCgroup> watched_cgroups(const std::vector<BindingDefinition>& bindings);
+std::vector<WatchedCgroup> watched_cgroups(const std::vector<policy::BindingDefinition>& bindings);
 
 // What a selector resolved to; no id when nothing (no unit of the system manager, no such cgroup).
 struct CgroupResolution {

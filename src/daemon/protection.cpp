@@ -41,7 +41,7 @@ public:
     Unprotected(ProtectionMode mode, std::string problem) : mode_(mode), problem_(std::move(problem)) {}
     ProtectionMode mode() const override { return mode_; }
     const std::string& problem() const override { return problem_; }
-    Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>&) override {
+    Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>&) override {
         return std::map<std::string, std::string>{};
     }
     Result<void> protect(const std::string&, const delivery::Target& target, delivery::FileId) override {
@@ -63,7 +63,7 @@ private:
 #if CREDGATE_HAVE_ENFORCE
 // process:sha256 values are looked up among every program the policy names by process:path (in any
 // identity), so an identity may name its program by content alone; each file is hashed once per apply.
-std::vector<std::string> program_paths(const std::vector<BindingDefinition>& bindings) {
+std::vector<std::string> program_paths(const std::vector<policy::BindingDefinition>& bindings) {
     std::vector<std::string> paths;
     for (const auto& b : bindings)
         for (const auto& alternative : b.identity.selectors)
@@ -98,7 +98,7 @@ public:
     ProtectionMode mode() const override { return ProtectionMode::enforced; }
     const std::string& problem() const override { return problem_; }
 
-    Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) override {
+    Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>& bindings) override {
         HashCachingResolver resolver;
         const std::vector<std::string> candidates = program_paths(bindings);
         std::map<std::string, std::string> refused;

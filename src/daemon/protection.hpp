@@ -4,8 +4,8 @@
 #pragma once
 
 #include "common/result.hpp"
-#include "daemon/definition.hpp"
 #include "delivery/sink.hpp"
+#include "policy/binding_definition.hpp"
 #include "policy/model.hpp"
 
 #include <chrono>
@@ -57,7 +57,8 @@ public:
 
     // Compiles every binding's identity and swaps the kernel rule set at once. Bindings whose
     // identity cannot be compiled are returned as name -> reason (they must not publish).
-    virtual Result<std::map<std::string, std::string>> apply(const std::vector<BindingDefinition>& bindings) = 0;
+    virtual Result<std::map<std::string, std::string>> apply(
+        const std::vector<policy::BindingDefinition>& bindings) = 0;
     // Sink hook: registers a new, still empty credential file under a sink's `root` for its binding's
     // rules, and the directories from `root` down to it.
     virtual Result<void> protect(const std::string& root, const delivery::Target& target, delivery::FileId file) = 0;

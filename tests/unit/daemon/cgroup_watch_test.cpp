@@ -253,7 +253,7 @@ TEST_CASE("a unit that starts between the baseline and follow() is applied witho
 
 TEST_CASE("every unit and cgroup path of the bindings is followed once, with every identity naming it") {
     auto def = [](const std::string& identity, policy::SelectorKey key, std::vector<std::string> values) {
-        BindingDefinition d;
+        policy::BindingDefinition d;
         d.identity.meta.name = identity;
         d.identity.selectors.push_back({{{key, std::move(values), {}}}, {}});
         return d;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Resolution of bindings into self-contained definitions, their fingerprints, and reload diffing.
-#include "daemon/definition.hpp"
+#include "policy/binding_definition.hpp"
 
 #include "spiffe/spiffe_id.hpp"
 
 #include <fmt/format.h>
 
-namespace credgate::daemon {
+namespace credgate::policy {
 namespace {
 
 // Length-prefixed fields, so no value can be crafted to look like another field.
@@ -140,4 +140,4 @@ ReloadPlan plan_reload(const std::map<std::string, std::string>& running,
     return plan;
 }
 
-}  // namespace credgate::daemon
+}  // namespace credgate::policy

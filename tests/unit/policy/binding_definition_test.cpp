@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Reload diffing: which bindings keep running, restart, start and stop when the policy changes,
-// and the kernel slot each binding keeps across reloads.
-#include "daemon/definition.hpp"
-#include "daemon/protection.hpp"
+// Reload diffing: which bindings keep running, restart, start and stop when the policy changes.
+#include "policy/binding_definition.hpp"
 
 #include "policy/loader.hpp"
 
@@ -12,7 +10,7 @@
 #include <string>
 
 using namespace credgate;
-using namespace credgate::daemon;
+using namespace credgate::policy;
 
 namespace {
 
@@ -137,20 +135,6 @@ TEST_CASE("a different trust domain changes the SPIFFE ID and so restarts the bi
     REQUIRE(one.has_value());
     REQUIRE(two.has_value());
     CHECK((*one)[0].fingerprint != (*two)[0].fingerprint);
-}
-
-TEST_CASE("kernel slots: a binding keeps its slot across reloads and a removed one's slot is reserved once") {
-    auto first = assign_slots({}, {"a", "b", "c"});
-    CHECK(first.slots == std::map<std::string, uint32_t>{{"a", 0}, {"b", 1}, {"c", 2}});
-    CHECK(first.size == 3);
-    // b goes away and d arrives in the same reload: d must not take b's slot while b's file exists.
-    auto second = assign_slots(first.slots, {"a", "c", "d"});
-    CHECK(second.slots == std::map<std::string, uint32_t>{{"a", 0}, {"c", 2}, {"d", 3}});
-    CHECK(second.size == 4);
-    // One reload later b's slot is free again.
-    auto third = assign_slots(second.slots, {"a", "c", "d", "e"});
-    CHECK(third.slots.at("e") == 1);
-    CHECK(third.slots.at("d") == 3);
 }
 
 TEST_CASE("a settings change that needs a restart is detected, an identical file is not") {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace credgate::daemon {
+namespace credgate::policy {
 
 // Everything one refresh engine needs, resolved from a PolicySet.
 struct BindingDefinition {
@@ -49,4 +49,4 @@ struct ReloadPlan {
 ReloadPlan plan_reload(const std::map<std::string, std::string>& running,
                        const std::map<std::string, std::string>& loaded);
 
-}  // namespace credgate::daemon
+}  // namespace credgate::policy
