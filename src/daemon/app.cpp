@@ -5,11 +5,9 @@
 #include "common/log.hpp"
 #include "daemon/backend_choice.hpp"
 #include "daemon/binding_ops.hpp"
-#include "daemon/cgroup_watch.hpp"
 #include "daemon/control_api.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
-#include "daemon/protection.hpp"
 #include "delivery/file_sink.hpp"
 #include "delivery/sysfs_sink.hpp"
 #include "http/client_factory.hpp"
@@ -18,6 +16,8 @@
 #include "identity/bound_programs.hpp"
 #include "issuer/issuer_service.hpp"
 #include "policy/loader.hpp"
+#include "protection/cgroup_watch.hpp"
+#include "protection/protection.hpp"
 
 #include <fmt/format.h>
 
@@ -105,8 +105,8 @@ public:
         auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) return fail(defs.error());
 
-        protection_ = Protection::create(config_, options_.insecure_no_enforcement);
-        if (protection_->mode() == ProtectionMode::enforced) watch_cgroups();
+        protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement);
+        if (protection_->mode() == protection::ProtectionMode::enforced) watch_cgroups();
 
         issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
         auto iss = issuer::Issuer::create(io, loop_.clock());
@@ -167,7 +167,7 @@ public:
         });
         loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
         loop_.on_signal(SIGINT, [this](int) { shutdown(); });
-        if (protection_->mode() == ProtectionMode::enforced) {
+        if (protection_->mode() == protection::ProtectionMode::enforced) {
             audit_timer_ = loop_.clock().make_timer();
             poll_audit();
         }
@@ -181,10 +181,11 @@ public:
     // ---- kernel rules -------------------------------------------------------------------------
     // Rules follow units and cgroups as they start and stop (DESIGN §2), without a reload.
     void watch_cgroups() {
-        auto watch = CgroupWatch::create(loop_, loop_.clock(), {}, [this](const std::vector<CgroupChange>&) {
-            auto refused = protection_->apply(applied_);
-            return refused ? Result<void>{} : Result<void>(fail(refused.error()));
-        });
+        auto watch = protection::CgroupWatch::create(
+            loop_, loop_.clock(), {}, [this](const std::vector<protection::CgroupChange>&) {
+                auto refused = protection_->apply(applied_);
+                return refused ? Result<void>{} : Result<void>(fail(refused.error()));
+            });
         if (!watch) {
             log::error("units", "Failed to follow units and cgroups as they start and stop: {}; the rules change "
                                 "only on reload",
@@ -197,8 +198,8 @@ public:
     // Compiles and swaps the kernel rules for `defs`. What their units and cgroups resolve to is taken
     // first, so a unit that starts or stops during the apply is followed afterwards.
     Result<std::map<std::string, std::string>> apply_rules(const std::vector<policy::BindingDefinition>& defs) {
-        auto selectors = watched_cgroups(defs);
-        CgroupBaseline baseline;
+        auto selectors = protection::watched_cgroups(defs);
+        protection::CgroupBaseline baseline;
         if (cgroup_watch_) baseline = cgroup_watch_->resolve(selectors);
         auto refused = protection_->apply(defs);
         if (!refused) return refused;
@@ -209,7 +210,7 @@ public:
 
     void poll_audit() {
         protection_->drain_audit();
-        audit_timer_->arm(loop_.clock().now() + kAuditPollInterval, [this] { poll_audit(); });
+        audit_timer_->arm(loop_.clock().now() + protection::kAuditPollInterval, [this] { poll_audit(); });
     }
 
     // ---- delivery -----------------------------------------------------------------------------
@@ -302,7 +303,7 @@ public:
         rt->path = sink ? sink->path_of(target)
                         : fmt::format("{}/{}/{}{}/{}", config_.delivery.sysfs_root, target.workload_uuid,
                                       delivery::kBindingDirPrefix, name, target.file_name);
-        if (protection_->mode() == ProtectionMode::blocked) {
+        if (protection_->mode() == protection::ProtectionMode::blocked) {
             rt->blocked = protection_->blocked_message();
         } else if (!sink) {
             rt->blocked = no_sink;
@@ -581,9 +582,9 @@ private:
     Notifier notifier_;
     policy::AgentConfig config_;
     std::string node_;
-    std::unique_ptr<Protection> protection_;
+    std::unique_ptr<protection::Protection> protection_;
     std::vector<policy::BindingDefinition> applied_;  // the definitions of the rules in the kernel
-    std::unique_ptr<CgroupWatch> cgroup_watch_;    // absent when not enforcing
+    std::unique_ptr<protection::CgroupWatch> cgroup_watch_;  // absent when not enforcing
     std::map<std::string, std::unique_ptr<http::Client>> clients_;
     std::unique_ptr<issuer::Issuer> issuer_;
     std::unique_ptr<issuer::IssuerService> issuer_service_;

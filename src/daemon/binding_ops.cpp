@@ -3,8 +3,8 @@
 #include "daemon/binding_ops.hpp"
 
 #include "common/log.hpp"
-#include "daemon/file_owner.hpp"
 #include "delivery/output.hpp"
+#include "protection/file_owner.hpp"
 
 namespace credgate::daemon {
 namespace {
@@ -21,7 +21,7 @@ DaemonBindingOps::DaemonBindingOps(const policy::BindingDefinition& d, vault::Va
       issuer_(issuer),
       sink_(sink),
       target_{d.workload_uuid, d.binding.meta.name, d.binding.output.file_name},
-      owner_{pinned_uid(d.identity, system_user)} {}
+      owner_{protection::pinned_uid(d.identity, protection::system_user)} {}
 
 Result<std::string> DaemonBindingOps::mint_jwt() {
     issuer::MintRequest req;

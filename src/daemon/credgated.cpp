@@ -2,9 +2,9 @@
 // credgated: parses the command line, builds the App on one event loop and runs it.
 #include "common/log.hpp"
 #include "daemon/app.hpp"
-#include "daemon/protection.hpp"
 #include "http/event_loop.hpp"
 #include "policy/loader.hpp"
+#include "protection/protection.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(cli, argc, argv);
     if (!debug) log::set_max_level(log::Level::info);
     if (check_only) {
-        const auto check = daemon::check_enforcement();
+        const auto check = protection::check_enforcement();
         if (check.supported) {
             fmt::print("enforcement: supported (BPF LSM programs load and attach)\n");
             return 0;

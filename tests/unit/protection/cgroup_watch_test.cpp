@@ -13,11 +13,11 @@
 #include <string>
 
 #include "common/manual_clock.hpp"
-#include "daemon/cgroup_watch.hpp"
+#include "protection/cgroup_watch.hpp"
 #include "http/event_loop.hpp"
 
 using namespace credgate;
-using namespace credgate::daemon;
+using namespace credgate::protection;
 namespace fs = std::filesystem;
 
 namespace {

@@ -21,7 +21,7 @@ namespace credgate::http {
 class EventLoop;
 }
 
-namespace credgate::daemon {
+namespace credgate::protection {
 
 // Events are gathered this long before the rules are recompiled (systemd makes a unit's cgroup and
 // then moves its processes in; a burst of units starting at boot is one recompile).
@@ -93,4 +93,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace credgate::daemon
+}  // namespace credgate::protection

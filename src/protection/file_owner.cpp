@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // pinned_uid: the intersection of process:uid and process:user values per selector alternative,
 // and one uid shared by every alternative.
-#include "daemon/file_owner.hpp"
+#include "protection/file_owner.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <set>
 #include <vector>
 
-namespace credgate::daemon {
+namespace credgate::protection {
 namespace {
 
 std::optional<uint32_t> parse_uid(const std::string& text) {
@@ -69,4 +69,4 @@ std::optional<uint32_t> system_user(const std::string& name) {
     return out->pw_uid;
 }
 
-}  // namespace credgate::daemon
+}  // namespace credgate::protection

@@ -2,7 +2,7 @@
 // CgroupWatch: one inotify descriptor on the daemon's loop. Only directories where the system
 // manager's units can be (the root and slices, reached through slices) and the ancestors of
 // cgroup:path selectors are watched; a user's delegated subtree is never entered.
-#include "daemon/cgroup_watch.hpp"
+#include "protection/cgroup_watch.hpp"
 
 #include "common/log.hpp"
 #include "http/event_loop.hpp"
@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <set>
 
-namespace credgate::daemon {
+namespace credgate::protection {
 namespace {
 
 constexpr const char* kComponent = "units";
@@ -316,4 +316,4 @@ void CgroupWatch::follow(std::vector<WatchedCgroup> selectors, CgroupBaseline ba
 bool CgroupWatch::pending() const { return impl_->armed; }
 size_t CgroupWatch::watched_directories() const { return impl_->dirs.size(); }
 
-}  // namespace credgate::daemon
+}  // namespace credgate::protection

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Which uid an identity pins for its credential file's owner: one uid in every selector
 // alternative, by number or by name, or none.
-#include "daemon/file_owner.hpp"
+#include "protection/file_owner.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace credgate;
-using namespace credgate::daemon;
+using namespace credgate::protection;
 
 TEST_CASE("an identity pins a uid only when every alternative admits that one uid") {
     const UserLookup users = [](const std::string& name) -> std::optional<uint32_t> {

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-namespace credgate::daemon {
+namespace credgate::protection {
 
 // A user name to its uid; nothing when there is no such user.
 using UserLookup = std::function<std::optional<uint32_t>(const std::string& name)>;
@@ -27,4 +27,4 @@ std::optional<uint32_t> system_user(const std::string& name);
 inline constexpr const char* kOnlyKernelGate =
     "the kernel programs are the only gate (the identity pins no single uid)";
 
-}  // namespace credgate::daemon
+}  // namespace credgate::protection

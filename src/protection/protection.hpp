@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace credgate::daemon {
+namespace credgate::protection {
 
 enum class ProtectionMode {
     enforced,  // BPF LSM programs gate every open of a credential file
@@ -77,4 +77,4 @@ public:
 // How often credgated drains the kernel's audit ring buffer.
 inline constexpr std::chrono::milliseconds kAuditPollInterval{250};
 
-}  // namespace credgate::daemon
+}  // namespace credgate::protection

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The kernel slot each binding keeps across reloads.
-#include "daemon/protection.hpp"
+#include "protection/protection.hpp"
 
 #include <doctest/doctest.h>
 
 #include <map>
 #include <string>
 
-using namespace credgate::daemon;
+using namespace credgate::protection;
 
 TEST_CASE("kernel slots: a binding keeps its slot across reloads and a removed one's slot is reserved once") {
     auto first = assign_slots({}, {"a", "b", "c"});

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Protection over src/enforce when it is built (CREDGATE_HAVE_ENFORCE), else a gate that can only
 // block or, with the development override, let secrets through unprotected.
-#include "daemon/protection.hpp"
+#include "protection/protection.hpp"
 
 #include "common/log.hpp"
 
@@ -23,7 +23,7 @@
 #include <linux/magic.h>
 #endif
 
-namespace credgate::daemon {
+namespace credgate::protection {
 namespace {
 
 constexpr const char* kComponent = "enforce";
@@ -390,4 +390,4 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
     return std::make_unique<Unprotected>(ProtectionMode::blocked, problem);
 }
 
-}  // namespace credgate::daemon
+}  // namespace credgate::protection
