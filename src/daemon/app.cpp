@@ -11,13 +11,13 @@
 #include "delivery/file_sink.hpp"
 #include "delivery/sysfs_sink.hpp"
 #include "http/client_factory.hpp"
-#include "http/event_loop.hpp"
 #include "http/server.hpp"
 #include "identity/bound_programs.hpp"
 #include "issuer/issuer_service.hpp"
 #include "policy/loader.hpp"
 #include "protection/cgroup_watch.hpp"
 #include "protection/protection.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <fmt/format.h>
 
@@ -66,7 +66,7 @@ Result<void> ensure_parent_dir(const std::string& path) {
 
 class AppImpl final : public App {
 public:
-    AppImpl(http::EventLoop& loop, AppOptions options)
+    AppImpl(runtime::EventLoop& loop, AppOptions options)
         : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
 
     ~AppImpl() override {
@@ -577,7 +577,7 @@ public:
     }
 
 private:
-    http::EventLoop& loop_;
+    runtime::EventLoop& loop_;
     AppOptions options_;
     Notifier notifier_;
     policy::AgentConfig config_;
@@ -625,7 +625,7 @@ const char* state_name(refresh::State s) noexcept {
     return "UNKNOWN";
 }
 
-Result<std::unique_ptr<App>> App::create(http::EventLoop& loop, AppOptions options) {
+Result<std::unique_ptr<App>> App::create(runtime::EventLoop& loop, AppOptions options) {
     auto app = std::make_unique<AppImpl>(loop, std::move(options));
     if (auto r = app->init(); !r) return fail(r.error());
     return std::unique_ptr<App>(std::move(app));

@@ -2,9 +2,9 @@
 // credgated: parses the command line, builds the App on one event loop and runs it.
 #include "common/log.hpp"
 #include "daemon/app.hpp"
-#include "http/event_loop.hpp"
 #include "policy/loader.hpp"
 #include "protection/protection.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
 
     // A write to a closed socket must be an error on that socket, not the end of the daemon.
     std::signal(SIGPIPE, SIG_IGN);
-    http::EventLoop loop;
+    runtime::EventLoop loop;
     auto app = daemon::App::create(loop, options);
     if (!app) {
         log::error("daemon", "Failed to start: {}", app.error().message);

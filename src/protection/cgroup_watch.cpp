@@ -5,8 +5,8 @@
 #include "protection/cgroup_watch.hpp"
 
 #include "common/log.hpp"
-#include "http/event_loop.hpp"
 #include "identity/host_resolver.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <fmt/format.h>
 
@@ -91,19 +91,19 @@ std::string describe(const CgroupChange& c) {
 }
 
 struct CgroupWatch::Impl {
-    Impl(http::EventLoop& l, Clock& c, CgroupWatchOptions o, Apply a)
+    Impl(runtime::EventLoop& l, Clock& c, CgroupWatchOptions o, Apply a)
         : loop(l), clock(c), options(std::move(o)), apply(std::move(a)), timer(c.make_timer()) {}
     ~Impl() {
         readable.reset();
         if (fd >= 0) ::close(fd);
     }
 
-    http::EventLoop& loop;
+    runtime::EventLoop& loop;
     Clock& clock;
     CgroupWatchOptions options;
     Apply apply;
     int fd = -1;
-    std::unique_ptr<http::FdWatch> readable;
+    std::unique_ptr<runtime::FdWatch> readable;
     std::unique_ptr<Timer> timer;
     bool armed = false;
     std::map<int, std::string> dirs;  // watch descriptor -> directory relative to the root ("" = root)
@@ -269,7 +269,7 @@ struct CgroupWatch::Impl {
 CgroupWatch::CgroupWatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CgroupWatch::~CgroupWatch() = default;
 
-Result<std::unique_ptr<CgroupWatch>> CgroupWatch::create(http::EventLoop& loop, Clock& clock,
+Result<std::unique_ptr<CgroupWatch>> CgroupWatch::create(runtime::EventLoop& loop, Clock& clock,
                                                          CgroupWatchOptions options, Apply apply) {
     auto impl = std::make_unique<Impl>(loop, clock, std::move(options), std::move(apply));
     impl->fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

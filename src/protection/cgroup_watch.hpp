@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace credgate::http {
+namespace credgate::runtime {
 class EventLoop;
 }
 
@@ -70,7 +70,7 @@ public:
     using Apply = std::function<Result<void>(const std::vector<CgroupChange>& changes)>;
 
     // Opens inotify and watches the root; follows nothing until follow(). Errors name the root.
-    static Result<std::unique_ptr<CgroupWatch>> create(http::EventLoop& loop, Clock& clock, CgroupWatchOptions options,
+    static Result<std::unique_ptr<CgroupWatch>> create(runtime::EventLoop& loop, Clock& clock, CgroupWatchOptions options,
                                                        Apply apply);
     ~CgroupWatch();
     CgroupWatch(const CgroupWatch&) = delete;

@@ -14,7 +14,7 @@
 
 #include "common/manual_clock.hpp"
 #include "protection/cgroup_watch.hpp"
-#include "http/event_loop.hpp"
+#include "runtime/event_loop.hpp"
 
 using namespace credgate;
 using namespace credgate::protection;
@@ -57,7 +57,7 @@ private:
 // A watch on a fake tree whose apply records every call; the debounce runs on a manual clock.
 struct Fixture {
     FakeCgroupTree tree;
-    http::EventLoop loop;
+    runtime::EventLoop loop;
     ManualClock clock;
     std::vector<std::vector<CgroupChange>> applies;
     int failures_to_come = 0;

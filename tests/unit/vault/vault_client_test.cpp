@@ -3,8 +3,8 @@
 // over the real HTTP client and a loopback server on port 0 that answers with recorded bodies.
 #include "fixture.hpp"
 #include "http/client_factory.hpp"
-#include "http/event_loop.hpp"
 #include "http/server.hpp"
+#include "runtime/event_loop.hpp"
 #include "vault/vault_client.hpp"
 
 #include <doctest/doctest.h>
@@ -26,7 +26,7 @@ struct Answer {
 // A loopback HTTP server that records every request and answers from a queue.
 class RecordedVault {
 public:
-    explicit RecordedVault(http::EventLoop& loop) {
+    explicit RecordedVault(runtime::EventLoop& loop) {
         http::ServerOptions options;
         options.listen = "127.0.0.1:0";
         auto s = http::Server::create(loop, options,
@@ -52,7 +52,7 @@ public:
 };
 
 struct Fixture {
-    http::EventLoop loop;
+    runtime::EventLoop loop;
     RecordedVault vault{loop};
     std::unique_ptr<http::Client> http_client;
 
@@ -217,7 +217,7 @@ TEST_CASE_FIXTURE(Fixture, "an oversized success body is a protocol error") {
 }
 
 TEST_CASE("rejects sources that could not work") {
-    http::EventLoop loop;
+    runtime::EventLoop loop;
     auto client = http::make_client(loop);
     REQUIRE(client);
     policy::VaultSource base;

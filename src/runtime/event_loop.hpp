@@ -9,7 +9,7 @@
 #include <functional>
 #include <memory>
 
-namespace credgate::http {
+namespace credgate::runtime {
 
 namespace detail {
 struct EventLoopAccess;
@@ -62,4 +62,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace credgate::http
+}  // namespace credgate::runtime

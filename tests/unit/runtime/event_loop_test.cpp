@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The event loop's real-time clock, posted work, signal handlers and descriptor readiness.
-#include "http/event_loop.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,7 +11,7 @@
 #include <vector>
 
 using namespace credgate;
-using namespace credgate::http;
+using namespace credgate::runtime;
 
 TEST_CASE("clock timers fire in deadline order and cancelled ones never fire") {
     EventLoop loop;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // EventLoop over one boost::asio::io_context: real-time Clock on steady timers, posted work, signals,
 // descriptor readiness.
-#include "http/event_loop.hpp"
+#include "runtime/event_loop.hpp"
 
 #include "common/log.hpp"
-#include "http/detail/io_context.hpp"
+#include "runtime/detail/io_context.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -13,7 +13,7 @@
 
 #include <vector>
 
-namespace credgate::http {
+namespace credgate::runtime {
 namespace net = boost::asio;
 
 namespace {
@@ -182,4 +182,4 @@ bool EventLoop::on_signal(int signo, std::function<void(int)> fn) {
     return true;
 }
 
-}  // namespace credgate::http
+}  // namespace credgate::runtime
