@@ -5,19 +5,19 @@
 #include "common/log.hpp"
 #include "daemon/backend_choice.hpp"
 #include "daemon/binding_ops.hpp"
-#include "daemon/cgroup_watch.hpp"
 #include "daemon/control_api.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
-#include "daemon/protection.hpp"
 #include "delivery/file_sink.hpp"
 #include "delivery/sysfs_sink.hpp"
 #include "http/client_factory.hpp"
-#include "http/event_loop.hpp"
 #include "http/server.hpp"
+#include "identity/bound_programs.hpp"
 #include "issuer/issuer_service.hpp"
-#include "policy/bound_programs.hpp"
 #include "policy/loader.hpp"
+#include "protection/cgroup_watch.hpp"
+#include "protection/protection.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <fmt/format.h>
 
@@ -44,7 +44,7 @@ std::string host_name() {
 }
 
 struct Runtime {
-    BindingDefinition def;
+    policy::BindingDefinition def;
     Backend backend = Backend::file;
     std::string path;     // where its file is (or would be) published
     std::string blocked;  // non-empty: not started, and why
@@ -66,7 +66,7 @@ Result<void> ensure_parent_dir(const std::string& path) {
 
 class AppImpl final : public App {
 public:
-    AppImpl(http::EventLoop& loop, AppOptions options)
+    AppImpl(runtime::EventLoop& loop, AppOptions options)
         : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
 
     ~AppImpl() override {
@@ -102,11 +102,11 @@ public:
                                                        config_.policies_dir, pol.error().size()));
         }
         for (const auto& d : pol->warnings) log::warning("policy", "{}", d.to_string());
-        auto defs = resolve_bindings(pol->value, config_.trust_domain);
+        auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) return fail(defs.error());
 
-        protection_ = Protection::create(config_, options_.insecure_no_enforcement);
-        if (protection_->mode() == ProtectionMode::enforced) watch_cgroups();
+        protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement);
+        if (protection_->mode() == protection::ProtectionMode::enforced) watch_cgroups();
 
         issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
         auto iss = issuer::Issuer::create(io, loop_.clock());
@@ -167,7 +167,7 @@ public:
         });
         loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
         loop_.on_signal(SIGINT, [this](int) { shutdown(); });
-        if (protection_->mode() == ProtectionMode::enforced) {
+        if (protection_->mode() == protection::ProtectionMode::enforced) {
             audit_timer_ = loop_.clock().make_timer();
             poll_audit();
         }
@@ -181,10 +181,11 @@ public:
     // ---- kernel rules -------------------------------------------------------------------------
     // Rules follow units and cgroups as they start and stop (DESIGN §2), without a reload.
     void watch_cgroups() {
-        auto watch = CgroupWatch::create(loop_, loop_.clock(), {}, [this](const std::vector<CgroupChange>&) {
-            auto refused = protection_->apply(applied_);
-            return refused ? Result<void>{} : Result<void>(fail(refused.error()));
-        });
+        auto watch = protection::CgroupWatch::create(
+            loop_, loop_.clock(), {}, [this](const std::vector<protection::CgroupChange>&) {
+                auto refused = protection_->apply(applied_);
+                return refused ? Result<void>{} : Result<void>(fail(refused.error()));
+            });
         if (!watch) {
             log::error("units", "Failed to follow units and cgroups as they start and stop: {}; the rules change "
                                 "only on reload",
@@ -196,9 +197,9 @@ public:
 
     // Compiles and swaps the kernel rules for `defs`. What their units and cgroups resolve to is taken
     // first, so a unit that starts or stops during the apply is followed afterwards.
-    Result<std::map<std::string, std::string>> apply_rules(const std::vector<BindingDefinition>& defs) {
-        auto selectors = watched_cgroups(defs);
-        CgroupBaseline baseline;
+    Result<std::map<std::string, std::string>> apply_rules(const std::vector<policy::BindingDefinition>& defs) {
+        auto selectors = protection::watched_cgroups(defs);
+        protection::CgroupBaseline baseline;
         if (cgroup_watch_) baseline = cgroup_watch_->resolve(selectors);
         auto refused = protection_->apply(defs);
         if (!refused) return refused;
@@ -209,7 +210,7 @@ public:
 
     void poll_audit() {
         protection_->drain_audit();
-        audit_timer_->arm(loop_.clock().now() + kAuditPollInterval, [this] { poll_audit(); });
+        audit_timer_->arm(loop_.clock().now() + protection::kAuditPollInterval, [this] { poll_audit(); });
     }
 
     // ---- delivery -----------------------------------------------------------------------------
@@ -241,7 +242,7 @@ public:
     // Files a previous credgated left in credgate.ko (it did not stop cleanly): a file this one
     // publishes again is kept only while the kernel still protects it for that binding (the pinned
     // programs and its slot were kept); every other file goes before any binding starts.
-    void clear_leftover_sysfs_files(const std::vector<BindingDefinition>& defs) {
+    void clear_leftover_sysfs_files(const std::vector<policy::BindingDefinition>& defs) {
         if (!delivery::sysfs_module_loaded(config_.delivery.sysfs_root)) return;
         auto sink = sysfs_sink();
         if (!sink) {
@@ -284,7 +285,7 @@ public:
         return (clients_[key] = std::move(*c)).get();
     }
 
-    void start_binding(BindingDefinition def, const std::map<std::string, std::string>& refused) {
+    void start_binding(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
         auto rt = std::make_unique<Runtime>();
         const std::string name = def.binding.meta.name;
         const bool module_loaded = delivery::sysfs_module_loaded(config_.delivery.sysfs_root);
@@ -302,7 +303,7 @@ public:
         rt->path = sink ? sink->path_of(target)
                         : fmt::format("{}/{}/{}{}/{}", config_.delivery.sysfs_root, target.workload_uuid,
                                       delivery::kBindingDirPrefix, name, target.file_name);
-        if (protection_->mode() == ProtectionMode::blocked) {
+        if (protection_->mode() == protection::ProtectionMode::blocked) {
             rt->blocked = protection_->blocked_message();
         } else if (!sink) {
             rt->blocked = no_sink;
@@ -375,7 +376,7 @@ public:
             last_reload_ = out;
             return out;
         }
-        if (config_fingerprint(cfg->value) != config_fingerprint(config_)) {
+        if (policy::config_fingerprint(cfg->value) != policy::config_fingerprint(config_)) {
             out.warnings.push_back(
                 fmt::format("{}: changed settings take effect only when credgated restarts; "
                             "the policies were reloaded with the running settings",
@@ -397,7 +398,7 @@ public:
             out.warnings.push_back(d.to_string());
             log::warning("policy", "{}", d.to_string());
         }
-        auto defs = resolve_bindings(pol->value, config_.trust_domain);
+        auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) {
             out.errors.push_back(defs.error().message);
             log::error(kComponent, "Failed to reload: {}; nothing changed", defs.error().message);
@@ -414,7 +415,7 @@ public:
         std::map<std::string, std::string> running, loaded;
         for (const auto& [n, rt] : bindings_) running[n] = rt->def.fingerprint;
         for (const auto& d : *defs) loaded[d.binding.meta.name] = d.fingerprint;
-        out.plan = plan_reload(running, loaded);
+        out.plan = policy::plan_reload(running, loaded);
         for (const auto& n : out.plan.removed) {
             log::notice(kComponent, "Binding '{}' was removed: revoking its token and removing its file", n);
             stop_binding(n, true, {});
@@ -517,7 +518,7 @@ public:
         s.definition = rt.def;
         s.propagation = std::string(to_string(rt.backend));
         s.path = rt.path;
-        for (auto& d : policy::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
+        for (auto& d : identity::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
         if (!rt.blocked.empty()) {
             s.state = "BLOCKED";
             s.message = rt.blocked;
@@ -576,14 +577,14 @@ public:
     }
 
 private:
-    http::EventLoop& loop_;
+    runtime::EventLoop& loop_;
     AppOptions options_;
     Notifier notifier_;
     policy::AgentConfig config_;
     std::string node_;
-    std::unique_ptr<Protection> protection_;
-    std::vector<BindingDefinition> applied_;       // the definitions of the rules in the kernel
-    std::unique_ptr<CgroupWatch> cgroup_watch_;    // absent when not enforcing
+    std::unique_ptr<protection::Protection> protection_;
+    std::vector<policy::BindingDefinition> applied_;  // the definitions of the rules in the kernel
+    std::unique_ptr<protection::CgroupWatch> cgroup_watch_;  // absent when not enforcing
     std::map<std::string, std::unique_ptr<http::Client>> clients_;
     std::unique_ptr<issuer::Issuer> issuer_;
     std::unique_ptr<issuer::IssuerService> issuer_service_;
@@ -624,7 +625,7 @@ const char* state_name(refresh::State s) noexcept {
     return "UNKNOWN";
 }
 
-Result<std::unique_ptr<App>> App::create(http::EventLoop& loop, AppOptions options) {
+Result<std::unique_ptr<App>> App::create(runtime::EventLoop& loop, AppOptions options) {
     auto app = std::make_unique<AppImpl>(loop, std::move(options));
     if (auto r = app->init(); !r) return fail(r.error());
     return std::unique_ptr<App>(std::move(app));

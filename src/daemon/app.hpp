@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-namespace credgate::http {
+namespace credgate::runtime {
 class EventLoop;
 }
 
@@ -28,7 +28,7 @@ class App {
 public:
     // Loads settings and policies (every diagnostic is logged on failure), then starts every part.
     // Errors name the failing part; nothing is left running.
-    static Result<std::unique_ptr<App>> create(http::EventLoop& loop, AppOptions options);
+    static Result<std::unique_ptr<App>> create(runtime::EventLoop& loop, AppOptions options);
     virtual ~App() = default;
 
     virtual DaemonSnapshot status() const = 0;

@@ -3,25 +3,25 @@
 #include "daemon/binding_ops.hpp"
 
 #include "common/log.hpp"
-#include "daemon/file_owner.hpp"
 #include "delivery/output.hpp"
+#include "protection/file_owner.hpp"
 
 namespace credgate::daemon {
 namespace {
 constexpr const char* kComponent = "delivery";
 }
 
-DaemonBindingOps::DaemonBindingOps(const BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
+DaemonBindingOps::DaemonBindingOps(const policy::BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
                                    delivery::Sink& sink)
-    : name_(d.binding.meta.name),
+    : VaultOps(std::move(vault)),
+      name_(d.binding.meta.name),
       output_(d.binding.output),
       spiffe_id_(d.spiffe_id),
       audience_(d.source.vault.audience),
-      vault_(std::move(vault)),
       issuer_(issuer),
       sink_(sink),
       target_{d.workload_uuid, d.binding.meta.name, d.binding.output.file_name},
-      owner_{pinned_uid(d.identity, system_user)} {}
+      owner_{protection::pinned_uid(d.identity, protection::system_user)} {}
 
 Result<std::string> DaemonBindingOps::mint_jwt() {
     issuer::MintRequest req;
@@ -35,33 +35,19 @@ Result<std::string> DaemonBindingOps::mint_jwt() {
 }
 
 void DaemonBindingOps::login(const std::string& jwt, refresh::Callback<vault::LoginResult> done) {
-    vault_.login(jwt, [this, done = std::move(done)](vault::VaultResult<vault::LoginResult> r) {
+    VaultOps::login(jwt, [this, done = std::move(done)](vault::VaultResult<vault::LoginResult> r) {
         if (r) last_token_ttl_ = r->lease_duration;
         done(std::move(r));
     });
 }
 
 void DaemonBindingOps::read(const vault::Token& token, bool fresh, refresh::Callback<vault::SecretResult> done) {
-    vault_.read(
-        token,
+    VaultOps::read(
+        token, fresh,
         [this, done = std::move(done)](vault::VaultResult<vault::SecretResult> r) {
             if (r) last_lease_ = r->lease_duration;
             done(std::move(r));
-        },
-        fresh);
-}
-
-void DaemonBindingOps::renew_self(const vault::Token& token, refresh::Callback<vault::LoginResult> done) {
-    vault_.renew_self(token, std::nullopt, std::move(done));
-}
-
-void DaemonBindingOps::renew_lease(const vault::Token& token, const std::string& lease_id,
-                                   refresh::Callback<vault::LeaseRenewal> done) {
-    vault_.renew_lease(token, lease_id, std::nullopt, std::move(done));
-}
-
-void DaemonBindingOps::revoke_self(const vault::Token& token, refresh::Callback<vault::Empty> done) {
-    vault_.revoke_self(token, std::move(done));
+        });
 }
 
 Result<void> DaemonBindingOps::publish(const vault::SecretResult& secret) {

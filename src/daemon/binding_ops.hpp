@@ -3,11 +3,11 @@
 // delivery sink (with the kernel registration of every new file done by the sink's hook).
 #pragma once
 
-#include "daemon/definition.hpp"
 #include "delivery/sink.hpp"
 #include "issuer/issuer.hpp"
-#include "refresh/binding_ops.hpp"
-#include "vault/client.hpp"
+#include "policy/binding_definition.hpp"
+#include "refresh/vault_ops.hpp"
+#include "vault/vault_client.hpp"
 
 #include <chrono>
 #include <optional>
@@ -15,18 +15,14 @@
 
 namespace credgate::daemon {
 
-class DaemonBindingOps final : public refresh::BindingOps {
+class DaemonBindingOps final : public refresh::VaultOps {
 public:
-    DaemonBindingOps(const BindingDefinition& definition, vault::VaultClient vault, issuer::Issuer& issuer,
+    DaemonBindingOps(const policy::BindingDefinition& definition, vault::VaultClient vault, issuer::Issuer& issuer,
                      delivery::Sink& sink);
 
     Result<std::string> mint_jwt() override;
     void login(const std::string& jwt, refresh::Callback<vault::LoginResult> done) override;
     void read(const vault::Token& token, bool fresh_token, refresh::Callback<vault::SecretResult> done) override;
-    void renew_self(const vault::Token& token, refresh::Callback<vault::LoginResult> done) override;
-    void renew_lease(const vault::Token& token, const std::string& lease_id,
-                     refresh::Callback<vault::LeaseRenewal> done) override;
-    void revoke_self(const vault::Token& token, refresh::Callback<vault::Empty> done) override;
     Result<void> publish(const vault::SecretResult& secret) override;
     void unpublish() override;
 
@@ -41,14 +37,13 @@ public:
     // Lease TTL of the last secret read (0 when unleased or nothing read yet).
     std::chrono::seconds last_lease_duration() const noexcept { return last_lease_; }
     std::chrono::seconds last_token_ttl() const noexcept { return last_token_ttl_; }
-    const vault::VaultClient& vault() const noexcept { return vault_; }
+    const vault::VaultClient& vault() const noexcept { return client(); }
 
 private:
     std::string name_;
     policy::BindingOutput output_;
     std::string spiffe_id_;
     std::vector<std::string> audience_;
-    vault::VaultClient vault_;
     issuer::Issuer& issuer_;
     delivery::Sink& sink_;
     delivery::Target target_;

@@ -4,8 +4,8 @@
 
 #include "common/log.hpp"
 #include "common/time_text.hpp"
-#include "daemon/file_owner.hpp"
-#include "policy/rules.hpp"
+#include "policy/values.hpp"
+#include "protection/file_owner.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -139,7 +139,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
         key(w, "ownerUID");
         w.Uint(*b.pinned_uid);
     } else {
-        str(w, "note", kOnlyKernelGate);
+        str(w, "note", protection::kOnlyKernelGate);
     }
     w.EndObject();
     if (b.engine) {

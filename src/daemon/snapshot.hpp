@@ -3,7 +3,7 @@
 #pragma once
 
 #include "common/clock.hpp"
-#include "daemon/definition.hpp"
+#include "policy/binding_definition.hpp"
 #include "refresh/engine.hpp"
 
 #include <chrono>
@@ -16,7 +16,7 @@
 namespace credgate::daemon {
 
 struct BindingSnapshot {
-    BindingDefinition definition;
+    policy::BindingDefinition definition;
     std::string state;    // "OK", "PENDING", "REFRESHING", "RETRYING", "FAILED", "EXPIRED", "STOPPED", "BLOCKED"
     std::string message;  // plain words
     std::optional<refresh::Status> engine;  // absent while blocked
@@ -37,7 +37,7 @@ struct ReloadOutcome {
     TimePoint at{};
     std::vector<std::string> errors;  // every diagnostic, "file:line:col: Kind/name: field: message"
     std::vector<std::string> warnings;
-    ReloadPlan plan;
+    policy::ReloadPlan plan;
 };
 
 // Where the file backend keeps credentials, whether they can reach swap, and credgate.ko.

@@ -26,7 +26,7 @@
 #include "bpf/credgate.skel.h"
 #pragma GCC diagnostic pop
 #include "common/log.hpp"
-#include "policy/rules.hpp"
+#include "policy/values.hpp"
 #include "credgate_abi.h"
 
 namespace credgate::enforce {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "identity/rules.hpp"
+#include "identity/compile.hpp"
 
 namespace credgate::enforce {
 

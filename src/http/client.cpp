@@ -5,9 +5,9 @@
 
 #include "common/log.hpp"
 #include "http/client_factory.hpp"
-#include "http/detail/io_context.hpp"
-#include "http/event_loop.hpp"
 #include "http/url.hpp"
+#include "runtime/detail/io_context.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -521,9 +521,9 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Client>> make_client(EventLoop& loop, ClientOptions options) {
+Result<std::unique_ptr<Client>> make_client(runtime::EventLoop& loop, ClientOptions options) {
     if (options.max_in_flight_per_host == 0) options.max_in_flight_per_host = 1;
-    auto core = std::make_shared<Core>(detail::io_context(loop), std::move(options));
+    auto core = std::make_shared<Core>(runtime::detail::io_context(loop), std::move(options));
     error_code ec;
     core->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                               ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
@@ -542,7 +542,7 @@ Result<std::unique_ptr<Client>> make_client(EventLoop& loop, ClientOptions optio
 }
 
 Result<Response> fetch_sync(Request request, ClientOptions options) {
-    EventLoop loop;
+    runtime::EventLoop loop;
     std::optional<Result<Response>> outcome;
     {
         auto client = make_client(loop, std::move(options));

@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 
-namespace credgate::http {
-
+namespace credgate::runtime {
 class EventLoop;
+}
+
+namespace credgate::http {
 
 inline constexpr size_t kDefaultMaxInFlightPerHost = 4;
 inline constexpr Duration kDefaultKeepAliveIdle{std::chrono::seconds{30}};
@@ -32,7 +34,7 @@ struct ClientOptions {
 
 // The client must outlive no loop: destroy it before the EventLoop. Completions run on the loop.
 // Fails (ErrorKind::config) only when TLS setup is impossible, e.g. an unreadable ca_file.
-Result<std::unique_ptr<Client>> make_client(EventLoop& loop, ClientOptions options = {});
+Result<std::unique_ptr<Client>> make_client(runtime::EventLoop& loop, ClientOptions options = {});
 
 // One exchange on a private loop, blocking until it completes (for credgatectl).
 Result<Response> fetch_sync(Request request, ClientOptions options = {});

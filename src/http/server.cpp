@@ -4,8 +4,8 @@
 #include "http/server.hpp"
 
 #include "common/log.hpp"
-#include "http/detail/io_context.hpp"
-#include "http/event_loop.hpp"
+#include "runtime/detail/io_context.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -426,13 +426,13 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerOptions options, Handler handler) {
+Result<std::unique_ptr<Server>> Server::create(runtime::EventLoop& loop, ServerOptions options, Handler handler) {
     if (!handler) return fail(ErrorKind::internal, "http: server for '" + options.listen + "' has no handler");
     if (options.tls_cert.has_value() != options.tls_key.has_value())
         return fail(ErrorKind::config, "http: TLS for '" + options.listen + "' needs both a certificate and a key");
     if (options.tls_cert && options.listen.starts_with('/'))
         return fail(ErrorKind::config, "http: TLS is not supported on unix socket '" + options.listen + "'");
-    auto core = std::make_shared<ServerCore>(detail::io_context(loop), std::move(options), std::move(handler));
+    auto core = std::make_shared<ServerCore>(runtime::detail::io_context(loop), std::move(options), std::move(handler));
     if (core->options.tls_cert) {
         core->tls.emplace(ssl::context::tls_server);
         error_code ec;

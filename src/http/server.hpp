@@ -14,9 +14,11 @@
 #include <optional>
 #include <string>
 
-namespace credgate::http {
-
+namespace credgate::runtime {
 class EventLoop;
+}
+
+namespace credgate::http {
 
 inline constexpr size_t kServerMaxHeaderBytes = 16 * 1024;
 inline constexpr size_t kServerMaxBodyBytes = 1 << 20;
@@ -91,7 +93,7 @@ class Server {
 public:
     virtual ~Server() = default;
     // Starts listening and accepting. Errors name the address and the failing step.
-    static Result<std::unique_ptr<Server>> create(EventLoop& loop, ServerOptions options, Handler handler);
+    static Result<std::unique_ptr<Server>> create(runtime::EventLoop& loop, ServerOptions options, Handler handler);
 
     // The bound TCP port (0 for unix sockets).
     virtual uint16_t port() const = 0;

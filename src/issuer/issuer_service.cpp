@@ -26,7 +26,7 @@ http::ServerResponse json(std::string body) {
 
 }  // namespace
 
-Result<std::unique_ptr<IssuerService>> IssuerService::create(http::EventLoop& loop, const Issuer& issuer,
+Result<std::unique_ptr<IssuerService>> IssuerService::create(runtime::EventLoop& loop, const Issuer& issuer,
                                                              const policy::IssuerSettings& settings) {
     http::ServerOptions options;
     options.listen = settings.listen;

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-namespace credgate::http {
+namespace credgate::runtime {
 class EventLoop;
 }
 
@@ -20,7 +20,7 @@ public:
     virtual ~IssuerService() = default;
     // Listens on settings.listen (HTTPS when tls_cert and tls_key are both set). `issuer` must
     // outlive the service.
-    static Result<std::unique_ptr<IssuerService>> create(http::EventLoop& loop, const Issuer& issuer,
+    static Result<std::unique_ptr<IssuerService>> create(runtime::EventLoop& loop, const Issuer& issuer,
                                                          const policy::IssuerSettings& settings);
     virtual uint16_t port() const = 0;
 };

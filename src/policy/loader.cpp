@@ -4,8 +4,8 @@
 // semantic rules live in validate.cpp.
 #include "policy/loader.hpp"
 
-#include "policy/rules.hpp"
 #include "policy/validate.hpp"
+#include "policy/values.hpp"
 
 #include <yaml-cpp/yaml.h>
 

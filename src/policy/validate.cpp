@@ -3,8 +3,8 @@
 // uniqueness and cross-references, each finding located through the objects' field_locations.
 #include "policy/validate.hpp"
 
-#include "identity/spiffe_id.hpp"
-#include "policy/rules.hpp"
+#include "policy/values.hpp"
+#include "spiffe/spiffe_id.hpp"
 
 #include <fmt/format.h>
 
@@ -100,10 +100,10 @@ void check_identity(Findings& f, const WorkloadIdentity& id, const std::optional
     if (id.workload_id.empty()) {
         f.error("spec.workloadID", "is required (the SPIFFE path under the trust domain, e.g. 'ai-agent')");
     } else if (trust_domain) {
-        if (auto r = identity::spiffe_id_for_workload(*trust_domain, id.workload_id); !r)
+        if (auto r = spiffe::spiffe_id_for_workload(*trust_domain, id.workload_id); !r)
             f.error("spec.workloadID", r.error().message);
     } else {
-        f.check("spec.workloadID", identity::workload_id_error(id.workload_id).transform([](std::string m) {
+        f.check("spec.workloadID", spiffe::workload_id_error(id.workload_id).transform([](std::string m) {
             return "workload ID " + m;
         }));
     }
@@ -286,7 +286,7 @@ std::vector<Diagnostic> validate_agent_config(const AgentConfig& c) {
     Findings f(out);
     f.object("", &c.field_locations, c.location);
     if (c.trust_domain.empty()) f.error("trustDomain", "is required (e.g. example.org)");
-    else f.check("trustDomain", identity::trust_domain_error(c.trust_domain));
+    else f.check("trustDomain", spiffe::trust_domain_error(c.trust_domain));
     if (!c.node.empty()) {
         bool ok = c.node.size() <= 253 && std::all_of(c.node.begin(), c.node.end(), [](char ch) {
             return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||

@@ -6,7 +6,7 @@
 #include "common/clock.hpp"
 #include "policy/model.hpp"
 #include "refresh/backoff.hpp"
-#include "refresh/binding_ops.hpp"
+#include "refresh/operations.hpp"
 #include "refresh/revocations.hpp"
 
 #include <cstdint>

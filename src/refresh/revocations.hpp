@@ -5,7 +5,7 @@
 
 #include "common/clock.hpp"
 #include "refresh/backoff.hpp"
-#include "refresh/binding_ops.hpp"
+#include "refresh/operations.hpp"
 #include "vault/token.hpp"
 
 #include <cstdint>

@@ -3,8 +3,8 @@
 // (issuer) and publishing (render + Sink).
 #pragma once
 
-#include "refresh/binding_ops.hpp"
-#include "vault/client.hpp"
+#include "refresh/operations.hpp"
+#include "vault/vault_client.hpp"
 
 namespace credgate::refresh {
 
@@ -23,6 +23,7 @@ public:
 
 protected:
     vault::VaultClient& client() noexcept { return client_; }
+    const vault::VaultClient& client() const noexcept { return client_; }
 
 private:
     vault::VaultClient client_;

@@ -27,7 +27,8 @@
 
 #include "delivery/file_sink.hpp"
 #include "enforce/enforcer.hpp"
-#include "identity/rules.hpp"
+#include "identity/compile.hpp"
+#include "identity/host_resolver.hpp"
 
 using namespace credgate;
 

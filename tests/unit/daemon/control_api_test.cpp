@@ -2,8 +2,8 @@
 // Control API: who may use the socket, the resource document `credgatectl get binding` prints
 // (and that it tells the truth about files, errors and revocations), and the metrics exposition.
 #include "daemon/control_api.hpp"
-#include "daemon/file_owner.hpp"
 #include "daemon/metrics.hpp"
+#include "protection/file_owner.hpp"
 
 #include <doctest/doctest.h>
 
@@ -82,7 +82,7 @@ TEST_CASE("a binding with propagation auto delivered by credgate.ko shows its sy
     CHECK_FALSE(status.HasMember("file"));
     CHECK(std::string(status["sysfs"]["files"][0]["path"].GetString()) == b.path);
     CHECK(std::string(status["sysfs"]["files"][0]["type"].GetString()) == "CREDENTIAL");
-    CHECK(std::string(status["sysfs"]["note"].GetString()) == kOnlyKernelGate);  // no uid pinned
+    CHECK(std::string(status["sysfs"]["note"].GetString()) == protection::kOnlyKernelGate);  // no uid pinned
 }
 
 TEST_CASE("a binding's warnings about this host are listed in its status, and absent when there are none") {

@@ -2,8 +2,8 @@
 // Client against server on 127.0.0.1 port 0 and on a unix socket: exchanges, keep-alive, limits,
 // deadlines, redirects and error messages.
 #include "http/client_factory.hpp"
-#include "http/event_loop.hpp"
 #include "http/server.hpp"
+#include "runtime/event_loop.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -18,6 +18,7 @@
 
 using namespace credgate;
 using namespace credgate::http;
+using credgate::runtime::EventLoop;
 using credgate::http::test::exchange;
 using credgate::http::test::TempDir;
 

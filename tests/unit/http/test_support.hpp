@@ -3,7 +3,7 @@
 #pragma once
 
 #include "http/client.hpp"
-#include "http/event_loop.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 namespace credgate::http::test {
 
 // Runs the loop until `client.send` completes.
-inline Result<Response> exchange(EventLoop& loop, Client& client, Request req) {
+inline Result<Response> exchange(runtime::EventLoop& loop, Client& client, Request req) {
     std::optional<Result<Response>> out;
     client.send(std::move(req), [&](Result<Response> r) { out = std::move(r); });
     loop.run_until([&] { return out.has_value(); });

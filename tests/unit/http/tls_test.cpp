@@ -2,8 +2,8 @@
 // HTTPS between client and server with a CA and certificates made by the openssl command in a
 // temp dir: verification, SNI, hostname and IP checks, untrusted CAs.
 #include "http/client_factory.hpp"
-#include "http/event_loop.hpp"
 #include "http/server.hpp"
+#include "runtime/event_loop.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -13,6 +13,7 @@
 
 using namespace credgate;
 using namespace credgate::http;
+using credgate::runtime::EventLoop;
 using credgate::http::test::exchange;
 using credgate::http::test::TempDir;
 

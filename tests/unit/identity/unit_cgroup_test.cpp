@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "identity/rules.hpp"
+#include "identity/host_resolver.hpp"
 
 using namespace credgate;
 namespace fs = std::filesystem;

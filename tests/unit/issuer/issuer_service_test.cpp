@@ -3,9 +3,9 @@
 // the JWKS it fetched from the running service.
 #include "common/manual_clock.hpp"
 #include "http/client_factory.hpp"
-#include "http/event_loop.hpp"
 #include "issuer/issuer.hpp"
 #include "issuer/issuer_service.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
@@ -22,7 +22,7 @@ using namespace credgate::issuer;
 
 namespace {
 
-Result<http::Response> get(http::EventLoop& loop, http::Client& client, std::string url, std::string method = "GET") {
+Result<http::Response> get(runtime::EventLoop& loop, http::Client& client, std::string url, std::string method = "GET") {
     std::optional<Result<http::Response>> out;
     http::Request req;
     req.url = std::move(url);
@@ -43,7 +43,7 @@ policy::IssuerSettings settings(const std::string& url) {
 }  // namespace
 
 TEST_CASE("the service serves discovery and JWKS under the issuer URL's path") {
-    http::EventLoop loop;
+    runtime::EventLoop loop;
     ManualClock clock;
     IssuerOptions opts;
     opts.settings = settings("https://issuer.example/credgate");
@@ -83,7 +83,7 @@ TEST_CASE("the service serves discovery and JWKS under the issuer URL's path") {
 }
 
 TEST_CASE("a busy listen address is an error naming it") {
-    http::EventLoop loop;
+    runtime::EventLoop loop;
     ManualClock clock;
     IssuerOptions opts;
     opts.settings = settings("http://127.0.0.1");
@@ -108,7 +108,7 @@ TEST_CASE("PyJWT verifies ES256, RS256 and EdDSA tokens with the JWKS fetched fr
     }
     for (auto alg : {policy::SigningAlgorithm::es256, policy::SigningAlgorithm::rs256, policy::SigningAlgorithm::eddsa}) {
         CAPTURE(algorithm_name(alg));
-        http::EventLoop loop;
+        runtime::EventLoop loop;
         auto& clock = loop.clock();
         IssuerOptions opts;
         opts.settings = settings("http://127.0.0.1/credgate");

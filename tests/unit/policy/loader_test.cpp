@@ -2,8 +2,8 @@
 // The loader and validator through their public interfaces: what an operator sees for good and bad
 // policies and settings, located to the line and column.
 #include "policy/loader.hpp"
-#include "policy/rules.hpp"
 #include "policy/validate.hpp"
+#include "policy/values.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// Resolution of bindings into self-contained definitions, their fingerprints, and reload diffing.
+#include "policy/binding_definition.hpp"
+
+#include "spiffe/spiffe_id.hpp"
+
+#include <fmt/format.h>
+
+namespace credgate::policy {
+namespace {
+
+// Length-prefixed fields, so no value can be crafted to look like another field.
+void field(std::string& out, std::string_view name, std::string_view value) {
+    out += fmt::format("{}={}:{};", name, value.size(), value);
+}
+
+const char* selector_key(policy::SelectorKey k) {
+    switch (k) {
+        case policy::SelectorKey::process_path:
+            return "process:path";
+        case policy::SelectorKey::process_sha256:
+            return "process:sha256";
+        case policy::SelectorKey::process_uid:
+            return "process:uid";
+        case policy::SelectorKey::process_gid:
+            return "process:gid";
+        case policy::SelectorKey::process_user:
+            return "process:user";
+        case policy::SelectorKey::process_group:
+            return "process:group";
+        case policy::SelectorKey::systemd_unit:
+            return "systemd:unit";
+        case policy::SelectorKey::cgroup_path:
+            return "cgroup:path";
+        case policy::SelectorKey::process_name:
+            return "process:name";
+    }
+    return "?";
+}
+
+}  // namespace
+
+std::string fingerprint(const policy::CredentialBinding& b, const policy::CredentialSource& s,
+                        const policy::WorkloadIdentity& i, const std::string& spiffe_id) {
+    std::string out;
+    field(out, "binding", b.meta.name);
+    field(out, "workload", b.workload_id);
+    field(out, "spiffe", spiffe_id);
+    field(out, "source", b.credential_source);
+    field(out, "propagation", std::to_string(static_cast<int>(b.propagation)));
+    field(out, "output.file", b.output.file_name);
+    field(out, "output.format", std::to_string(static_cast<int>(b.output.format)));
+    field(out, "output.field", b.output.field.value_or("\x01"));
+    field(out, "refresh",
+          fmt::format("{}/{}/{}/{}/{}", b.refresh.lease_fraction_min, b.refresh.lease_fraction_max,
+                      b.refresh.min_lead.count(), b.refresh.static_interval.count(), b.refresh.revoke_grace.count()));
+    const auto& v = s.vault;
+    field(out, "vault.address", v.address);
+    field(out, "vault.ca", v.ca_file.value_or("\x01"));
+    field(out, "vault.namespace", v.namespace_.value_or("\x01"));
+    field(out, "vault.mount", v.jwt_auth_method_path);
+    field(out, "vault.role", v.role);
+    field(out, "vault.path", v.path);
+    for (const auto& a : v.audience) field(out, "vault.audience", a);
+    field(out, "vault.method", v.method);
+    for (const auto& [k, val] : v.params) field(out, "vault.param." + k, val);
+    field(out, "identity", i.meta.name);
+    field(out, "identity.weak", i.allow_weak_selectors ? "1" : "0");
+    for (size_t n = 0; n < i.selectors.size(); ++n) {
+        field(out, "alt", std::to_string(n));
+        for (const auto& t : i.selectors[n].terms) {
+            field(out, "key", selector_key(t.key));
+            for (const auto& val : t.values) field(out, "value", val);
+        }
+    }
+    return out;
+}
+
+std::string config_fingerprint(const policy::AgentConfig& c) {
+    std::string out;
+    field(out, "trustDomain", c.trust_domain);
+    field(out, "node", c.node);
+    field(out, "issuer.url", c.issuer.url);
+    field(out, "issuer.listen", c.issuer.listen);
+    field(out, "issuer.tlsCert", c.issuer.tls_cert.value_or("\x01"));
+    field(out, "issuer.tlsKey", c.issuer.tls_key.value_or("\x01"));
+    field(out, "issuer.algorithm", std::to_string(static_cast<int>(c.issuer.algorithm)));
+    field(out, "issuer.tokenTTL", std::to_string(c.issuer.token_ttl.count()));
+    field(out, "issuer.keyRotation", std::to_string(c.issuer.key_rotation.count()));
+    field(out, "issuer.keyFile", c.issuer.key_file.value_or("\x01"));
+    field(out, "delivery.backend", std::to_string(static_cast<int>(c.delivery.backend)));
+    field(out, "delivery.fileRoot", c.delivery.file_root);
+    field(out, "delivery.sysfsRoot", c.delivery.sysfs_root);
+    field(out, "enforcement.mode", std::to_string(static_cast<int>(c.enforcement.mode)));
+    field(out, "enforcement.pinDir", c.enforcement.pin_dir);
+    field(out, "control.socket", c.control.socket);
+    field(out, "metrics.listen", c.metrics.listen.value_or("\x01"));
+    field(out, "policies.dir", c.policies_dir);
+    field(out, "revokeOnShutdown", c.revoke_on_shutdown ? "1" : "0");
+    return out;
+}
+
+Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet& policies,
+                                                        const std::string& trust_domain) {
+    std::vector<BindingDefinition> out;
+    for (const auto& b : policies.bindings) {
+        const auto* src = policies.source(b.credential_source);
+        const auto* id = policies.identity_by_workload_id(b.workload_id);
+        if (!src || !id)
+            return fail(ErrorKind::internal, fmt::format("binding '{}': its {} '{}' is not in the loaded policy",
+                                                         b.meta.name, src ? "workload identity" : "credential source",
+                                                         src ? b.workload_id : b.credential_source));
+        auto spiffe = spiffe::spiffe_id_for_workload(trust_domain, b.workload_id);
+        if (!spiffe)
+            return fail(ErrorKind::invalid_argument,
+                        fmt::format("binding '{}': {}", b.meta.name, spiffe.error().message));
+        auto uuid = spiffe::workload_uuid(*spiffe);
+        if (!uuid) return fail(uuid.error());
+        BindingDefinition d{b, *src, *id, spiffe->str(), *uuid, {}};
+        d.fingerprint = fingerprint(b, *src, *id, d.spiffe_id);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+ReloadPlan plan_reload(const std::map<std::string, std::string>& running,
+                       const std::map<std::string, std::string>& loaded) {
+    ReloadPlan plan;
+    for (const auto& [name, fp] : running) {
+        auto it = loaded.find(name);
+        if (it == loaded.end())
+            plan.removed.push_back(name);
+        else if (it->second == fp)
+            plan.unchanged.push_back(name);
+        else
+            plan.changed.push_back(name);
+    }
+    for (const auto& [name, fp] : loaded)
+        if (!running.contains(name)) plan.added.push_back(name);
+    return plan;
+}
+
+}  // namespace credgate::policy

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: Apache-2.0
+// Protection over src/enforce when it is built (CREDGATE_HAVE_ENFORCE), else a gate that can only
+// block or, with the development override, let secrets through unprotected.
+#include "protection/protection.hpp"
+
+#include "common/log.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#if CREDGATE_HAVE_ENFORCE
+#include "enforce/enforcer.hpp"
+#include "identity/compile.hpp"
+#include "identity/host_resolver.hpp"
+
+#include <linux/magic.h>
+#endif
+
+namespace credgate::protection {
+namespace {
+
+constexpr const char* kComponent = "enforce";
+
+constexpr const char* kBuiltWithoutEnforcement =
+    "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
+constexpr const char* kHowToEnable =
+    "enable BPF LSM by adding 'bpf' to the kernel's LSM list (append 'lsm=<current list from "
+    "/sys/kernel/security/lsm>,bpf' to the kernel command line, e.g. in GRUB_CMDLINE_LINUX, then reboot) "
+    "on a kernel built with CONFIG_BPF_LSM=y and BTF; for development only, run credgated with "
+    "--insecure-no-enforcement";
+
+class Unprotected final : public Protection {
+public:
+    Unprotected(ProtectionMode mode, std::string problem) : mode_(mode), problem_(std::move(problem)) {}
+    ProtectionMode mode() const override { return mode_; }
+    const std::string& problem() const override { return problem_; }
+    Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>&) override {
+        return std::map<std::string, std::string>{};
+    }
+    Result<void> protect(const std::string&, const delivery::Target& target, delivery::FileId) override {
+        if (mode_ != ProtectionMode::insecure)
+            return fail(ErrorKind::unsupported, "kernel enforcement is unavailable: " + problem_);
+        log::warning(kComponent,
+                     "Publishing '{}/crb-{}/{}' WITHOUT kernel enforcement (--insecure-no-enforcement): any "
+                     "process allowed by file permissions can read it",
+                     target.workload_uuid, target.binding, target.file_name);
+        return {};
+    }
+    void unprotect(const std::string&, const delivery::Target&, delivery::FileId) override {}
+
+private:
+    ProtectionMode mode_;
+    std::string problem_;
+};
+
+#if CREDGATE_HAVE_ENFORCE
+// process:sha256 values are looked up among every program the policy names by process:path (in any
+// identity), so an identity may name its program by content alone; each file is hashed once per apply.
+std::vector<std::string> program_paths(const std::vector<policy::BindingDefinition>& bindings) {
+    std::vector<std::string> paths;
+    for (const auto& b : bindings)
+        for (const auto& alternative : b.identity.selectors)
+            for (const auto& term : alternative.terms)
+                if (term.key == policy::SelectorKey::process_path)
+                    paths.insert(paths.end(), term.values.begin(), term.values.end());
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    return paths;
+}
+
+class HashCachingResolver final : public identity::Resolver {
+public:
+    Result<identity::FileKey> file(const std::string& path) override { return system_.file(path); }
+    Result<std::string> sha256_hex(const std::string& path) override {
+        if (auto it = hashes_.find(path); it != hashes_.end()) return it->second;
+        return hashes_.emplace(path, system_.sha256_hex(path)).first->second;
+    }
+    Result<uint32_t> user(const std::string& name) override { return system_.user(name); }
+    Result<uint32_t> group(const std::string& name) override { return system_.group(name); }
+    Result<uint64_t> cgroup(const std::string& path) override { return system_.cgroup(path); }
+    Result<identity::UnitCgroup> unit_cgroup(const std::string& unit) override { return system_.unit_cgroup(unit); }
+
+private:
+    identity::SystemResolver system_;
+    std::map<std::string, Result<std::string>> hashes_;
+};
+
+class Enforced final : public Protection {
+public:
+    explicit Enforced(std::unique_ptr<enforce::Enforcer> e) : enforcer_(std::move(e)) {}
+    ProtectionMode mode() const override { return ProtectionMode::enforced; }
+    const std::string& problem() const override { return problem_; }
+
+    Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>& bindings) override {
+        HashCachingResolver resolver;
+        const std::vector<std::string> candidates = program_paths(bindings);
+        std::map<std::string, std::string> refused;
+        std::set<std::string> warned;
+        std::vector<std::string> names;
+        for (const auto& b : bindings) names.push_back(b.binding.meta.name);
+        if (!applied_once_) adopt_slots(names);
+        auto [slots, size] = assign_slots(index_, names);
+        identity::CompiledRules rules;
+        rules.bindings.resize(size);  // unused and reserved slots: no alternative, matches nobody
+        for (const auto& b : bindings) {
+            const uint32_t slot = slots[b.binding.meta.name];
+            auto compiled = identity::compile_identity(b.identity, resolver, candidates);
+            if (!compiled) {
+                refused[b.binding.meta.name] = compiled.error().message;
+                continue;
+            }
+            // Rules are recompiled whenever a unit starts or stops: a warning is logged when it first
+            // appears, not again while it holds.
+            for (const auto& w : compiled->warnings) {
+                std::string line = "WorkloadIdentity " + w;  // w starts with the identity's name
+                if (!warned_.contains(line)) log::warning(kComponent, "{}", line);
+                warned.insert(std::move(line));
+            }
+            rules.bindings[slot] = {b.binding.meta.name, b.spiffe_id, std::move(*compiled)};
+        }
+        if (auto r = enforcer_->apply_rules(rules); !r)
+            return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
+        applied_once_ = true;
+        // Retired files of bindings that went away: no binding may open them any more, even once
+        // their slot is given to another binding.
+        for (const auto& [name, slot] : index_)
+            if (!slots.contains(name)) revoke_retired(name);
+        index_ = std::move(slots);
+        rules_ = std::move(rules);
+        warned_ = std::move(warned);
+        return refused;
+    }
+
+    Result<void> protect(const std::string& root, const delivery::Target& target, delivery::FileId file) override {
+        auto it = index_.find(target.binding);
+        if (it == index_.end())
+            return fail(ErrorKind::internal, fmt::format("binding '{}' has no kernel rules", target.binding));
+        if (auto r = enforcer_->protect_file(key_of(file), it->second); !r) return r;
+        return protect_directories(root, target, file);
+    }
+
+    // A retired file stays protected until the kernel frees its inode: an O_PATH fd or an open fd
+    // held across the rotation still reaches it. Its binding keeps reading it while the binding
+    // exists; once the binding is gone, nobody does. A removed sysfs node is different: nothing
+    // reaches it any more (an fd still open reads ENODEV) and its number is never reused, so its
+    // entry goes now, with those of its directories if they went too.
+    void unprotect(const std::string& root, const delivery::Target& target, delivery::FileId file) override {
+        const identity::FileKey key = key_of(file);
+        if (file.fs_magic == SYSFS_MAGIC) {
+            if (auto r = enforcer_->forget(key); !r)
+                log::warning(kComponent, "Failed to drop the kernel entry of a removed file of binding '{}': {}",
+                             target.binding, r.error().message);
+            forget_removed_directories(root, target);
+            return;
+        }
+        if (index_.contains(target.binding)) {
+            auto& held = retired_[target.binding];
+            if (held.size() >= kRetiredPruneAt)
+                std::erase_if(held, [this](const identity::FileKey& k) { return !enforcer_->is_protected(k); });
+            held.push_back(key);
+            return;
+        }
+        if (auto r = enforcer_->revoke_access(key); !r)
+            log::warning(kComponent, "Failed to revoke access to a retired file of binding '{}': {}", target.binding,
+                         r.error().message);
+    }
+
+    bool holds(const delivery::Target& target, delivery::FileId file) override {
+        auto it = index_.find(target.binding);
+        if (it == index_.end()) return false;
+        auto o = enforcer_->object(key_of(file));
+        return o && o->credential() && o->binding == it->second;
+    }
+
+    void release_root() override {
+        for (const auto& root : roots_) {
+            struct stat st {};
+            if (::lstat(root.c_str(), &st) != 0) continue;
+            if (auto r = enforcer_->release_directory(dir_key(root, st)); !r)
+                log::warning(kComponent, "Failed to release '{}' after shutdown: {}", root, r.error().message);
+        }
+    }
+
+    size_t drain_audit() override {
+        auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
+                       enforce::audit_json(e, &rules_));
+        });
+        if (!n) {
+            if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
+            audit_failed_ = true;
+            return 0;
+        }
+        return *n;
+    }
+
+private:
+    // A restarted credgated keeps every binding in the slot it had, so the files it published keep
+    // their rules; files of bindings this credgated does not have are opened by nobody.
+    void adopt_slots(const std::vector<std::string>& names) {
+        std::map<uint64_t, std::string> by_hash;
+        for (const auto& n : names) by_hash[enforce::binding_name_hash(n)] = n;
+        std::vector<uint32_t> orphaned;
+        for (const auto& [slot, hash] : enforcer_->live_slots()) {
+            auto it = by_hash.find(hash);
+            if (it != by_hash.end() && !index_.contains(it->second)) index_[it->second] = slot;
+            else orphaned.push_back(slot);
+        }
+        if (!orphaned.empty()) {
+            auto n = enforcer_->revoke_slots(orphaned);
+            if (!n)
+                log::warning(kComponent, "Failed to revoke access to files of bindings this credgated does not have: {}",
+                             n.error().message);
+            else if (*n)
+                log::notice(kComponent, "Revoked access to {} file(s) of bindings this credgated does not have", *n);
+        }
+        if (!index_.empty()) log::info(kComponent, "Kept the kernel slots of {} binding(s) from the pinned rules", index_.size());
+    }
+
+    void revoke_retired(const std::string& binding) {
+        auto it = retired_.find(binding);
+        if (it == retired_.end()) return;
+        for (const auto& key : it->second)
+            if (auto r = enforcer_->revoke_access(key); !r)
+                log::warning(kComponent, "Failed to revoke access to a retired file of binding '{}': {}", binding,
+                             r.error().message);
+        retired_.erase(it);
+    }
+
+    static identity::FileKey key_of(delivery::FileId file) {
+        return enforce::object_key(file.device, file.inode, file.fs_magic);
+    }
+    static identity::FileKey dir_key(const std::string& dir, const struct stat& st) {
+        struct statfs fs {};
+        const uint64_t magic = ::statfs(dir.c_str(), &fs) == 0 ? static_cast<uint32_t>(fs.f_type) : 0;
+        return enforce::object_key(st.st_dev, st.st_ino, magic);
+    }
+
+    static std::vector<std::string> directories(const std::string& root, const delivery::Target& target) {
+        const std::string workload_dir = root + "/" + target.workload_uuid;
+        return {root, workload_dir, workload_dir + "/" + std::string(delivery::kBindingDirPrefix) + target.binding};
+    }
+
+    // The root, the workload and binding directories above the file: only credgated may add,
+    // remove or rename their entries or mount over or unmount them, and they cannot be renamed
+    // themselves, so the file cannot be moved out of reach or shadowed.
+    Result<void> protect_directories(const std::string& root, const delivery::Target& target,
+                                     delivery::FileId file) {
+        for (const std::string& dir : directories(root, target)) {
+            struct stat st {};
+            if (::lstat(dir.c_str(), &st) != 0)
+                return fail(ErrorKind::internal,
+                            fmt::format("Failed to protect directory '{}': stat: {}", dir, std::strerror(errno)));
+            if (!S_ISDIR(st.st_mode) || static_cast<uint64_t>(st.st_dev) != file.device)
+                return fail(ErrorKind::internal, fmt::format("Failed to protect directory '{}': not a directory on "
+                                                             "the credential file's file system",
+                                                             dir));
+            const identity::FileKey key = enforce::object_key(st.st_dev, st.st_ino, file.fs_magic);
+            if (auto r = enforcer_->protect_directory(key); !r)
+                return fail(r.error().kind,
+                            fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
+            if (file.fs_magic == SYSFS_MAGIC) sysfs_dirs_[dir] = key;
+        }
+        roots_.insert(root);
+        return {};
+    }
+
+    // sysfs directories go with their last file; their entries are dropped as the files' are.
+    void forget_removed_directories(const std::string& root, const delivery::Target& target) {
+        for (const std::string& dir : directories(root, target)) {
+            auto it = sysfs_dirs_.find(dir);
+            struct stat st {};
+            if (it == sysfs_dirs_.end() || ::lstat(dir.c_str(), &st) == 0) continue;
+            if (auto r = enforcer_->forget(it->second); !r)
+                log::warning(kComponent, "Failed to drop the kernel entry of removed directory '{}': {}", dir,
+                             r.error().message);
+            sysfs_dirs_.erase(it);
+        }
+    }
+
+    std::unique_ptr<enforce::Enforcer> enforcer_;
+    std::set<std::string> roots_;  // sink roots: <root>/<workload uuid>/crb-<binding>/<file>
+    std::map<std::string, identity::FileKey> sysfs_dirs_;  // protected sysfs directories, by path
+    std::string problem_;
+    std::map<std::string, uint32_t> index_;  // binding name -> kernel index
+    identity::CompiledRules rules_;          // the applied rule set, to name bindings in audit lines
+    // Files a binding no longer publishes that the kernel may still protect (until freed).
+    std::map<std::string, std::vector<identity::FileKey>> retired_;
+    static constexpr size_t kRetiredPruneAt = 64;
+    bool applied_once_ = false;
+    bool audit_failed_ = false;  // logged once
+    std::set<std::string> warned_;  // compile warnings of the applied rule set, logged once
+};
+#endif
+
+}  // namespace
+
+SlotAssignment assign_slots(const std::map<std::string, uint32_t>& previous, const std::vector<std::string>& names) {
+    SlotAssignment out;
+    std::vector<bool> used;
+    auto take = [&used](uint32_t slot) {
+        if (used.size() <= slot) used.resize(slot + 1, false);
+        used[slot] = true;
+    };
+    for (const auto& n : names)
+        if (auto it = previous.find(n); it != previous.end()) {
+            out.slots[n] = it->second;
+            take(it->second);
+        }
+    // Slots of bindings that are going away stay reserved for this rule set; their files are
+    // removed right after it is applied, in the same reload.
+    for (const auto& [n, slot] : previous)
+        if (!out.slots.contains(n)) take(slot);
+    for (const auto& n : names) {
+        if (out.slots.contains(n)) continue;
+        uint32_t slot = 0;
+        while (slot < used.size() && used[slot]) ++slot;
+        take(slot);
+        out.slots[n] = slot;
+    }
+    out.size = used.size();
+    return out;
+}
+
+const char* to_string(ProtectionMode m) noexcept {
+    switch (m) {
+        case ProtectionMode::enforced:
+            return "enforced";
+        case ProtectionMode::insecure:
+            return "insecure";
+        case ProtectionMode::blocked:
+            return "blocked";
+    }
+    return "?";
+}
+
+std::string Protection::blocked_message() const {
+    return fmt::format("credgated refuses to publish secrets without kernel enforcement: {}; to fix: {}", problem(),
+                       kHowToEnable);
+}
+
+EnforcementCheck check_enforcement() {
+#if CREDGATE_HAVE_ENFORCE
+    const auto& support = enforce::probe();
+    return {support.supported, support.supported ? std::string{} : support.message};
+#else
+    return {false, kBuiltWithoutEnforcement};
+#endif
+}
+
+std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config, bool insecure) {
+    std::string problem;
+#if CREDGATE_HAVE_ENFORCE
+    const auto& support = enforce::probe();
+    if (support.supported) {
+        enforce::Settings s;
+        s.mode =
+            config.enforcement.mode == policy::EnforcementMode::audit ? enforce::Mode::audit : enforce::Mode::enforce;
+        s.pin_dir = config.enforcement.pin_dir;
+        auto e = enforce::Enforcer::create(s);
+        if (e) {
+            log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
+                        (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
+            return std::make_unique<Enforced>(std::move(*e));
+        }
+        problem = "Failed to load the BPF LSM programs: " + e.error().message;
+    } else {
+        problem = support.message;
+    }
+#else
+    (void)config;
+    problem = kBuiltWithoutEnforcement;
+#endif
+    if (insecure) {
+        log::warning(kComponent,
+                     "Kernel enforcement is unavailable ({}); --insecure-no-enforcement given: secrets "
+                     "will be published WITHOUT protection. Development only.",
+                     problem);
+        return std::make_unique<Unprotected>(ProtectionMode::insecure, problem);
+    }
+    log::error(kComponent, "Kernel enforcement is unavailable: {}. No secret will be published; {}", problem,
+               kHowToEnable);
+    return std::make_unique<Unprotected>(ProtectionMode::blocked, problem);
+}
+
+}  // namespace credgate::protection

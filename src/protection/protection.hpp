@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// The publish gate: whether credgated may publish secrets at all (kernel enforcement working, or
+// the explicit development override), and registration of each new credential file with the kernel.
+#pragma once
+
+#include "common/result.hpp"
+#include "delivery/sink.hpp"
+#include "policy/binding_definition.hpp"
+#include "policy/model.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace credgate::protection {
+
+enum class ProtectionMode {
+    enforced,  // BPF LSM programs gate every open of a credential file
+    insecure,  // --insecure-no-enforcement: publishing without kernel protection (development only)
+    blocked,   // no enforcement and no override: nothing is published
+};
+
+const char* to_string(ProtectionMode m) noexcept;
+
+// Whether this kernel (and this build) can enforce; on false, `problem` names the missing piece.
+struct EnforcementCheck {
+    bool supported = false;
+    std::string problem;
+};
+EnforcementCheck check_enforcement();
+
+// Kernel indexes of bindings. A binding keeps its index (slot) for as long as it exists, so a rule
+// swap never hands a published file to another binding's rules; the slot of a binding that is going
+// away stays reserved (an identity that matches nobody) in the rule set that drops it.
+struct SlotAssignment {
+    std::map<std::string, uint32_t> slots;  // binding name -> index
+    size_t size = 0;                        // rule set length, reserved and unused slots included
+};
+SlotAssignment assign_slots(const std::map<std::string, uint32_t>& previous, const std::vector<std::string>& names);
+
+class Protection {
+public:
+    virtual ~Protection() = default;
+
+    // Probes the kernel and, when it can enforce, loads or adopts the pinned programs. Never fails:
+    // "cannot enforce" becomes mode() == blocked (or insecure with the override) and a message.
+    static std::unique_ptr<Protection> create(const policy::AgentConfig& config, bool insecure_no_enforcement);
+
+    virtual ProtectionMode mode() const = 0;
+    // Why enforcement is unavailable and how to enable it; empty when enforcing.
+    virtual const std::string& problem() const = 0;
+    // The status line for a blocked binding: what is missing and how to enable it.
+    std::string blocked_message() const;
+
+    // Compiles every binding's identity and swaps the kernel rule set at once. Bindings whose
+    // identity cannot be compiled are returned as name -> reason (they must not publish).
+    virtual Result<std::map<std::string, std::string>> apply(
+        const std::vector<policy::BindingDefinition>& bindings) = 0;
+    // Sink hook: registers a new, still empty credential file under a sink's `root` for its binding's
+    // rules, and the directories from `root` down to it.
+    virtual Result<void> protect(const std::string& root, const delivery::Target& target, delivery::FileId file) = 0;
+    // Sink hook: the file is no longer published.
+    virtual void unprotect(const std::string& root, const delivery::Target& target, delivery::FileId file) = 0;
+    // Whether a file a previous credgated left is protected now for `target`'s binding (its slot
+    // was kept), so it may be kept and given new content; otherwise it must go.
+    virtual bool holds(const delivery::Target&, delivery::FileId) { return false; }
+    // After a clean shutdown removed every credential file: the empty credential roots no longer need
+    // protecting, so an operator may unmount or remove them.
+    virtual void release_root() {}
+    // Logs the kernel's audit events (one JSON line each) without blocking; returns how many.
+    virtual size_t drain_audit() { return 0; }
+};
+
+// How often credgated drains the kernel's audit ring buffer.
+inline constexpr std::chrono::milliseconds kAuditPollInterval{250};
+
+}  // namespace credgate::protection

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// Selector compilation to kernel rules, against a resolver that answers from tables.
+#include <doctest/doctest.h>
+#include <sys/sysmacros.h>
+
+#include <map>
+
+#include "identity/compile.hpp"
+
+using namespace credgate;
+using identity::Fact;
+using identity::FileKey;
+using policy::SelectorKey;
+
+namespace {
+
+class TableResolver final : public identity::Resolver {
+public:
+    std::map<std::string, FileKey> files;
+    std::map<std::string, std::string> hashes;
+    std::map<std::string, uint32_t> users, groups;
+    std::map<std::string, uint64_t> cgroups, units;
+
+    template <typename M>
+    static auto find(const M& m, const std::string& k, const char* what) -> Result<typename M::mapped_type> {
+        auto it = m.find(k);
+        if (it == m.end()) return fail(ErrorKind::not_found, std::string("no ") + what + " " + k);
+        return it->second;
+    }
+    Result<FileKey> file(const std::string& p) override { return find(files, p, "file"); }
+    Result<std::string> sha256_hex(const std::string& p) override { return find(hashes, p, "file"); }
+    Result<uint32_t> user(const std::string& n) override { return find(users, n, "user"); }
+    Result<uint32_t> group(const std::string& n) override { return find(groups, n, "group"); }
+    Result<uint64_t> cgroup(const std::string& p) override { return find(cgroups, p, "cgroup"); }
+    Result<identity::UnitCgroup> unit_cgroup(const std::string& u) override {
+        auto id = find(units, u, "unit");
+        if (!id) return fail(id.error());
+        return identity::UnitCgroup{*id, "system.slice/" + u, {}};
+    }
+};
+
+policy::WorkloadIdentity identity_of(std::vector<std::vector<policy::SelectorTerm>> alternatives) {
+    policy::WorkloadIdentity id;
+    id.meta.name = "agent";
+    id.workload_id = "ai-agent";
+    for (auto& terms : alternatives) id.selectors.push_back(policy::SelectorAlternative{std::move(terms), {}});
+    return id;
+}
+
+policy::SelectorTerm term(SelectorKey key, std::vector<std::string> values) { return {key, std::move(values), {}}; }
+
+}  // namespace
+
+TEST_CASE("userspace st_dev becomes the kernel's MAJOR << 20 | MINOR") {
+    CHECK(identity::kernel_dev(makedev(8, 1)) == ((8ull << 20) | 1));
+    CHECK(identity::kernel_dev(makedev(259, 70000)) == ((259ull << 20) | 70000));
+}
+
+TEST_CASE("process:path compiles to the file's device and inode, which becomes a trusted executable") {
+    TableResolver r;
+    r.files["/usr/bin/agent"] = {10, 20};
+    auto c = identity::compile_identity(identity_of({{term(SelectorKey::process_path, {"/usr/bin/agent"})}}), r);
+    REQUIRE(c);
+    REQUIRE(c->alternatives.size() == 1);
+    CHECK(c->alternatives[0].fact_mask == identity::fact_bit(Fact::exe));
+    CHECK(c->alternatives[0].exes == std::vector<FileKey>{{10, 20}});
+    CHECK(c->trusted_execs == std::vector<FileKey>{{10, 20}});
+}
+
+TEST_CASE("a path that does not exist leaves an empty set: that alternative matches nobody") {
+    TableResolver r;
+    auto c = identity::compile_identity(identity_of({{term(SelectorKey::process_path, {"/missing"})}}), r);
+    REQUIRE(c);
+    CHECK(c->alternatives[0].fact_mask == identity::fact_bit(Fact::exe));
+    CHECK(c->alternatives[0].exes.empty());
+    REQUIRE(c->warnings.size() == 1);
+    CHECK(c->warnings[0].find("/missing") != std::string::npos);
+}
+
+TEST_CASE("process:name alone is refused unless the identity allows weak selectors") {
+    TableResolver r;
+    auto weak = identity_of({{term(SelectorKey::process_name, {"agent"})}});
+    auto refused = identity::compile_identity(weak, r);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("process:name") != std::string::npos);
+    weak.allow_weak_selectors = true;
+    auto allowed = identity::compile_identity(weak, r);
+    REQUIRE(allowed);
+    CHECK(allowed->alternatives[0].fact_mask == identity::fact_bit(Fact::comm));
+    CHECK_FALSE(allowed->warnings.empty());
+}
+
+TEST_CASE("process:name AND-ed with a uid needs both, and long names keep the kernel's 15 bytes") {
+    TableResolver r;
+    auto c = identity::compile_identity(
+        identity_of({{term(SelectorKey::process_name, {"a-very-long-agent-name"}), term(SelectorKey::process_uid, {"1000"})}}),
+        r);
+    REQUIRE(c);
+    CHECK(c->alternatives[0].fact_mask == (identity::fact_bit(Fact::comm) | identity::fact_bit(Fact::uid)));
+    CHECK(std::string(c->alternatives[0].comms.at(0).data()) == "a-very-long-age");
+    CHECK_FALSE(c->warnings.empty());
+}
+
+TEST_CASE("process:uid and process:user in one alternative must both hold: their sets intersect") {
+    TableResolver r;
+    r.users["agent"] = 1000;
+    auto c = identity::compile_identity(
+        identity_of({{term(SelectorKey::process_uid, {"1000", "1001"}), term(SelectorKey::process_user, {"agent"})}}), r);
+    REQUIRE(c);
+    CHECK(c->alternatives[0].uids == std::vector<uint32_t>{1000});
+}
+
+TEST_CASE("a malformed uid is an error that names it") {
+    TableResolver r;
+    auto c = identity::compile_identity(identity_of({{term(SelectorKey::process_uid, {"10x"})}}), r);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("10x") != std::string::npos);
+}
+
+TEST_CASE("process:sha256 selects the candidate executables whose content has that hash") {
+    TableResolver r;
+    r.files["/opt/a"] = {1, 2};
+    r.files["/opt/b"] = {1, 3};
+    r.hashes["/opt/a"] = std::string(64, 'a');
+    r.hashes["/opt/b"] = std::string(64, 'b');
+    auto c = identity::compile_identity(
+        identity_of({{term(SelectorKey::process_sha256, {"sha256:" + std::string(64, 'B')})}}), r, {"/opt/a", "/opt/b"});
+    REQUIRE(c);
+    CHECK(c->alternatives[0].exes == std::vector<FileKey>{{1, 3}});
+    CHECK(c->trusted_execs == std::vector<FileKey>{{1, 3}});
+}
+
+TEST_CASE("systemd:unit and cgroup:path compile to cgroup ids, one alternative each") {
+    TableResolver r;
+    r.units["agent.service"] = 77;
+    r.cgroups["/agents"] = 88;
+    auto c = identity::compile_identity(identity_of({{term(SelectorKey::systemd_unit, {"agent.service"})},
+                                                     {term(SelectorKey::cgroup_path, {"/agents"})}}),
+                                        r);
+    REQUIRE(c);
+    CHECK(c->alternatives[0].cgroups == std::vector<uint64_t>{77});
+    CHECK(c->alternatives[1].cgroups == std::vector<uint64_t>{88});
+    auto both = identity::compile_identity(
+        identity_of({{term(SelectorKey::systemd_unit, {"agent.service"}), term(SelectorKey::cgroup_path, {"/agents"})}}), r);
+    CHECK_FALSE(both);
+}
+
+TEST_CASE("more alternatives than the kernel holds, or an empty one, are refused") {
+    TableResolver r;
+    std::vector<std::vector<policy::SelectorTerm>> many(identity::kMaxAlternatives + 1,
+                                                        {term(SelectorKey::process_uid, {"1"})});
+    CHECK_FALSE(identity::compile_identity(identity_of(many), r));
+    CHECK_FALSE(identity::compile_identity(identity_of({{}}), r));
+}
