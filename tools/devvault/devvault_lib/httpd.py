@@ -13,7 +13,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .core import Request, path_glob_match
+from .core import path_glob_match
+from .records import Request
 from .wire import go_json, multierror
 
 MAX_REQUEST_BYTES = 32 << 20  # Vault's default max_request_size

@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, ed448, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 from .backend import Backend, require_ops
-from .core import AuthSpec, Response, _addr_in
+from .core import _addr_in
+from .records import AuthSpec, Response
 from .wire import (DurationError, comma_list, internal_error, parse_duration, to_bool, to_int,
                    sanitize_policies, unsupported_path, user_error, PERMISSION_DENIED_PLAIN)
 

@@ -4,11 +4,12 @@
 import time
 
 from .backend import Backend, require_ops
-from .core import Mount, Response, VERSIONS
+from .core import VERSIONS
 from .dynamic import DynamicBackend
 from .jwtauth import JWTBackend
 from .kv import KVBackend
 from .openai import OpenAIBackend
+from .records import Mount, Response
 from .wire import (S, VaultError, DurationError, SYSTEM_MAX_TTL, go_json, human_duration, new_uuid, parse_duration,
                    rfc3339, to_bool, unsupported_path, user_error)
 
