@@ -3,14 +3,13 @@
 # HTTP request goes through (seal, standby, quota, token use counting, lease registration).
 import hashlib
 import ipaddress
-import math
-import re
 import sys
 import threading
 import time
 import uuid
 
 from . import acl as aclmod
+from .faults import Faults
 from .records import REVOCATION_PENDING, Lease, Mount, Token
 from .wire import (S, VaultError, PERMISSION_DENIED_PLAIN, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, acl_denied,
                    go_json, multierror, new_uuid, not_found, rand62, sanitize_policies, user_error)
@@ -19,47 +18,6 @@ VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}
 SECRET_CANNOT_BE_RETURNED = ("Secret cannot be returned; token had one use left, so leased credentials were "
                              "immediately revoked.")
 SWEEP_INTERVAL_S = 0.05
-
-
-class Faults:
-    def __init__(self):
-        self.clear()
-
-    def clear(self):
-        self.latency_ms = 0
-        self.fail_rate = 0.0
-        self.fail_status = 500
-        self.fail_count = None
-        self.drop_connections = False
-        self.truncate_bodies = False
-        self.oversized_bodies = 0
-        self.paths = []
-        self.standby = False
-        self.rate_limit = None
-        self.openai_admin_status = 0
-        self.pause_expiry = False
-        self.window_start = 0.0
-        self.window_count = 0
-
-    def as_dict(self):
-        return {"latency_ms": self.latency_ms, "fail_rate": self.fail_rate, "fail_status": self.fail_status,
-                "fail_count": self.fail_count, "drop_connections": self.drop_connections,
-                "truncate_bodies": self.truncate_bodies, "oversized_bodies": self.oversized_bodies,
-                "paths": self.paths, "standby": self.standby, "rate_limit": self.rate_limit,
-                "openai_admin_status": self.openai_admin_status, "pause_expiry": self.pause_expiry}
-
-
-def path_glob_match(pattern, path):
-    """Fault path globs: `*` matches any run of characters (including `/`), `+` one path segment."""
-    rx = ""
-    for ch in pattern:
-        if ch == "*":
-            rx += ".*"
-        elif ch == "+":
-            rx += "[^/]+"
-        else:
-            rx += re.escape(ch)
-    return re.fullmatch(rx, path) is not None
 
 
 class Stats:
@@ -104,7 +62,7 @@ class Core:
         self.mounts = {}
         self.policies = {}
         self.policy_text = {}
-        self.faults = Faults()
+        self.faults = Faults(self.lock)
         self.stats = Stats()
         self.openai_store = openai_store
         self.cluster_name = "vault-cluster-" + uuid.uuid4().hex[:8]
@@ -358,31 +316,6 @@ class Core:
             return VaultError(403, [multierror(["permission denied", "invalid token"])])
         return PERMISSION_DENIED_PLAIN
 
-    def check_rate_limit(self, path):
-        rl = self.faults.rate_limit
-        if not rl:
-            return
-        pats = rl.get("paths") or []
-        if pats and not any(path_glob_match(p, path) for p in pats):
-            return
-        limit = int(rl.get("rate", 1))
-        interval = float(rl.get("interval", 1.0))
-        now = time.time()
-        with self.lock:
-            if now - self.faults.window_start >= interval:
-                self.faults.window_start = now
-                self.faults.window_count = 0
-            self.faults.window_count += 1
-            count = self.faults.window_count
-            reset = self.faults.window_start + interval - now
-        if count > limit:
-            headers = {}
-            if rl.get("headers", True):
-                headers = {"Retry-After": str(max(1, math.ceil(reset))), "X-Ratelimit-Limit": str(limit),
-                           "X-Ratelimit-Remaining": "0",
-                           "X-Ratelimit-Reset": str(int(time.time() + reset))}
-            raise VaultError(429, [f'request path "{path}": rate limit quota exceeded'], headers=headers)
-
     def handle(self, req):
         """Runs one request; returns (status, headers dict, body bytes or None)."""
         headers = {}
@@ -410,7 +343,7 @@ class Core:
                 body = f'<a href="{loc}">Temporary Redirect</a>.\n\n'.encode()
             return 307, {"Location": loc, "Content-Type": "text/html; charset=utf-8"}, body
         if not exempt:
-            self.check_rate_limit(path)
+            self.faults.check_rate_limit(path)
         if req.headers.get("X-Vault-Wrap-TTL"):
             raise user_error("response wrapping is not supported by this development server")
         ns = req.headers.get("X-Vault-Namespace", "").strip("/")

@@ -13,7 +13,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .core import path_glob_match
+from .faults import path_glob_match
 from .records import Request
 from .wire import go_json, multierror
 
