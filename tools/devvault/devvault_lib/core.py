@@ -11,6 +11,7 @@ import uuid
 from . import acl as aclmod
 from .faults import Faults
 from .records import REVOCATION_PENDING, Lease, Mount, Token
+from .stats import Stats
 from .wire import (S, VaultError, PERMISSION_DENIED_PLAIN, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, acl_denied,
                    go_json, multierror, new_uuid, not_found, rand62, sanitize_policies, user_error)
 
@@ -18,36 +19,6 @@ VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}
 SECRET_CANNOT_BE_RETURNED = ("Secret cannot be returned; token had one use left, so leased credentials were "
                              "immediately revoked.")
 SWEEP_INTERVAL_S = 0.05
-
-
-class Stats:
-    """Request counts per path and method, for tests that bound what a client sends."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self):
-        with getattr(self, "lock", threading.Lock()):
-            self.vault = {}
-            self.openai = {}
-
-    def count(self, listener, path, method):
-        with self.lock:
-            table = self.vault if listener == "vault" else self.openai
-            per = table.setdefault(path, {})
-            per[method] = per.get(method, 0) + 1
-
-    def snapshot(self, core):
-        with self.lock:
-            vault = {p: dict(m) for p, m in self.vault.items()}
-            openai = {p: dict(m) for p, m in self.openai.items()}
-        with core.lock:
-            tokens = sum(1 for t in core.tokens.values() if t.id != core.root_token and t.num_uses != REVOCATION_PENDING)
-            leases = len(core.leases)
-        keys = core.openai_store.live_keys() if core.openai_store is not None else 0
-        return {"requests": vault, "openai_requests": openai, "live_tokens": tokens, "live_leases": leases,
-                "live_openai_keys": keys}
 
 
 class Core:
