@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# The in-memory Vault core: mounts, tokens, leases, ACL checks and the request pipeline that every
-# HTTP request goes through (seal, standby, quota, token use counting, lease registration).
+# The in-memory Vault core: mounts, policies and ACLs, tokens and leases, and the sweeper that expires
+# them. The request pipeline (pipeline.py) runs each request against it.
 import hashlib
-import ipaddress
 import sys
 import threading
 import time
@@ -12,12 +11,9 @@ from . import acl as aclmod
 from .faults import Faults
 from .records import REVOCATION_PENDING, Lease, Mount, Token
 from .stats import Stats
-from .wire import (S, VaultError, PERMISSION_DENIED_PLAIN, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, acl_denied,
-                   go_json, multierror, new_uuid, not_found, rand62, sanitize_policies, user_error)
+from .wire import S, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, new_uuid, rand62, sanitize_policies
 
 VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}
-SECRET_CANNOT_BE_RETURNED = ("Secret cannot be returned; token had one use left, so leased credentials were "
-                             "immediately revoked.")
 SWEEP_INTERVAL_S = 0.05
 
 
@@ -255,161 +251,3 @@ class Core:
                 self.sweep()
             except Exception as e:  # keep sweeping; report each failure
                 print(f"devvault: Failed to sweep expired tokens and leases: {e}", file=sys.stderr, flush=True)
-
-    # ---- pipeline -------------------------------------------------------------------------------
-    def mount_type_of(self, req):
-        if req.mount is None:
-            return ""
-        return "system" if req.mount.type == "system" else req.mount.type
-
-    def envelope(self, req, resp, lease, mount_type):
-        e = S()
-        e["request_id"] = new_uuid()
-        e["lease_id"] = lease.id if lease else ""
-        e["renewable"] = lease.renewable if lease else False
-        e["lease_duration"] = int(lease.ttl) if lease else int(resp.lease_duration or 0)
-        e["data"] = resp.data
-        e["wrap_info"] = None
-        e["warnings"] = resp.warnings if resp.warnings else None
-        e["auth"] = resp.auth_struct if getattr(resp, "auth_struct", None) is not None else None
-        if self.flavor == "vault":
-            e["mount_type"] = mount_type
-        return e
-
-    def error_body(self, err):
-        body = {"errors": list(err.errors)}
-        if err.data is not None:
-            body = S(errors=list(err.errors), data=err.data)
-        return go_json(body)
-
-    def invalid_token_error(self):
-        if self.flavor == "vault":
-            return VaultError(403, [multierror(["permission denied", "invalid token"])])
-        return PERMISSION_DENIED_PLAIN
-
-    def handle(self, req):
-        """Runs one request; returns (status, headers dict, body bytes or None)."""
-        headers = {}
-        try:
-            return self._handle(req)
-        except VaultError as e:
-            headers.update(e.headers)
-            return e.status, headers, self.error_body(e)
-
-    def _handle(self, req):
-        path = req.path
-        if path.startswith("sys/devvault/"):
-            return self.mounts["sys/"].backend.devvault(req)
-        exempt = path in ("sys/health", "sys/seal-status", "sys/unseal")
-        if path == "sys/health":
-            return self.mounts["sys/"].backend.health(req)
-        if self.sealed and not exempt:
-            raise VaultError(503, ["Vault is sealed"])
-        if self.faults.standby and not exempt:
-            if not self.active_address:
-                raise VaultError(503, ["no active Vault instance found"])
-            loc = self.active_address.rstrip("/") + "/v1/" + path + (("?" + req.raw_query) if req.raw_query else "")
-            body = None
-            if req.method in ("GET", "HEAD"):
-                body = f'<a href="{loc}">Temporary Redirect</a>.\n\n'.encode()
-            return 307, {"Location": loc, "Content-Type": "text/html; charset=utf-8"}, body
-        if not exempt:
-            self.faults.check_rate_limit(path)
-        if req.headers.get("X-Vault-Wrap-TTL"):
-            raise user_error("response wrapping is not supported by this development server")
-        ns = req.headers.get("X-Vault-Namespace", "").strip("/")
-        if ns and ns != "root":
-            if self.flavor == "vault":
-                raise VaultError(403, ["namespaces feature not enabled"])
-            raise VaultError(400, [f'namespace "{ns}/" does not exist'])
-
-        with self.lock:
-            mount = self.match_mount(path)
-        req.mount = mount
-        if mount is not None:
-            req.subpath = path[len(mount.path):] if path.startswith(mount.path) else ""
-        unauth = exempt or (mount is not None and mount.backend.unauthenticated(req))
-        pending = False
-        token = None
-        if not unauth:
-            with self.lock:
-                if not req.token:
-                    raise PERMISSION_DENIED_PLAIN
-                token = self.lookup_token(req.token)
-                if token is None:
-                    raise self.invalid_token_error()
-                if token.bound_cidrs and not _addr_in(req.remote_addr, token.bound_cidrs):
-                    raise PERMISSION_DENIED_PLAIN
-                self.use_token(token)
-                pending = token.num_uses == REVOCATION_PENDING
-            req.token_entry = token
-        try:
-            if not unauth:
-                self._check_acl(req, token, mount)
-            if mount is None:
-                raise VaultError(404, [f'no handler for route "{path}". route entry not found.'])
-            resp = mount.backend.handle(req)
-            return self._finish(req, resp, token, pending)
-        finally:
-            if pending:
-                self.revoke_token(token.id)
-
-    def _check_acl(self, req, token, mount):
-        cap = {"read": "read", "update": "update", "delete": "delete", "list": "list", "patch": "patch",
-               "header": "read"}.get(req.op, "update")
-        if cap == "update" and mount is not None and hasattr(mount.backend, "exists"):
-            try:
-                if mount.backend.exists(req) is False:
-                    cap = "create"
-            except VaultError:
-                pass
-        with self.lock:
-            a = self.acl_for(token)
-        if not a.allowed(req.path, cap):
-            raise acl_denied()
-        if mount is not None and mount.backend.needs_sudo(req) and not a.allowed(req.path, "sudo"):
-            raise acl_denied()
-
-    def _finish(self, req, resp, token, pending):
-        mount_type = self.mount_type_of(req)
-        if resp is None:
-            if req.op == "read":
-                raise not_found()
-            if req.op == "list":
-                raise not_found()
-            return 204, {}, None
-        if resp.raw is not None:
-            return resp.raw
-        lease = None
-        if resp.secret is not None:
-            if pending:
-                # The token's last use: Vault refuses to hand out a lease that dies with it.
-                if resp.secret.revoke is not None:
-                    resp.secret.revoke(resp.secret.internal)
-                raise user_error(SECRET_CANNOT_BE_RETURNED)
-            lease = self.register_lease(req, resp.secret, token)
-        if resp.auth is not None:
-            parent = token if getattr(resp.auth, "with_parent", False) else None
-            t = self.create_token(resp.auth, req.path.rstrip("/"), parent=parent)
-            resp.auth_struct = self.auth_struct(t, t.creation_ttl)
-            if req.mount is not None and req.mount.is_auth and req.mount.type != "token":
-                mount_type = ""
-        env = self.envelope(req, resp, lease, mount_type)
-        status = resp.status or 200
-        if status == 204:
-            return 204, resp.headers, None
-        return status, resp.headers, go_json(env)
-
-
-def _addr_in(addr, cidrs):
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    for c in cidrs:
-        try:
-            if ip in ipaddress.ip_network(c, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False

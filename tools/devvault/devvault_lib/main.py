@@ -12,6 +12,7 @@ import threading
 from .core import Core
 from .httpd import make_server, serve_in_thread
 from .openai import OpenAIStore
+from .pipeline import Pipeline
 
 
 def _host_port(s, flag):
@@ -87,7 +88,7 @@ def main(argv=None):
     core = Core(flavor=args.flavor, root_token=args.root_token, active_address=args.active_address,
                 openai_store=store)
     try:
-        vault_srv = make_server("vault", host, port, core, tls)
+        vault_srv = make_server("vault", host, port, core, pipeline=Pipeline(core), tls_context=tls)
         openai_srv = make_server("openai", ohost, oport, core)
     except OSError as e:
         print(f"devvault: Failed to listen on '{args.listen}': {e}", file=sys.stderr)
