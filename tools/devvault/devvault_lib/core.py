@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The in-memory Vault core: mounts, policies and ACLs, tokens and leases, and the sweeper that expires
-# them. The request pipeline (pipeline.py) runs each request against it.
+# them. It knows no backend: the entry point mounts the built-in ones, and the request pipeline
+# (pipeline.py) runs each request against it.
 import hashlib
 import sys
 import threading
@@ -9,11 +10,10 @@ import uuid
 
 from . import acl as aclmod
 from .faults import Faults
-from .records import REVOCATION_PENDING, Lease, Mount, Token
+from .records import REVOCATION_PENDING, Lease, Token
 from .stats import Stats
 from .wire import S, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, new_uuid, rand62, sanitize_policies
 
-VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}
 SWEEP_INTERVAL_S = 0.05
 
 
@@ -47,13 +47,6 @@ class Core:
         self.root_token = root.id
         self.tokens[root.id] = root
         self.accessors[root.accessor] = root.id
-        from .system import SystemBackend
-        from .token_backend import TokenBackend
-        from .kv import KVBackend
-        self.mounts["sys/"] = Mount("sys/", "system", SystemBackend(self))
-        self.mounts["auth/token/"] = Mount("auth/token/", "token", TokenBackend(self), is_auth=True)
-        # `vault server -dev` mounts a KV v2 engine at secret/.
-        self.mounts["secret/"] = Mount("secret/", "kv", KVBackend(self, 2), options={"version": "2"})
         self.sweeper = threading.Thread(target=self._sweep_loop, name="devvault-sweeper", daemon=True)
         self.sweeper.start()
 
@@ -72,6 +65,11 @@ class Core:
         return aclmod.ACL([self.policies[p] for p in token.policies if p in self.policies])
 
     # ---- mounts ---------------------------------------------------------------------------------
+    def mount(self, m):
+        """Mounts the backend of the records.Mount `m` at m.path."""
+        with self.lock:
+            self.mounts[m.path] = m
+
     def match_mount(self, path):
         best = None
         for mpath, m in self.mounts.items():
