@@ -6,7 +6,7 @@ import threading
 import time
 import unittest
 
-from harness import DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, err, login
+from devvault_harness import DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, err, login
 
 ROLE = {"user_claim": "sub", "bound_audiences": "vault", "bound_subject": SPIFFE_ID, "role_type": "jwt",
         "token_policies": "default"}

@@ -11,7 +11,7 @@ import time
 import unittest
 from urllib.parse import urlsplit
 
-from harness import DEVVAULT, DevVault, DevVaultTestCase, err, request
+from devvault_harness import DEVVAULT, DevVault, DevVaultTestCase, err, request
 
 ENVELOPE = ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"]
 
