@@ -14,7 +14,7 @@ class Backend:
         return False
 
     def handle(self, req):
-        """Returns a core.Response, or None (204 for writes, 404 for reads); raises VaultError."""
+        """Returns a records.Response, or None (204 for writes, 404 for reads); raises VaultError."""
         raise NotImplementedError
 
     def on_unmount(self):

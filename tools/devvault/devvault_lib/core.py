@@ -1,217 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
-# The in-memory Vault core: mounts, tokens, leases, ACL checks and the request pipeline that every
-# HTTP request goes through (seal, standby, quota, token use counting, lease registration).
+# The in-memory Vault core: mounts, policies and ACLs, tokens and leases, and the sweeper that expires
+# them. It knows no backend: the entry point mounts the built-in ones, and the request pipeline
+# (pipeline.py) runs each request against it.
 import hashlib
-import ipaddress
-import math
-import re
 import sys
 import threading
 import time
 import uuid
 
 from . import acl as aclmod
-from .wire import (S, VaultError, PERMISSION_DENIED_PLAIN, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, acl_denied,
-                   go_json, multierror, new_uuid, not_found, rand62, sanitize_policies, user_error)
+from .faults import Faults
+from .records import REVOCATION_PENDING, Lease, Token
+from .stats import Stats
+from .wire import S, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL, new_uuid, rand62, sanitize_policies
 
-VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}
-SECRET_CANNOT_BE_RETURNED = ("Secret cannot be returned; token had one use left, so leased credentials were "
-                             "immediately revoked.")
-REVOCATION_PENDING = -1
 SWEEP_INTERVAL_S = 0.05
-
-
-class Request:
-    def __init__(self, method, path, query, data, token, headers, remote_addr, raw_query=""):
-        self.method = method
-        self.path = path
-        self.query = query
-        self.data = data
-        self.token = token
-        self.headers = headers
-        self.remote_addr = remote_addr
-        self.raw_query = raw_query
-        self.op = {"GET": "read", "POST": "update", "PUT": "update", "DELETE": "delete", "LIST": "list",
-                   "PATCH": "patch", "HEAD": "header"}.get(method, "unknown")
-        if method == "GET" and str(query.get("list", "")).lower() in ("true", "1", "t"):
-            self.op = "list"
-            self.data = {k: v for k, v in data.items() if k != "list"}
-        self.mount = None
-        self.subpath = ""
-        self.token_entry = None
-
-
-class Secret:
-    """resp.Secret of a backend response: a lease to register."""
-
-    def __init__(self, ttl, max_ttl, renewable, internal, revoke, renew=None):
-        self.ttl = ttl
-        self.max_ttl = max_ttl
-        self.renewable = renewable
-        self.internal = internal
-        self.revoke = revoke
-        self.renew = renew
-
-
-class AuthSpec:
-    """resp.Auth of a login: what the token store turns into a token."""
-
-    def __init__(self, policies, metadata, display_name, ttl=0, max_ttl=0, explicit_max_ttl=0, period=0,
-                 num_uses=0, token_type="service", no_default_policy=False, bound_cidrs=None, alias=None,
-                 renew=None, mount_accessor=""):
-        self.policies = policies
-        self.metadata = metadata
-        self.display_name = display_name
-        self.ttl = ttl
-        self.max_ttl = max_ttl
-        self.explicit_max_ttl = explicit_max_ttl
-        self.period = period
-        self.num_uses = num_uses
-        self.token_type = token_type
-        self.no_default_policy = no_default_policy
-        self.bound_cidrs = bound_cidrs or []
-        self.alias = alias
-        self.renew = renew
-        self.mount_accessor = mount_accessor
-
-
-class Response:
-    def __init__(self, data=None, secret=None, auth=None, warnings=None, status=None, raw=None, headers=None):
-        self.data = data
-        self.secret = secret
-        self.auth = auth
-        self.warnings = warnings
-        self.status = status
-        self.raw = raw  # (status, headers, body bytes) written as is
-        self.headers = headers or {}
-        self.lease = None
-        self.token = None
-        self.lease_duration = None  # TTL shown without a lease (KV v1)
-
-
-class Token:
-    def __init__(self):
-        self.id = ""
-        self.accessor = ""
-        self.policies = []
-        self.token_policies = []
-        self.meta = {}
-        self.display_name = ""
-        self.num_uses = 0
-        self.creation_time = time.time()
-        self.creation_ttl = 0
-        self.max_ttl = 0
-        self.explicit_max_ttl = 0
-        self.period = 0
-        self.expire_time = None
-        self.type = "service"
-        self.path = ""
-        self.parent = ""
-        self.children = set()
-        self.entity_id = ""
-        self.renewable = True
-        self.bound_cidrs = []
-        self.renew = None
-        self.last_renewal = None
-        self.leases = set()
-
-
-class Lease:
-    def __init__(self):
-        self.id = ""
-        self.path = ""
-        self.token_id = ""
-        self.issue_time = time.time()
-        self.expire_time = None
-        self.last_renewal = None
-        self.ttl = 0
-        self.max_ttl = 0
-        self.renewable = False
-        self.secret = None
-        self.is_token = False
-
-
-class Mount:
-    def __init__(self, path, type_name, backend, options=None, description="", is_auth=False):
-        self.path = path  # with trailing slash, e.g. "openai/" or "auth/jwt/"
-        self.type = type_name
-        self.backend = backend
-        self.options = options
-        self.description = description
-        self.is_auth = is_auth
-        self.accessor = f"{'auth' if is_auth else ''}{'_' if is_auth else ''}{type_name}_{uuid.uuid4().hex[:8]}"
-        self.uuid = new_uuid()
-
-
-class Faults:
-    def __init__(self):
-        self.clear()
-
-    def clear(self):
-        self.latency_ms = 0
-        self.fail_rate = 0.0
-        self.fail_status = 500
-        self.fail_count = None
-        self.drop_connections = False
-        self.truncate_bodies = False
-        self.oversized_bodies = 0
-        self.paths = []
-        self.standby = False
-        self.rate_limit = None
-        self.openai_admin_status = 0
-        self.pause_expiry = False
-        self.window_start = 0.0
-        self.window_count = 0
-
-    def as_dict(self):
-        return {"latency_ms": self.latency_ms, "fail_rate": self.fail_rate, "fail_status": self.fail_status,
-                "fail_count": self.fail_count, "drop_connections": self.drop_connections,
-                "truncate_bodies": self.truncate_bodies, "oversized_bodies": self.oversized_bodies,
-                "paths": self.paths, "standby": self.standby, "rate_limit": self.rate_limit,
-                "openai_admin_status": self.openai_admin_status, "pause_expiry": self.pause_expiry}
-
-
-def path_glob_match(pattern, path):
-    """Fault path globs: `*` matches any run of characters (including `/`), `+` one path segment."""
-    rx = ""
-    for ch in pattern:
-        if ch == "*":
-            rx += ".*"
-        elif ch == "+":
-            rx += "[^/]+"
-        else:
-            rx += re.escape(ch)
-    return re.fullmatch(rx, path) is not None
-
-
-class Stats:
-    """Request counts per path and method, for tests that bound what a client sends."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self):
-        with getattr(self, "lock", threading.Lock()):
-            self.vault = {}
-            self.openai = {}
-
-    def count(self, listener, path, method):
-        with self.lock:
-            table = self.vault if listener == "vault" else self.openai
-            per = table.setdefault(path, {})
-            per[method] = per.get(method, 0) + 1
-
-    def snapshot(self, core):
-        with self.lock:
-            vault = {p: dict(m) for p, m in self.vault.items()}
-            openai = {p: dict(m) for p, m in self.openai.items()}
-        with core.lock:
-            tokens = sum(1 for t in core.tokens.values() if t.id != core.root_token and t.num_uses != REVOCATION_PENDING)
-            leases = len(core.leases)
-        keys = core.openai_store.live_keys() if core.openai_store is not None else 0
-        return {"requests": vault, "openai_requests": openai, "live_tokens": tokens, "live_leases": leases,
-                "live_openai_keys": keys}
 
 
 class Core:
@@ -226,7 +29,7 @@ class Core:
         self.mounts = {}
         self.policies = {}
         self.policy_text = {}
-        self.faults = Faults()
+        self.faults = Faults(self.lock)
         self.stats = Stats()
         self.openai_store = openai_store
         self.cluster_name = "vault-cluster-" + uuid.uuid4().hex[:8]
@@ -244,13 +47,6 @@ class Core:
         self.root_token = root.id
         self.tokens[root.id] = root
         self.accessors[root.accessor] = root.id
-        from .system import SystemBackend
-        from .token_backend import TokenBackend
-        from .kv import KVBackend
-        self.mounts["sys/"] = Mount("sys/", "system", SystemBackend(self))
-        self.mounts["auth/token/"] = Mount("auth/token/", "token", TokenBackend(self), is_auth=True)
-        # `vault server -dev` mounts a KV v2 engine at secret/.
-        self.mounts["secret/"] = Mount("secret/", "kv", KVBackend(self, 2), options={"version": "2"})
         self.sweeper = threading.Thread(target=self._sweep_loop, name="devvault-sweeper", daemon=True)
         self.sweeper.start()
 
@@ -269,6 +65,11 @@ class Core:
         return aclmod.ACL([self.policies[p] for p in token.policies if p in self.policies])
 
     # ---- mounts ---------------------------------------------------------------------------------
+    def mount(self, m):
+        """Mounts the backend of the records.Mount `m` at m.path."""
+        with self.lock:
+            self.mounts[m.path] = m
+
     def match_mount(self, path):
         best = None
         for mpath, m in self.mounts.items():
@@ -448,186 +249,3 @@ class Core:
                 self.sweep()
             except Exception as e:  # keep sweeping; report each failure
                 print(f"devvault: Failed to sweep expired tokens and leases: {e}", file=sys.stderr, flush=True)
-
-    # ---- pipeline -------------------------------------------------------------------------------
-    def mount_type_of(self, req):
-        if req.mount is None:
-            return ""
-        return "system" if req.mount.type == "system" else req.mount.type
-
-    def envelope(self, req, resp, lease, mount_type):
-        e = S()
-        e["request_id"] = new_uuid()
-        e["lease_id"] = lease.id if lease else ""
-        e["renewable"] = lease.renewable if lease else False
-        e["lease_duration"] = int(lease.ttl) if lease else int(resp.lease_duration or 0)
-        e["data"] = resp.data
-        e["wrap_info"] = None
-        e["warnings"] = resp.warnings if resp.warnings else None
-        e["auth"] = resp.auth_struct if getattr(resp, "auth_struct", None) is not None else None
-        if self.flavor == "vault":
-            e["mount_type"] = mount_type
-        return e
-
-    def error_body(self, err):
-        body = {"errors": list(err.errors)}
-        if err.data is not None:
-            body = S(errors=list(err.errors), data=err.data)
-        return go_json(body)
-
-    def invalid_token_error(self):
-        if self.flavor == "vault":
-            return VaultError(403, [multierror(["permission denied", "invalid token"])])
-        return PERMISSION_DENIED_PLAIN
-
-    def check_rate_limit(self, path):
-        rl = self.faults.rate_limit
-        if not rl:
-            return
-        pats = rl.get("paths") or []
-        if pats and not any(path_glob_match(p, path) for p in pats):
-            return
-        limit = int(rl.get("rate", 1))
-        interval = float(rl.get("interval", 1.0))
-        now = time.time()
-        with self.lock:
-            if now - self.faults.window_start >= interval:
-                self.faults.window_start = now
-                self.faults.window_count = 0
-            self.faults.window_count += 1
-            count = self.faults.window_count
-            reset = self.faults.window_start + interval - now
-        if count > limit:
-            headers = {}
-            if rl.get("headers", True):
-                headers = {"Retry-After": str(max(1, math.ceil(reset))), "X-Ratelimit-Limit": str(limit),
-                           "X-Ratelimit-Remaining": "0",
-                           "X-Ratelimit-Reset": str(int(time.time() + reset))}
-            raise VaultError(429, [f'request path "{path}": rate limit quota exceeded'], headers=headers)
-
-    def handle(self, req):
-        """Runs one request; returns (status, headers dict, body bytes or None)."""
-        headers = {}
-        try:
-            return self._handle(req)
-        except VaultError as e:
-            headers.update(e.headers)
-            return e.status, headers, self.error_body(e)
-
-    def _handle(self, req):
-        path = req.path
-        if path.startswith("sys/devvault/"):
-            return self.mounts["sys/"].backend.devvault(req)
-        exempt = path in ("sys/health", "sys/seal-status", "sys/unseal")
-        if path == "sys/health":
-            return self.mounts["sys/"].backend.health(req)
-        if self.sealed and not exempt:
-            raise VaultError(503, ["Vault is sealed"])
-        if self.faults.standby and not exempt:
-            if not self.active_address:
-                raise VaultError(503, ["no active Vault instance found"])
-            loc = self.active_address.rstrip("/") + "/v1/" + path + (("?" + req.raw_query) if req.raw_query else "")
-            body = None
-            if req.method in ("GET", "HEAD"):
-                body = f'<a href="{loc}">Temporary Redirect</a>.\n\n'.encode()
-            return 307, {"Location": loc, "Content-Type": "text/html; charset=utf-8"}, body
-        if not exempt:
-            self.check_rate_limit(path)
-        if req.headers.get("X-Vault-Wrap-TTL"):
-            raise user_error("response wrapping is not supported by this development server")
-        ns = req.headers.get("X-Vault-Namespace", "").strip("/")
-        if ns and ns != "root":
-            if self.flavor == "vault":
-                raise VaultError(403, ["namespaces feature not enabled"])
-            raise VaultError(400, [f'namespace "{ns}/" does not exist'])
-
-        with self.lock:
-            mount = self.match_mount(path)
-        req.mount = mount
-        if mount is not None:
-            req.subpath = path[len(mount.path):] if path.startswith(mount.path) else ""
-        unauth = exempt or (mount is not None and mount.backend.unauthenticated(req))
-        pending = False
-        token = None
-        if not unauth:
-            with self.lock:
-                if not req.token:
-                    raise PERMISSION_DENIED_PLAIN
-                token = self.lookup_token(req.token)
-                if token is None:
-                    raise self.invalid_token_error()
-                if token.bound_cidrs and not _addr_in(req.remote_addr, token.bound_cidrs):
-                    raise PERMISSION_DENIED_PLAIN
-                self.use_token(token)
-                pending = token.num_uses == REVOCATION_PENDING
-            req.token_entry = token
-        try:
-            if not unauth:
-                self._check_acl(req, token, mount)
-            if mount is None:
-                raise VaultError(404, [f'no handler for route "{path}". route entry not found.'])
-            resp = mount.backend.handle(req)
-            return self._finish(req, resp, token, pending)
-        finally:
-            if pending:
-                self.revoke_token(token.id)
-
-    def _check_acl(self, req, token, mount):
-        cap = {"read": "read", "update": "update", "delete": "delete", "list": "list", "patch": "patch",
-               "header": "read"}.get(req.op, "update")
-        if cap == "update" and mount is not None and hasattr(mount.backend, "exists"):
-            try:
-                if mount.backend.exists(req) is False:
-                    cap = "create"
-            except VaultError:
-                pass
-        with self.lock:
-            a = self.acl_for(token)
-        if not a.allowed(req.path, cap):
-            raise acl_denied()
-        if mount is not None and mount.backend.needs_sudo(req) and not a.allowed(req.path, "sudo"):
-            raise acl_denied()
-
-    def _finish(self, req, resp, token, pending):
-        mount_type = self.mount_type_of(req)
-        if resp is None:
-            if req.op == "read":
-                raise not_found()
-            if req.op == "list":
-                raise not_found()
-            return 204, {}, None
-        if resp.raw is not None:
-            return resp.raw
-        lease = None
-        if resp.secret is not None:
-            if pending:
-                # The token's last use: Vault refuses to hand out a lease that dies with it.
-                if resp.secret.revoke is not None:
-                    resp.secret.revoke(resp.secret.internal)
-                raise user_error(SECRET_CANNOT_BE_RETURNED)
-            lease = self.register_lease(req, resp.secret, token)
-        if resp.auth is not None:
-            parent = token if getattr(resp.auth, "with_parent", False) else None
-            t = self.create_token(resp.auth, req.path.rstrip("/"), parent=parent)
-            resp.auth_struct = self.auth_struct(t, t.creation_ttl)
-            if req.mount is not None and req.mount.is_auth and req.mount.type != "token":
-                mount_type = ""
-        env = self.envelope(req, resp, lease, mount_type)
-        status = resp.status or 200
-        if status == 204:
-            return 204, resp.headers, None
-        return status, resp.headers, go_json(env)
-
-
-def _addr_in(addr, cidrs):
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    for c in cidrs:
-        try:
-            if ip in ipaddress.ip_network(c, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False

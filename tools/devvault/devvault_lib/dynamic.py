@@ -2,7 +2,7 @@
 # A development-only dynamic secrets engine with renewable leases (mount type "devvault-dynamic"),
 # so clients can exercise sys/leases/renew against a lease that can be extended.
 from .backend import Backend, require_ops
-from .core import Response, Secret
+from .records import Response, Secret
 from .wire import DurationError, parse_duration, rand62, unsupported_path, user_error
 
 

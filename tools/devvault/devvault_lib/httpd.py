@@ -13,7 +13,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .core import Request, path_glob_match
+from .faults import path_glob_match
+from .records import Request
 from .wire import go_json, multierror
 
 MAX_REQUEST_BYTES = 32 << 20  # Vault's default max_request_size
@@ -25,11 +26,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, handler, core, tls_context=None):
+    def __init__(self, addr, handler, core, pipeline, tls_context=None):
         host = addr[0]
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.core = core
+        self.pipeline = pipeline
         self.tls_context = tls_context
         self.log_requests = False
         super().__init__(addr, handler)
@@ -174,7 +176,7 @@ class VaultHandler(_BaseHandler):
                 token = auth[7:].strip()
         req = Request(self.command, path, query, data, token, self.headers, self.client_address[0], split.query)
         try:
-            status, headers, out = core.handle(req)
+            status, headers, out = self.server.pipeline.handle(req)
         except Exception as e:
             print(f"devvault: Failed to handle {self.command} '{path}': {e!r}", file=sys.stderr, flush=True)
             traceback.print_exc(file=sys.stderr)
@@ -297,9 +299,10 @@ class OpenAIHandler(_BaseHandler):
         return _openai_error(f"Invalid URL ({self.command} {path})", None, status=404)
 
 
-def make_server(kind, host, port, core, tls_context=None):
+def make_server(kind, host, port, core, pipeline=None, tls_context=None):
+    """A listener of `kind` "vault" (whose requests `pipeline` runs) or "openai"."""
     handler = VaultHandler if kind == "vault" else OpenAIHandler
-    return _Server((host, port), handler, core, tls_context)
+    return _Server((host, port), handler, core, pipeline, tls_context)
 
 
 def serve_in_thread(server, name):

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, ed448, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 from .backend import Backend, require_ops
-from .core import AuthSpec, Response, _addr_in
-from .wire import (DurationError, comma_list, internal_error, parse_duration, to_bool, to_int,
+from .records import AuthSpec, Response
+from .wire import (DurationError, addr_in_cidrs, comma_list, internal_error, parse_duration, to_bool, to_int,
                    sanitize_policies, unsupported_path, user_error, PERMISSION_DENIED_PLAIN)
 
 ALL_ALGS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
@@ -603,7 +603,7 @@ class JWTBackend(Backend):
         if token == "":
             raise user_error("missing token")
         if role["token_bound_cidrs"]:
-            if not _addr_in(req.remote_addr, role["token_bound_cidrs"]):
+            if not addr_in_cidrs(req.remote_addr, role["token_bound_cidrs"]):
                 raise PERMISSION_DENIED_PLAIN
         try:
             validator = self._get_validator(c)

@@ -3,7 +3,7 @@
 import time
 
 from .backend import Backend, require_ops
-from .core import Response
+from .records import Response
 from .wire import VaultError, rfc3339, to_int, unsupported_path, user_error, SYSTEM_DEFAULT_TTL
 
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# Command line of devvault: parses flags, starts both listeners, prints the ready line and runs until
-# SIGTERM or SIGINT.
+# Command line of devvault: parses flags, assembles the core, its built-in mounts and the request
+# pipeline, starts both listeners, prints the ready line and runs until SIGTERM or SIGINT.
 import argparse
 import ctypes
 import os
@@ -11,7 +11,12 @@ import threading
 
 from .core import Core
 from .httpd import make_server, serve_in_thread
+from .kv import KVBackend
 from .openai import OpenAIStore
+from .pipeline import Pipeline
+from .records import Mount
+from .system import SystemBackend
+from .token_backend import TokenBackend
 
 
 def _host_port(s, flag):
@@ -30,6 +35,16 @@ def _url(scheme, server):
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}"
+
+
+def _mount_builtins(core):
+    """Mounts what every server starts with; returns the sys/ backend."""
+    system = SystemBackend(core)
+    core.mount(Mount("sys/", "system", system))
+    core.mount(Mount("auth/token/", "token", TokenBackend(core), is_auth=True))
+    # `vault server -dev` mounts a KV v2 engine at secret/.
+    core.mount(Mount("secret/", "kv", KVBackend(core, 2), options={"version": "2"}))
+    return system
 
 
 PR_SET_PDEATHSIG = 1
@@ -86,8 +101,9 @@ def main(argv=None):
     store = OpenAIStore(args.openai_project or ["proj_default"])
     core = Core(flavor=args.flavor, root_token=args.root_token, active_address=args.active_address,
                 openai_store=store)
+    pipeline = Pipeline(core, _mount_builtins(core))
     try:
-        vault_srv = make_server("vault", host, port, core, tls)
+        vault_srv = make_server("vault", host, port, core, pipeline=pipeline, tls_context=tls)
         openai_srv = make_server("openai", ohost, oport, core)
     except OSError as e:
         print(f"devvault: Failed to listen on '{args.listen}': {e}", file=sys.stderr)

@@ -9,7 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 from .backend import Backend, require_ops
-from .core import Response, Secret
+from .records import Response, Secret
 from .wire import (DurationError, internal_error, parse_duration, rand_lower, unsupported_path,
                    user_error)
 

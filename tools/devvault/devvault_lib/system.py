@@ -4,15 +4,16 @@
 import time
 
 from .backend import Backend, require_ops
-from .core import Mount, Response, VERSIONS
 from .dynamic import DynamicBackend
 from .jwtauth import JWTBackend
 from .kv import KVBackend
 from .openai import OpenAIBackend
+from .records import Mount, Response
 from .wire import (S, VaultError, DurationError, SYSTEM_MAX_TTL, go_json, human_duration, new_uuid, parse_duration,
                    rfc3339, to_bool, unsupported_path, user_error)
 
 RESERVED_MOUNTS = ("sys/", "auth/", "identity/", "cubbyhole/")
+VERSIONS = {"vault": "1.19.4", "openbao": "2.4.1"}  # the server version each flavor reports
 
 
 def _norm_mount_path(p):

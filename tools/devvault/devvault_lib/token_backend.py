@@ -4,7 +4,7 @@
 import time
 
 from .backend import Backend, require_ops
-from .core import AuthSpec, Response, REVOCATION_PENDING
+from .records import REVOCATION_PENDING, AuthSpec, Response
 from .wire import (comma_list, human_duration, parse_duration, rfc3339,
                    to_bool, to_int, unsupported_path, user_error, DurationError, SYSTEM_DEFAULT_TTL,
                    SYSTEM_MAX_TTL)

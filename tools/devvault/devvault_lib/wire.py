@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Wire-level helpers shared by every endpoint: Go json.Encoder output, error envelopes, durations,
-# identifiers and timestamps as Vault/OpenBao write them.
+# identifiers and timestamps as Vault/OpenBao write them, and client address checks against CIDR lists.
 import datetime
+import ipaddress
 import json
 import re
 import secrets
@@ -226,3 +227,18 @@ def sanitize_policies(policies, add_default=True):
     if add_default:
         out.add("default")
     return sorted(out)
+
+
+def addr_in_cidrs(addr, cidrs):
+    """True if the address `addr` lies in one of the networks `cidrs` (unparsable entries never match)."""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    for c in cidrs:
+        try:
+            if ip in ipaddress.ip_network(c, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False

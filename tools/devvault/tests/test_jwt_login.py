@@ -2,10 +2,11 @@
 # JWT auth: every login error string of the wire reference, byte for byte, the config- and
 # role-time checks, the per-flavor audience rule and the JWKS cache (fetch on first use and on a miss).
 import json
+import threading
 import time
 import unittest
 
-from harness import DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, err, login
+from devvault_harness import DevVaultTestCase, IdP, Key, SPIFFE_ID, claims, err, login
 
 ROLE = {"user_claim": "sub", "bound_audiences": "vault", "bound_subject": SPIFFE_ID, "role_type": "jwt",
         "token_policies": "default"}
@@ -244,7 +245,6 @@ class JWKSCacheTest(DevVaultTestCase):
         self.assertEqual(idp.count("jwks"), before + 1, "a config write resets the cache")
 
     def test_concurrent_logins_share_one_discovery_and_one_jwks_fetch(self):
-        import threading
         k1 = Key("ES256", "k1")
         idp = IdP([k1])
         self.addCleanup(idp.stop)

@@ -3,7 +3,7 @@
 # projects that exist only when named on the command line, and upstream-style failures.
 import unittest
 
-from harness import DevVaultTestCase, err
+from devvault_harness import DevVaultTestCase, err
 
 
 class OpenAIEngineTest(DevVaultTestCase):

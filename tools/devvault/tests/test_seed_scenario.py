@@ -4,7 +4,7 @@
 import json
 import unittest
 
-from harness import (DevVault, DevVaultTestCase, IdP, Key, ORG, PROJECT, SPIFFE_ID, TLSMaterial, claims,
+from devvault_harness import (DevVault, DevVaultTestCase, IdP, Key, ORG, PROJECT, SPIFFE_ID, TLSMaterial, claims,
                      configure_seed, err, login, login_token, request)
 
 

@@ -6,7 +6,7 @@ import json
 import time
 import unittest
 
-from harness import DevVaultTestCase, Key, SPIFFE_ID, claims, configure_seed, err, login_token
+from devvault_harness import DevVaultTestCase, Key, SPIFFE_ID, claims, configure_seed, err, login_token
 
 SECRET_CANNOT = ("Secret cannot be returned; token had one use left, so leased credentials were immediately "
                  "revoked.")

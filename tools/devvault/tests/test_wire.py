@@ -5,11 +5,13 @@ import http.client
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import unittest
 from urllib.parse import urlsplit
 
-from harness import DevVault, DevVaultTestCase, err, request
+from devvault_harness import DEVVAULT, DevVault, DevVaultTestCase, err, request
 
 ENVELOPE = ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"]
 
@@ -242,14 +244,11 @@ class LifecycleTest(unittest.TestCase):
         self.assertNotIn("secret-in", log)
 
     def test_exit_with_parent_stops_the_server_when_its_parent_dies(self):
-        import subprocess
-        import sys as _sys
-        from harness import DEVVAULT
         # An intermediate process starts devvault, prints its pid and ready line, then exits.
         script = ("import subprocess, sys; p = subprocess.Popen(['/usr/bin/python3', sys.argv[1], '--listen', "
                   "'127.0.0.1:0', '--exit-with-parent'], stdout=subprocess.PIPE); print(p.pid); "
                   "print(p.stdout.readline().decode().strip(), flush=True)")
-        r = subprocess.run([_sys.executable, "-c", script, DEVVAULT], capture_output=True, timeout=20)
+        r = subprocess.run([sys.executable, "-c", script, DEVVAULT], capture_output=True, timeout=20)
         pid_line, ready = r.stdout.decode().splitlines()[:2]
         self.assertTrue(ready.startswith("devvault ready "), r.stdout)
         pid = int(pid_line)
@@ -268,8 +267,6 @@ class LifecycleTest(unittest.TestCase):
         self.assertTrue(gone(), "devvault outlived its parent")
 
     def test_bad_flags_are_refused(self):
-        import subprocess
-        from harness import DEVVAULT
         r = subprocess.run(["/usr/bin/python3", DEVVAULT, "--listen", "nope"], capture_output=True, timeout=10)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"--listen: expected HOST:PORT", r.stderr)
