@@ -84,24 +84,24 @@ public:
         auto cfg = policy::load_agent_config(options_.config_path);
         if (!cfg) {
             for (const auto& d : cfg.error())
-                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy",
+                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, kComponent,
                            d.to_string());
             return fail(ErrorKind::config, fmt::format("Failed to load '{}': {} problem(s), see above",
                                                        options_.config_path, cfg.error().size()));
         }
-        for (const auto& d : cfg->warnings) log::warning("policy", "{}", d.to_string());
+        for (const auto& d : cfg->warnings) log::warning(kComponent, "{}", d.to_string());
         config_ = std::move(cfg->value);
         node_ = config_.node.empty() ? host_name() : config_.node;
 
         auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
         if (!pol) {
             for (const auto& d : pol.error())
-                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy",
+                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, kComponent,
                            d.to_string());
             return fail(ErrorKind::config, fmt::format("Failed to load the policies in '{}': {} problem(s), see above",
                                                        config_.policies_dir, pol.error().size()));
         }
-        for (const auto& d : pol->warnings) log::warning("policy", "{}", d.to_string());
+        for (const auto& d : pol->warnings) log::warning(kComponent, "{}", d.to_string());
         auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) return fail(defs.error());
 
@@ -187,8 +187,8 @@ public:
                 return refused ? Result<void>{} : Result<void>(fail(refused.error()));
             });
         if (!watch) {
-            log::error("units", "Failed to follow units and cgroups as they start and stop: {}; the rules change "
-                                "only on reload",
+            log::error(kComponent, "Failed to follow units and cgroups as they start and stop: {}; the rules change "
+                                   "only on reload",
                        watch.error().message);
             return;
         }
@@ -369,7 +369,7 @@ public:
         if (!cfg) {
             for (const auto& d : cfg.error()) {
                 (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
-                log::error("policy", "{}", d.to_string());
+                log::error(kComponent, "{}", d.to_string());
             }
             log::error(kComponent, "Failed to reload: '{}' has {} error(s); nothing changed", options_.config_path,
                        out.errors.size());
@@ -388,7 +388,7 @@ public:
         if (!pol) {
             for (const auto& d : pol.error()) {
                 (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
-                log::error("policy", "{}", d.to_string());
+                log::error(kComponent, "{}", d.to_string());
             }
             log::error(kComponent, "Failed to reload: the policy has {} error(s); nothing changed", out.errors.size());
             last_reload_ = out;
@@ -396,7 +396,7 @@ public:
         }
         for (const auto& d : pol->warnings) {
             out.warnings.push_back(d.to_string());
-            log::warning("policy", "{}", d.to_string());
+            log::warning(kComponent, "{}", d.to_string());
         }
         auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) {

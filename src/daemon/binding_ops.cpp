@@ -8,7 +8,7 @@
 
 namespace credgate::daemon {
 namespace {
-constexpr const char* kComponent = "delivery";
+constexpr const char* kComponent = "daemon";
 }
 
 DaemonBindingOps::DaemonBindingOps(const policy::BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
@@ -30,7 +30,7 @@ Result<std::string> DaemonBindingOps::mint_jwt() {
     req.extra = {{"binding", name_}};
     auto t = issuer_.mint(req);
     if (!t) return fail(t.error());
-    log::debug("issuer", "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
+    log::debug(kComponent, "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
     return std::move(t->jwt);
 }
 

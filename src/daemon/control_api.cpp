@@ -373,7 +373,7 @@ http::Handler control_handler(App& app) {
     return [&app](const http::ServerRequest& req, http::Responder respond) {
         if (!peer_allowed(req.peer, ::geteuid())) {
             log::warning(
-                "control",
+                "daemon",
                 "Refused a control request from uid {} (pid {}): only root or uid {} may use the control socket",
                 req.peer ? static_cast<long>(req.peer->uid) : -1L, req.peer ? static_cast<long>(req.peer->pid) : -1L,
                 static_cast<long>(::geteuid()));

@@ -26,7 +26,7 @@
 namespace credgate::protection {
 namespace {
 
-constexpr const char* kComponent = "enforce";
+constexpr const char* kComponent = "protection";
 
 constexpr const char* kBuiltWithoutEnforcement =
     "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
@@ -190,6 +190,7 @@ public:
 
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            // Not a message of this module: the kernel's decisions, one JSON object a line, filtered by "audit:".
             log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
                        enforce::audit_json(e, &rules_));
         });
