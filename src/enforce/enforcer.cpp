@@ -477,10 +477,7 @@ Result<std::unique_ptr<Enforcer>> Enforcer::create(const Settings& settings) {
     if (!support.supported) return fail(ErrorKind::unsupported, support.message);
     auto impl = std::make_unique<Impl>();
     impl->settings = settings;
-    if (auto r = impl->load_or_adopt(); !r) {
-        log::error(kComponent, "Failed to set up enforcement under '{}': {}", settings.pin_dir, r.error().message);
-        return fail(r.error());
-    }
+    if (auto r = impl->load_or_adopt(); !r) return fail(r.error());
     if (impl->adopted) {
         if (auto r = impl->write_state(std::nullopt, settings.mode); !r) return fail(r.error());
         if (auto r = impl->record_pin_dev(); !r) return fail(r.error());

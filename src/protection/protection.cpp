@@ -125,8 +125,7 @@ public:
             }
             rules.bindings[slot] = {b.binding.meta.name, b.spiffe_id, std::move(*compiled)};
         }
-        if (auto r = enforcer_->apply_rules(rules); !r)
-            return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
+        if (auto r = enforcer_->apply_rules(rules); !r) return fail(r.error());
         applied_once_ = true;
         // Retired files of bindings that went away: no binding may open them any more, even once
         // their slot is given to another binding.
@@ -258,15 +257,15 @@ private:
             struct stat st {};
             if (::lstat(dir.c_str(), &st) != 0)
                 return fail(ErrorKind::internal,
-                            fmt::format("Failed to protect directory '{}': stat: {}", dir, std::strerror(errno)));
+                            fmt::format("cannot protect directory '{}': stat: {}", dir, std::strerror(errno)));
             if (!S_ISDIR(st.st_mode) || static_cast<uint64_t>(st.st_dev) != file.device)
-                return fail(ErrorKind::internal, fmt::format("Failed to protect directory '{}': not a directory on "
+                return fail(ErrorKind::internal, fmt::format("cannot protect directory '{}': not a directory on "
                                                              "the credential file's file system",
                                                              dir));
             const identity::FileKey key = enforce::object_key(st.st_dev, st.st_ino, file.fs_magic);
             if (auto r = enforcer_->protect_directory(key); !r)
                 return fail(r.error().kind,
-                            fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
+                            fmt::format("cannot protect directory '{}': {}", dir, r.error().message));
             if (file.fs_magic == SYSFS_MAGIC) sysfs_dirs_[dir] = key;
         }
         roots_.insert(root);
@@ -371,7 +370,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
                         (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
             return std::make_unique<Enforced>(std::move(*e));
         }
-        problem = "Failed to load the BPF LSM programs: " + e.error().message;
+        problem = fmt::format("cannot load the BPF LSM programs under '{}': {}", s.pin_dir, e.error().message);
     } else {
         problem = support.message;
     }
