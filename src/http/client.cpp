@@ -185,7 +185,10 @@ private:
     }
 
     Result<Response> transport_error(const error_code& ec) {
-        return fail(ErrorKind::transport, step_ + " " + url_.authority() + ": " + ec.message());
+        // A refusal by the kernel (a unix socket's mode) is a permission error, not a transport one.
+        const bool refused = ec == net::error::access_denied || ec == net::error::no_permission;
+        return fail(refused ? ErrorKind::permission : ErrorKind::transport,
+                    step_ + " " + url_.authority() + ": " + ec.message());
     }
 
     void open() {
