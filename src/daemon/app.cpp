@@ -110,7 +110,7 @@ public:
         auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) return refuse(defs.error(), fmt::format("resolve the bindings in '{}'", config_.policies_dir));
 
-        protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement);
+        protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement, loop_.clock());
         if (protection_->mode() == protection::ProtectionMode::enforced) watch_cgroups();
 
         issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
