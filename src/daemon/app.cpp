@@ -135,7 +135,7 @@ public:
             return refuse(r.error(), fmt::format("open the control socket '{}'", config_.control.socket));
         http::ServerOptions co;
         co.listen = config_.control.socket;
-        auto ctl = http::Server::create(loop_, co, control_handler(*this));
+        auto ctl = http::Server::create(loop_, co, control_handler(*this, loop_.clock()));
         if (!ctl) return refuse(ctl.error(), fmt::format("open the control socket '{}'", config_.control.socket));
         control_ = std::move(*ctl);
 
