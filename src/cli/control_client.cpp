@@ -55,7 +55,7 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
     if (method == "POST") req.headers.push_back({"Content-Type", "application/json"});
     auto r = http::fetch_sync(std::move(req));
     if (!r) {
-        if (r.error().message.find("ermission") != std::string::npos)
+        if (r.error().kind == ErrorKind::permission)
             return fail(ErrorKind::permission,
                         fmt::format("permission denied on the control socket {}: credgatectl must run as root", sock));
         return fail(ErrorKind::unavailable, fmt::format("credgated is not running or the control socket {} is missing "

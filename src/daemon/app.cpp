@@ -58,8 +58,7 @@ Result<void> ensure_parent_dir(const std::string& path) {
     if (parent.empty() || std::filesystem::is_directory(parent, ec)) return {};
     std::filesystem::create_directories(parent, ec);
     if (ec)
-        return fail(ErrorKind::config,
-                    fmt::format("Failed to create directory '{}': {}", parent.string(), ec.message()));
+        return fail(ErrorKind::config, fmt::format("cannot create directory '{}': {}", parent.string(), ec.message()));
     ::chmod(parent.c_str(), 0755);
     return {};
 }
@@ -80,42 +79,46 @@ public:
         retired_.clear();
     }
 
+    // Startup stops at the first failure, logged here where what failed is known; main only exits.
+    static std::unexpected<Error> refuse(const Error& error, std::string_view what) {
+        log::error(kComponent, "Failed to {}: {}", what, error.message);
+        return fail(error);
+    }
+
     Result<void> init() {
         auto cfg = policy::load_agent_config(options_.config_path);
         if (!cfg) {
             for (const auto& d : cfg.error())
-                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy",
+                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, kComponent,
                            d.to_string());
-            return fail(ErrorKind::config, fmt::format("Failed to load '{}': {} problem(s), see above",
-                                                       options_.config_path, cfg.error().size()));
+            return refuse({ErrorKind::config, fmt::format("{} problem(s), see above", cfg.error().size())},
+                          fmt::format("load '{}'", options_.config_path));
         }
-        for (const auto& d : cfg->warnings) log::warning("policy", "{}", d.to_string());
+        for (const auto& d : cfg->warnings) log::warning(kComponent, "{}", d.to_string());
         config_ = std::move(cfg->value);
         node_ = config_.node.empty() ? host_name() : config_.node;
 
         auto pol = policy::load_policies({config_.policies_dir}, config_.trust_domain);
         if (!pol) {
             for (const auto& d : pol.error())
-                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, "policy",
+                log::write(d.severity == policy::Severity::error ? log::Level::error : log::Level::warning, kComponent,
                            d.to_string());
-            return fail(ErrorKind::config, fmt::format("Failed to load the policies in '{}': {} problem(s), see above",
-                                                       config_.policies_dir, pol.error().size()));
+            return refuse({ErrorKind::config, fmt::format("{} problem(s), see above", pol.error().size())},
+                          fmt::format("load the policies in '{}'", config_.policies_dir));
         }
-        for (const auto& d : pol->warnings) log::warning("policy", "{}", d.to_string());
+        for (const auto& d : pol->warnings) log::warning(kComponent, "{}", d.to_string());
         auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
-        if (!defs) return fail(defs.error());
+        if (!defs) return refuse(defs.error(), fmt::format("resolve the bindings in '{}'", config_.policies_dir));
 
-        protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement);
+        protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement, loop_.clock());
         if (protection_->mode() == protection::ProtectionMode::enforced) watch_cgroups();
 
         issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
         auto iss = issuer::Issuer::create(io, loop_.clock());
-        if (!iss) return fail(iss.error().kind, "Failed to start the issuer: " + iss.error().message);
+        if (!iss) return refuse(iss.error(), "start the issuer");
         issuer_ = std::move(*iss);
         auto svc = issuer::IssuerService::create(loop_, *issuer_, config_.issuer);
-        if (!svc)
-            return fail(svc.error().kind, fmt::format("Failed to serve the issuer on '{}': {}", config_.issuer.listen,
-                                                      svc.error().message));
+        if (!svc) return refuse(svc.error(), fmt::format("serve the issuer on '{}'", config_.issuer.listen));
         issuer_service_ = std::move(*svc);
         log::info(kComponent, "Issuer '{}' serving on port {}", issuer_->issuer_url(), issuer_service_->port());
 
@@ -125,16 +128,15 @@ public:
         so.mount = ::geteuid() == 0;
         so.hooks = sink_hooks(so.root);
         auto sink = delivery::FileSink::create(so);
-        if (!sink) return fail(sink.error().kind, "Failed to set up file delivery: " + sink.error().message);
+        if (!sink) return refuse(sink.error(), "set up file delivery");
         sink_ = std::move(*sink);
 
-        if (auto r = ensure_parent_dir(config_.control.socket); !r) return r;
+        if (auto r = ensure_parent_dir(config_.control.socket); !r)
+            return refuse(r.error(), fmt::format("open the control socket '{}'", config_.control.socket));
         http::ServerOptions co;
         co.listen = config_.control.socket;
-        auto ctl = http::Server::create(loop_, co, control_handler(*this));
-        if (!ctl)
-            return fail(ctl.error().kind, fmt::format("Failed to open the control socket '{}': {}",
-                                                      config_.control.socket, ctl.error().message));
+        auto ctl = http::Server::create(loop_, co, control_handler(*this, loop_.clock()));
+        if (!ctl) return refuse(ctl.error(), fmt::format("open the control socket '{}'", config_.control.socket));
         control_ = std::move(*ctl);
 
         if (config_.metrics.listen) {
@@ -146,16 +148,14 @@ public:
                 respond(http::text_response(200, render_metrics(status(), loop_.clock().now()),
                                             "text/plain; version=0.0.4; charset=utf-8"));
             });
-            if (!m)
-                return fail(m.error().kind, fmt::format("Failed to serve metrics on '{}': {}", *config_.metrics.listen,
-                                                        m.error().message));
+            if (!m) return refuse(m.error(), fmt::format("serve metrics on '{}'", *config_.metrics.listen));
             metrics_ = std::move(*m);
             log::info(kComponent, "Serving /metrics on {}", metrics_->local_address());
         }
 
         started_at_ = loop_.clock().now();
         auto refused = apply_rules(*defs);
-        if (!refused) return fail(refused.error());
+        if (!refused) return refuse(refused.error(), "apply the kernel rules");
         clear_leftover_sysfs_files(*defs);
         for (auto& d : *defs) start_binding(std::move(d), *refused);
 
@@ -187,8 +187,8 @@ public:
                 return refused ? Result<void>{} : Result<void>(fail(refused.error()));
             });
         if (!watch) {
-            log::error("units", "Failed to follow units and cgroups as they start and stop: {}; the rules change "
-                                "only on reload",
+            log::error(kComponent, "Failed to follow units and cgroups as they start and stop: {}; the rules change "
+                                   "only on reload",
                        watch.error().message);
             return;
         }
@@ -369,7 +369,7 @@ public:
         if (!cfg) {
             for (const auto& d : cfg.error()) {
                 (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
-                log::error("policy", "{}", d.to_string());
+                log::error(kComponent, "{}", d.to_string());
             }
             log::error(kComponent, "Failed to reload: '{}' has {} error(s); nothing changed", options_.config_path,
                        out.errors.size());
@@ -388,7 +388,7 @@ public:
         if (!pol) {
             for (const auto& d : pol.error()) {
                 (d.severity == policy::Severity::error ? out.errors : out.warnings).push_back(d.to_string());
-                log::error("policy", "{}", d.to_string());
+                log::error(kComponent, "{}", d.to_string());
             }
             log::error(kComponent, "Failed to reload: the policy has {} error(s); nothing changed", out.errors.size());
             last_reload_ = out;
@@ -396,7 +396,7 @@ public:
         }
         for (const auto& d : pol->warnings) {
             out.warnings.push_back(d.to_string());
-            log::warning("policy", "{}", d.to_string());
+            log::warning(kComponent, "{}", d.to_string());
         }
         auto defs = policy::resolve_bindings(pol->value, config_.trust_domain);
         if (!defs) {
@@ -407,8 +407,8 @@ public:
         }
         auto refused = apply_rules(*defs);
         if (!refused) {
-            out.errors.push_back(refused.error().message);
-            log::error(kComponent, "Failed to reload: {}; nothing changed", refused.error().message);
+            out.errors.push_back("cannot apply the kernel rules: " + refused.error().message);
+            log::error(kComponent, "Failed to reload: {}; nothing changed", out.errors.back());
             last_reload_ = out;
             return out;
         }

@@ -27,7 +27,7 @@ inline constexpr Duration kShutdownTimeout{std::chrono::seconds{15}};
 class App {
 public:
     // Loads settings and policies (every diagnostic is logged on failure), then starts every part.
-    // Errors name the failing part; nothing is left running.
+    // A failure is logged once, naming the failing part; the caller only exits. Nothing is left running.
     static Result<std::unique_ptr<App>> create(runtime::EventLoop& loop, AppOptions options);
     virtual ~App() = default;
 

@@ -8,7 +8,7 @@
 
 namespace credgate::daemon {
 namespace {
-constexpr const char* kComponent = "delivery";
+constexpr const char* kComponent = "daemon";
 }
 
 DaemonBindingOps::DaemonBindingOps(const policy::BindingDefinition& d, vault::VaultClient vault, issuer::Issuer& issuer,
@@ -30,7 +30,7 @@ Result<std::string> DaemonBindingOps::mint_jwt() {
     req.extra = {{"binding", name_}};
     auto t = issuer_.mint(req);
     if (!t) return fail(t.error());
-    log::debug("issuer", "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
+    log::debug(kComponent, "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
     return std::move(t->jwt);
 }
 
@@ -53,11 +53,9 @@ void DaemonBindingOps::read(const vault::Token& token, bool fresh, refresh::Call
 Result<void> DaemonBindingOps::publish(const vault::SecretResult& secret) {
     auto bytes = delivery::render(output_, secret.data_json, secret.string_fields);
     if (!bytes) return fail(bytes.error());
+    // A failure is the engine's to log: it decides whether and when to try again.
     auto p = sink_.publish(target_, *bytes, owner_);
-    if (!p) {
-        log::error(kComponent, "Failed to publish '{}': {}", sink_.path_of(target_), p.error().message);
-        return fail(p.error());
-    }
+    if (!p) return fail(p.error());
     published_ = true;
     file_uid_ = p->uid;
     file_mode_ = p->mode;

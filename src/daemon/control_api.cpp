@@ -369,18 +369,18 @@ bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_ui
     return peer->uid == 0 || peer->uid == own_uid;
 }
 
-http::Handler control_handler(App& app) {
-    return [&app](const http::ServerRequest& req, http::Responder respond) {
+http::Handler control_handler(App& app, const Clock& clock) {
+    return [&app, &clock](const http::ServerRequest& req, http::Responder respond) {
         if (!peer_allowed(req.peer, ::geteuid())) {
             log::warning(
-                "control",
+                "daemon",
                 "Refused a control request from uid {} (pid {}): only root or uid {} may use the control socket",
                 req.peer ? static_cast<long>(req.peer->uid) : -1L, req.peer ? static_cast<long>(req.peer->pid) : -1L,
                 static_cast<long>(::geteuid()));
             respond(error_response(403, "permission denied: the control socket is for root only"));
             return;
         }
-        const auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+        const TimePoint now = clock.now();
         if (req.path == "/v1/status") {
             if (req.method != "GET") return respond(error_response(405, "use GET /v1/status"));
             return respond(json_response(200, status_json(app.status(), now)));

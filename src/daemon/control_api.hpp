@@ -3,6 +3,7 @@
 // GET /v1/bindings/<name>, GET /v1/issuer, POST /v1/reload.
 #pragma once
 
+#include "common/clock.hpp"
 #include "daemon/app.hpp"
 #include "daemon/snapshot.hpp"
 #include "http/server.hpp"
@@ -15,7 +16,8 @@ namespace credgate::daemon {
 // Whether a peer of the control socket may use it (see the comment in control_api.cpp).
 bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_uid);
 
-http::Handler control_handler(App& app);
+// `clock` gives "now" for expiresInSeconds; it must outlive the handler.
+http::Handler control_handler(App& app, const Clock& clock);
 
 // The JSON documents, rendered from snapshots (`now` for "expiresInSeconds").
 std::string binding_json(const BindingSnapshot& binding, TimePoint now);

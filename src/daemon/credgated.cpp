@@ -40,10 +40,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     runtime::EventLoop loop;
     auto app = daemon::App::create(loop, options);
-    if (!app) {
-        log::error("daemon", "Failed to start: {}", app.error().message);
-        return 1;
-    }
+    if (!app) return 1;  // App::create logged why
     loop.run();
     app->reset();
     return 0;

@@ -61,7 +61,7 @@ Error sys_error(std::string_view verb, std::string_view path, int e) {
     const ErrorKind kind = e == EACCES || e == EPERM ? ErrorKind::permission
                            : e == ENOENT            ? ErrorKind::not_found
                                                     : ErrorKind::internal;
-    return Error{kind, fmt::format("delivery: Failed to {} '{}': {}", verb, path, errno_text(e))};
+    return Error{kind, fmt::format("cannot {} '{}': {}", verb, path, errno_text(e))};
 }
 
 bool name_char_ok(char c) {
@@ -72,18 +72,18 @@ bool name_char_ok(char c) {
 bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 Result<void> validate_name(std::string_view what, std::string_view name, size_t max) {
-    if (name.empty()) return fail(ErrorKind::invalid_argument, fmt::format("delivery: {} is empty", what));
+    if (name.empty()) return fail(ErrorKind::invalid_argument, fmt::format("{} is empty", what));
     if (name.size() > max)
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: {} '{}' is longer than {} characters", what, name, max));
+                    fmt::format("{} '{}' is longer than {} characters", what, name, max));
     // A leading letter or digit rules out ".", "..", hidden files and our temp names.
     if (!alnum(name.front()))
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: {} '{}' must start with a letter or a digit", what, name));
+                    fmt::format("{} '{}' must start with a letter or a digit", what, name));
     for (char c : name)
         if (!name_char_ok(c))
             return fail(ErrorKind::invalid_argument,
-                        fmt::format("delivery: {} '{}' may only contain letters, digits, '.', '_' and '-'", what, name));
+                        fmt::format("{} '{}' may only contain letters, digits, '.', '_' and '-'", what, name));
     return {};
 }
 
@@ -102,13 +102,13 @@ Result<void> write_all(int fd, std::string_view bytes, const std::string& path) 
 Result<void> make_dirs(const std::filesystem::path& path, mode_t leaf_mode) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) return fail(ErrorKind::internal, fmt::format("delivery: Failed to create '{}': {}",
+    if (ec) return fail(ErrorKind::internal, fmt::format("cannot create '{}': {}",
                                                          path.parent_path().string(), ec.message()));
     if (::mkdir(path.c_str(), leaf_mode) != 0 && errno != EEXIST) return fail(sys_error("create", path.string(), errno));
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return fail(sys_error("stat", path.string(), errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(ErrorKind::invalid_argument, fmt::format("delivery: '{}' exists and is not a directory", path.string()));
+        return fail(ErrorKind::invalid_argument, fmt::format("'{}' exists and is not a directory", path.string()));
     return {};
 }
 
@@ -125,7 +125,7 @@ Result<void> validate_uuid(std::string_view uuid) {
     }
     if (!ok)
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: workload uuid '{}' is not a lowercase canonical UUID", uuid));
+                    fmt::format("workload uuid '{}' is not a lowercase canonical UUID", uuid));
     return {};
 }
 
@@ -143,10 +143,10 @@ Result<std::unique_ptr<FileSink>> FileSink::create(FileSinkOptions options) {
     const std::filesystem::path root(options.root);
     if (!root.is_absolute() || options.root.find("/../") != std::string::npos || options.root.ends_with("/.."))
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: root '{}' must be an absolute path without '..'", options.root));
+                    fmt::format("root '{}' must be an absolute path without '..'", options.root));
     if (options.mount && ::geteuid() != 0)
         return fail(ErrorKind::permission,
-                    fmt::format("delivery: Failed to mount a private file system at '{}': credgated is not running "
+                    fmt::format("cannot mount a private file system at '{}': credgated is not running "
                                 "as root",
                                 options.root));
     if (auto r = make_dirs(root, kRootMode); !r) return fail(r.error());
@@ -216,13 +216,13 @@ Result<Published> FileSink::publish(const Target& target, std::string_view bytes
     const std::string final_path = path_of(target);
     if (bytes.size() > options_.max_file_bytes)
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: Failed to publish '{}': {} bytes exceed the {} byte limit", final_path,
+                    fmt::format("cannot publish '{}': {} bytes exceed the {} byte limit", final_path,
                                 bytes.size(), options_.max_file_bytes));
     const auto known = sizes_.find(final_path);
     const size_t total_after = published_bytes_ - (known == sizes_.end() ? 0 : known->second) + bytes.size();
     if (total_after > options_.max_total_bytes)
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: Failed to publish '{}': its {} bytes would bring the published credential "
+                    fmt::format("cannot publish '{}': its {} bytes would bring the published credential "
                                 "files to {} bytes, above credgated's limit of {} bytes in all",
                                 final_path, bytes.size(), total_after, options_.max_total_bytes));
 
@@ -253,7 +253,7 @@ Result<Published> FileSink::publish(const Target& target, std::string_view bytes
     // the secret exists in an inode the kernel programs do not protect.
     if (options_.hooks.before_content) {
         if (auto r = options_.hooks.before_content(target, id); !r)
-            return discard(Error{r.error().kind, fmt::format("delivery: Failed to publish '{}': {}", final_path,
+            return discard(Error{r.error().kind, fmt::format("cannot publish '{}': {}", final_path,
                                                              r.error().message)});
     }
     // The owner gets the file while it is still empty: if that fails, no secret was ever written
@@ -315,7 +315,7 @@ Result<void> FileSink::remove(const std::string& workload_uuid, const std::strin
             if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
             if (S_ISDIR(st.st_mode))
                 return fail(ErrorKind::internal,
-                            fmt::format("delivery: Failed to remove '{}': unexpected directory '{}' inside",
+                            fmt::format("cannot remove '{}': unexpected directory '{}' inside",
                                         binding_path, name));
             if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
                 return fail(sys_error("remove", binding_path + "/" + name, errno));

@@ -27,16 +27,16 @@ Result<std::string> render(const policy::BindingOutput& output, std::string_view
     switch (output.format) {
     case policy::OutputFormat::json:
         if (data_json.empty() || data_json.front() != '{')
-            return fail(ErrorKind::protocol, "delivery: secret data is not a JSON object");
+            return fail(ErrorKind::protocol, "secret data is not a JSON object");
         return std::string(data_json) + "\n";
     case policy::OutputFormat::raw: {
         if (!output.field || output.field->empty())
             return fail(ErrorKind::invalid_argument,
-                        fmt::format("delivery: output '{}' has format raw but no field", output.file_name));
+                        fmt::format("output '{}' has format raw but no field", output.file_name));
         auto it = string_fields.find(*output.field);
         if (it == string_fields.end())
             return fail(ErrorKind::not_found,
-                        fmt::format("delivery: secret has no string field '{}' for raw output '{}'", *output.field,
+                        fmt::format("secret has no string field '{}' for raw output '{}'", *output.field,
                                     output.file_name));
         return it->second;
     }
@@ -45,11 +45,11 @@ Result<std::string> render(const policy::BindingOutput& output, std::string_view
         for (const auto& [k, v] : string_fields) {
             if (!env_name_ok(k))
                 return fail(ErrorKind::invalid_argument,
-                            fmt::format("delivery: secret field '{}' is not a valid environment variable name for "
+                            fmt::format("secret field '{}' is not a valid environment variable name for "
                                         "env output '{}'", k, output.file_name));
             if (!single_line(v))
                 return fail(ErrorKind::invalid_argument,
-                            fmt::format("delivery: secret field '{}' contains a line break or NUL and cannot be "
+                            fmt::format("secret field '{}' contains a line break or NUL and cannot be "
                                         "written to env output '{}'", k, output.file_name));
             out += k;
             out += '=';
@@ -59,7 +59,7 @@ Result<std::string> render(const policy::BindingOutput& output, std::string_view
         return out;
     }
     }
-    return fail(ErrorKind::internal, "delivery: unknown output format");
+    return fail(ErrorKind::internal, "unknown output format");
 }
 
 }  // namespace credgate::delivery

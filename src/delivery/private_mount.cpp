@@ -21,7 +21,7 @@ constexpr unsigned long kMountFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 Error mount_error(std::string_view fs, const std::string& root, int e) {
     return Error{e == EPERM || e == EACCES ? ErrorKind::permission : ErrorKind::internal,
-                 fmt::format("delivery: Failed to mount {} at '{}': {}", fs, root, std::strerror(e))};
+                 fmt::format("cannot mount {} at '{}': {}", fs, root, std::strerror(e))};
 }
 
 bool is_mountpoint(const std::string& path) {

@@ -32,7 +32,7 @@ Error sys_error(std::string_view verb, std::string_view path, int e) {
                            : e == ENOENT                                ? ErrorKind::not_found
                            : e == EINVAL || e == EFBIG || e == ENAMETOOLONG ? ErrorKind::invalid_argument
                                                                         : ErrorKind::internal;
-    return Error{kind, fmt::format("delivery: Failed to {} '{}': {}", verb, path, std::strerror(e))};
+    return Error{kind, fmt::format("cannot {} '{}': {}", verb, path, std::strerror(e))};
 }
 
 void set_field(char* field, size_t size, std::string_view value) {
@@ -51,7 +51,7 @@ bool sysfs_module_loaded(const std::string& root) {
 Result<std::unique_ptr<SysfsSink>> SysfsSink::create(SysfsSinkOptions options) {
     if (!sysfs_module_loaded(options.root))
         return fail(ErrorKind::unsupported,
-                    fmt::format("delivery: the credgate kernel module is not loaded ('{}' is missing): run 'modprobe credgate'",
+                    fmt::format("the credgate kernel module is not loaded ('{}' is missing): run 'modprobe credgate'",
                                 options.root));
     struct statfs fs {};
     if (::statfs(options.root.c_str(), &fs) != 0) return fail(sys_error("statfs", options.root, errno));
@@ -71,7 +71,7 @@ Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_vie
                                const Ownership& owner) const {
     if (content.size() > CREDGATE_SHIM_CONTENT_MAX)
         return fail(ErrorKind::invalid_argument,
-                    fmt::format("delivery: '{}' is {} bytes, over the module's bound of {}", path_of(t), content.size(),
+                    fmt::format("'{}' is {} bytes, over the module's bound of {}", path_of(t), content.size(),
                                 CREDGATE_SHIM_CONTENT_MAX));
     credgate_shim_op op{};
     op.magic = CREDGATE_SHIM_MAGIC;
@@ -96,7 +96,7 @@ Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_vie
         explicit_bzero(buf.data(), buf.size());
         if (e == ENOENT || e == ENXIO || e == ENODEV)
             return fail(ErrorKind::unsupported,
-                        fmt::format("delivery: Failed to open '{}': the credgate kernel module is not loaded: run "
+                        fmt::format("cannot open '{}': the credgate kernel module is not loaded: run "
                                     "'modprobe credgate'",
                                     options_.control));
         return fail(sys_error("open", options_.control, e));
@@ -110,12 +110,12 @@ Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_vie
     explicit_bzero(buf.data(), buf.size());
     static constexpr const char* kVerbs[] = {"", "create", "replace", "remove"};
     if (n < 0 && e == ENODEV)
-        return fail(ErrorKind::unsupported, fmt::format("delivery: Failed to {} '{}': the credgate kernel module is "
+        return fail(ErrorKind::unsupported, fmt::format("cannot {} '{}': the credgate kernel module is "
                                                         "going away ('{}': {})",
                                                         kVerbs[opcode], path_of(t), options_.control, std::strerror(e)));
     if (n < 0) return fail(sys_error(kVerbs[opcode], path_of(t), e));
     if (static_cast<size_t>(n) != buf.size())
-        return fail(ErrorKind::internal, fmt::format("delivery: Failed to {} '{}': short write to '{}'", kVerbs[opcode],
+        return fail(ErrorKind::internal, fmt::format("cannot {} '{}': short write to '{}'", kVerbs[opcode],
                                                      path_of(t), options_.control));
     return {};
 }

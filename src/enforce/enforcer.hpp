@@ -21,6 +21,11 @@ using identity::FileKey;
 
 enum class Mode { enforce, audit };
 
+// How long the rule half a flip retired may still serve a hook that chose it before the flip. Such a
+// hook finishes within microseconds; the half is emptied (clear_inactive_half) only this long after
+// the flip, so no hook ever sees old and new entries mixed.
+inline constexpr std::chrono::milliseconds kRuleGracePeriod{50};
+
 // Whether this kernel can enforce. "Unsupported" is a value with a message naming the missing piece.
 struct Support {
     bool supported = false;
@@ -93,9 +98,17 @@ public:
     // A workload's program: write-opens and truncation are refused, its processes cannot be ptraced.
     Result<void> register_trusted_exec(FileKey file);
 
-    // Replaces the whole rule set at once (double buffer; readers see the old or the new set),
-    // registers every rule's trusted executables and drops the marks of programs no rule names.
+    // Rules are double buffered: the programs read which half is live once per hook, then look up
+    // that half only. apply_rules fills the inactive half and flips, making the whole new set live
+    // at once (readers see the old or the new set), registers every rule's trusted executables and
+    // drops the marks of programs no rule names. It needs an empty inactive half and refuses
+    // otherwise: the caller empties it with clear_inactive_half, and only kRuleGracePeriod after the
+    // flip that retired it (or after adoption, whose last flip is unknown). Nothing here waits.
     Result<void> apply_rules(const identity::CompiledRules& rules);
+    // Whether the inactive half is known to be empty: true after a fresh load (new maps) and after
+    // clear_inactive_half; false after adoption, after a flip and after an apply that failed midway.
+    bool inactive_half_clean() const noexcept;
+    Result<void> clear_inactive_half();
     Result<void> set_mode(Mode mode);
 
     // Every protected inode, for tests and diagnostics.

@@ -185,7 +185,10 @@ private:
     }
 
     Result<Response> transport_error(const error_code& ec) {
-        return fail(ErrorKind::transport, step_ + " " + url_.authority() + ": " + ec.message());
+        // A refusal by the kernel (a unix socket's mode) is a permission error, not a transport one.
+        const bool refused = ec == net::error::access_denied || ec == net::error::no_permission;
+        return fail(refused ? ErrorKind::permission : ErrorKind::transport,
+                    step_ + " " + url_.authority() + ": " + ec.message());
     }
 
     void open() {
@@ -468,7 +471,7 @@ bool is_token_char(char c) {
 // A CR or LF in a header would let a value smuggle extra headers; refuse before anything is sent.
 Result<void> check_fields(const Request& request) {
     auto bad = [&](const std::string& what) {
-        return fail(ErrorKind::invalid_argument, "http: request to " + request.url + " has " + what);
+        return fail(ErrorKind::invalid_argument, "request to " + request.url + " has " + what);
     };
     if (request.method.empty() || !std::all_of(request.method.begin(), request.method.end(), is_token_char))
         return bad("an invalid method");
@@ -531,11 +534,11 @@ Result<std::unique_ptr<Client>> make_client(runtime::EventLoop& loop, ClientOpti
     if (core->options.ca_file) {
         core->tls.load_verify_file(*core->options.ca_file, ec);
         if (ec)
-            return fail(ErrorKind::config, "http: Failed to load CA file '" + *core->options.ca_file + "': " +
+            return fail(ErrorKind::config, "cannot load CA file '" + *core->options.ca_file + "': " +
                                                ec.message());
     } else {
         core->tls.set_default_verify_paths(ec);
-        if (ec) return fail(ErrorKind::config, "http: Failed to load the system CA paths: " + ec.message());
+        if (ec) return fail(ErrorKind::config, "cannot load the system CA paths: " + ec.message());
     }
     core->tls.set_verify_mode(ssl::verify_peer);
     return std::unique_ptr<Client>(std::make_unique<BeastClient>(std::move(core)));
@@ -550,7 +553,7 @@ Result<Response> fetch_sync(Request request, ClientOptions options) {
         (*client)->send(std::move(request), [&](Result<Response> r) { outcome = std::move(r); });
         loop.run_until([&] { return outcome.has_value(); });
     }
-    if (!outcome) return fail(ErrorKind::internal, "http: the request finished without a result");
+    if (!outcome) return fail(ErrorKind::internal, "the request finished without a result");
     return std::move(*outcome);
 }
 

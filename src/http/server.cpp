@@ -254,7 +254,7 @@ private:
 
 Result<tcp::endpoint> parse_listen(net::io_context& io, const std::string& listen) {
     auto bad = [&](const std::string& why) {
-        return fail(ErrorKind::config, "http: invalid listen address '" + listen + "': " + why);
+        return fail(ErrorKind::config, "invalid listen address '" + listen + "': " + why);
     };
     std::string host;
     std::string port_text;
@@ -295,7 +295,7 @@ public:
         if (!endpoint) return fail(endpoint.error());
         error_code ec;
         auto step = [&](const char* what) {
-            return fail(ErrorKind::unavailable, std::string("http: Failed to ") + what + " '" + listen + "': " + ec.message());
+            return fail(ErrorKind::unavailable, std::string("cannot ") + what + " '" + listen + "': " + ec.message());
         };
         tcp_acceptor_.open(endpoint->protocol(), ec);
         if (ec) return step("open a socket for");
@@ -336,13 +336,13 @@ private:
         struct stat st {};
         if (::lstat(path.c_str(), &st) == 0) {
             if (!S_ISSOCK(st.st_mode))
-                return fail(ErrorKind::config, "http: Failed to listen on '" + path + "': a non-socket file exists there");
+                return fail(ErrorKind::config, "cannot listen on '" + path + "': a non-socket file exists there");
             if (::unlink(path.c_str()) != 0)
-                return fail(ErrorKind::unavailable, "http: Failed to remove stale socket '" + path + "': " + std::strerror(errno));
+                return fail(ErrorKind::unavailable, "cannot remove stale socket '" + path + "': " + std::strerror(errno));
         }
         error_code ec;
         auto step = [&](const char* what) {
-            return fail(ErrorKind::unavailable, std::string("http: Failed to ") + what + " '" + path + "': " + ec.message());
+            return fail(ErrorKind::unavailable, std::string("cannot ") + what + " '" + path + "': " + ec.message());
         };
         unix_acceptor_.open(unix_socket(), ec);
         if (ec) return step("open a socket for");
@@ -427,11 +427,11 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::create(runtime::EventLoop& loop, ServerOptions options, Handler handler) {
-    if (!handler) return fail(ErrorKind::internal, "http: server for '" + options.listen + "' has no handler");
+    if (!handler) return fail(ErrorKind::internal, "server for '" + options.listen + "' has no handler");
     if (options.tls_cert.has_value() != options.tls_key.has_value())
-        return fail(ErrorKind::config, "http: TLS for '" + options.listen + "' needs both a certificate and a key");
+        return fail(ErrorKind::config, "TLS for '" + options.listen + "' needs both a certificate and a key");
     if (options.tls_cert && options.listen.starts_with('/'))
-        return fail(ErrorKind::config, "http: TLS is not supported on unix socket '" + options.listen + "'");
+        return fail(ErrorKind::config, "TLS is not supported on unix socket '" + options.listen + "'");
     auto core = std::make_shared<ServerCore>(runtime::detail::io_context(loop), std::move(options), std::move(handler));
     if (core->options.tls_cert) {
         core->tls.emplace(ssl::context::tls_server);
@@ -441,11 +441,11 @@ Result<std::unique_ptr<Server>> Server::create(runtime::EventLoop& loop, ServerO
                                ec);
         core->tls->use_certificate_chain_file(*core->options.tls_cert, ec);
         if (ec)
-            return fail(ErrorKind::config, "http: Failed to load TLS certificate '" + *core->options.tls_cert +
+            return fail(ErrorKind::config, "cannot load TLS certificate '" + *core->options.tls_cert +
                                                "': " + ec.message());
         core->tls->use_private_key_file(*core->options.tls_key, ssl::context::pem, ec);
         if (ec)
-            return fail(ErrorKind::config, "http: Failed to load TLS key '" + *core->options.tls_key + "': " +
+            return fail(ErrorKind::config, "cannot load TLS key '" + *core->options.tls_key + "': " +
                                                ec.message());
     }
     auto server = std::make_unique<BeastServer>(core);

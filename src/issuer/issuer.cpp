@@ -51,7 +51,7 @@ Result<std::string> random_id() {
     while (got < bytes.size()) {
         ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(ErrorKind::internal, std::string("issuer: getrandom failed: ") + std::strerror(errno));
+        if (n < 0) return fail(ErrorKind::internal, std::string("getrandom failed: ") + std::strerror(errno));
         got += static_cast<size_t>(n);
     }
     return base64url_encode(std::span<const uint8_t>(bytes));
@@ -94,23 +94,23 @@ public:
 
     Result<MintedToken> mint(const MintRequest& request) override {
         if (!request.subject.starts_with("spiffe://"))
-            return fail(ErrorKind::invalid_argument, "issuer: subject '" + request.subject + "' is not a SPIFFE ID");
+            return fail(ErrorKind::invalid_argument, "subject '" + request.subject + "' is not a SPIFFE ID");
         if (request.audience.empty())
-            return fail(ErrorKind::invalid_argument, "issuer: token for '" + request.subject + "' needs an audience");
+            return fail(ErrorKind::invalid_argument, "token for '" + request.subject + "' needs an audience");
         for (const auto& a : request.audience)
-            if (a.empty()) return fail(ErrorKind::invalid_argument, "issuer: empty audience for '" + request.subject + "'");
+            if (a.empty()) return fail(ErrorKind::invalid_argument, "empty audience for '" + request.subject + "'");
         if (request.extra.size() > kMaxExtraClaims)
-            return fail(ErrorKind::invalid_argument, "issuer: more than " + std::to_string(kMaxExtraClaims) +
+            return fail(ErrorKind::invalid_argument, "more than " + std::to_string(kMaxExtraClaims) +
                                                          " extra claims for '" + request.subject + "'");
         std::vector<std::pair<std::string, std::string>> extra;
         if (!options_.node.empty()) extra.emplace_back("node", options_.node);
         for (const auto& [name, value] : request.extra) {
             if (!valid_claim_name(name))
-                return fail(ErrorKind::invalid_argument, "issuer: claim name '" + name + "' is not lowercase [a-z0-9_]");
+                return fail(ErrorKind::invalid_argument, "claim name '" + name + "' is not lowercase [a-z0-9_]");
             if (std::find(kRegisteredClaims.begin(), kRegisteredClaims.end(), name) != kRegisteredClaims.end())
-                return fail(ErrorKind::invalid_argument, "issuer: claim '" + name + "' is set by the issuer");
+                return fail(ErrorKind::invalid_argument, "claim '" + name + "' is set by the issuer");
             if (value.size() > kMaxClaimValueBytes)
-                return fail(ErrorKind::invalid_argument, "issuer: claim '" + name + "' is longer than " +
+                return fail(ErrorKind::invalid_argument, "claim '" + name + "' is longer than " +
                                                              std::to_string(kMaxClaimValueBytes) + " bytes");
             std::erase_if(extra, [&](const auto& e) { return e.first == name; });
             extra.emplace_back(name, value);
@@ -310,9 +310,9 @@ Result<std::unique_ptr<Issuer>> Issuer::create(IssuerOptions options, Clock& clo
     if (url->target.find('?') != std::string::npos)
         return fail(ErrorKind::config, "issuer: url '" + s.url + "' must not have a query");
     if (s.token_ttl <= std::chrono::seconds::zero())
-        return fail(ErrorKind::config, "issuer: token_ttl must be positive");
+        return fail(ErrorKind::config, "token_ttl must be positive");
     if (!s.key_file && s.key_rotation <= std::chrono::seconds::zero())
-        return fail(ErrorKind::config, "issuer: key_rotation must be positive");
+        return fail(ErrorKind::config, "key_rotation must be positive");
     std::string base_path = url->target;
     while (base_path.ends_with('/')) base_path.pop_back();
     auto issuer = std::make_unique<IssuerImpl>(std::move(options), clock, std::move(base_path));

@@ -43,23 +43,23 @@ Result<SigningKey> load(const std::string& path, int raw_fd, policy::SigningAlgo
     Fd fd(raw_fd);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
-        return fail(ErrorKind::config, "issuer: Failed to stat key file '" + path + "': " + errno_text());
-    if (!S_ISREG(st.st_mode)) return fail(ErrorKind::config, "issuer: key file '" + path + "' is not a regular file");
+        return fail(ErrorKind::config, "cannot stat key file '" + path + "': " + errno_text());
+    if (!S_ISREG(st.st_mode)) return fail(ErrorKind::config, "key file '" + path + "' is not a regular file");
     if ((st.st_mode & 077) != 0)
-        return fail(ErrorKind::config, fmt::format("issuer: Refusing key file '{}': mode {:04o} gives access to group or "
+        return fail(ErrorKind::config, fmt::format("refusing key file '{}': mode {:04o} gives access to group or "
                                                    "other; run chmod 600 on it",
                                                    path, st.st_mode & 07777));
     if (st.st_uid != ::geteuid())
-        return fail(ErrorKind::config, fmt::format("issuer: Refusing key file '{}': owned by uid {}, not {}", path,
+        return fail(ErrorKind::config, fmt::format("refusing key file '{}': owned by uid {}, not {}", path,
                                                    st.st_uid, ::geteuid()));
     if (st.st_size > kMaxKeyFileBytes)
-        return fail(ErrorKind::config, fmt::format("issuer: key file '{}' is larger than {} bytes", path, kMaxKeyFileBytes));
+        return fail(ErrorKind::config, fmt::format("key file '{}' is larger than {} bytes", path, kMaxKeyFileBytes));
     std::string pem(static_cast<size_t>(st.st_size), '\0');
     size_t got = 0;
     while (got < pem.size()) {
         ssize_t n = ::read(fd.get(), pem.data() + got, pem.size() - got);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(ErrorKind::config, "issuer: Failed to read key file '" + path + "': " + errno_text());
+        if (n < 0) return fail(ErrorKind::config, "cannot read key file '" + path + "': " + errno_text());
         if (n == 0) break;
         got += static_cast<size_t>(n);
     }
@@ -72,10 +72,10 @@ Result<void> write_atomically(const std::string& path, const std::string& conten
     std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
     std::string tmp = path + ".tmp.XXXXXX";
     int raw = ::mkstemp(tmp.data());  // mode 0600
-    if (raw < 0) return fail(ErrorKind::config, "issuer: Failed to create '" + tmp + "': " + errno_text());
+    if (raw < 0) return fail(ErrorKind::config, "cannot create '" + tmp + "': " + errno_text());
     Fd fd(raw);
     auto abort = [&](const std::string& what) {
-        std::string message = "issuer: Failed to " + what + " '" + tmp + "': " + errno_text();
+        std::string message = "cannot " + what + " '" + tmp + "': " + errno_text();
         ::unlink(tmp.c_str());
         return fail(ErrorKind::config, message);
     };
@@ -100,7 +100,7 @@ Result<void> write_atomically(const std::string& path, const std::string& conten
 Result<SigningKey> load_or_create_key_file(const std::string& path, policy::SigningAlgorithm alg) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) return load(path, fd, alg);
-    if (errno != ENOENT) return fail(ErrorKind::config, "issuer: Failed to open key file '" + path + "': " + errno_text());
+    if (errno != ENOENT) return fail(ErrorKind::config, "cannot open key file '" + path + "': " + errno_text());
     auto key = SigningKey::generate(alg);
     if (!key) return key;
     if (auto r = write_atomically(path, key->pkcs8_pem()); !r) return fail(r.error());

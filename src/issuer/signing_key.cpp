@@ -76,7 +76,7 @@ Result<SigningKey> SigningKey::generate(policy::SigningAlgorithm alg) {
         if (auto r = describe(*impl, "generated key"); !r) return fail(r.error());
         return SigningKey(std::move(impl));
     } catch (const std::exception& e) {
-        return fail(ErrorKind::internal, std::string("issuer: Failed to generate a signing key: ") + e.what());
+        return fail(ErrorKind::internal, std::string("cannot generate a signing key: ") + e.what());
     }
 }
 
@@ -87,11 +87,11 @@ Result<SigningKey> SigningKey::from_pkcs8_pem(std::string_view pem, policy::Sign
         auto impl = std::make_unique<Impl>();
         impl->alg = alg;
         impl->key = Botan::PKCS8::load_key(source);
-        if (!impl->key) return fail(ErrorKind::config, "issuer: no private key in '" + std::string(origin) + "'");
+        if (!impl->key) return fail(ErrorKind::config, "no private key in '" + std::string(origin) + "'");
         if (auto r = describe(*impl, origin); !r) return fail(r.error());
         return SigningKey(std::move(impl));
     } catch (const std::exception& e) {
-        return fail(ErrorKind::config, "issuer: Failed to parse private key '" + std::string(origin) + "': " + e.what());
+        return fail(ErrorKind::config, "cannot parse private key '" + std::string(origin) + "': " + e.what());
     }
 }
 
@@ -100,7 +100,7 @@ namespace {
 Result<void> describe(SigningKey::Impl& impl, std::string_view origin) {
     const std::string name = impl.key->algo_name();
     auto mismatch = [&](const char* wanted) {
-        return fail(ErrorKind::config, "issuer: key '" + std::string(origin) + "' is " + name + ", but the algorithm " +
+        return fail(ErrorKind::config, "key '" + std::string(origin) + "' is " + name + ", but the algorithm " +
                                            "needs " + wanted);
     };
     std::string canonical;
@@ -169,10 +169,10 @@ Result<std::vector<uint8_t>> SigningKey::sign(std::string_view input) const {
         Botan::PK_Signer signer(*impl_->key, rng, padding_for(impl_->alg), Botan::IEEE_1363);
         auto sig = signer.sign_message(reinterpret_cast<const uint8_t*>(input.data()), input.size(), rng);
         if (impl_->alg == policy::SigningAlgorithm::es256 && sig.size() != 64)
-            return fail(ErrorKind::internal, "issuer: ES256 signature has " + std::to_string(sig.size()) + " bytes, not 64");
+            return fail(ErrorKind::internal, "ES256 signature has " + std::to_string(sig.size()) + " bytes, not 64");
         return sig;
     } catch (const std::exception& e) {
-        return fail(ErrorKind::internal, std::string("issuer: Failed to sign with key ") + impl_->kid + ": " + e.what());
+        return fail(ErrorKind::internal, std::string("cannot sign with key ") + impl_->kid + ": " + e.what());
     }
 }
 

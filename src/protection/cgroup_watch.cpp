@@ -22,7 +22,7 @@
 namespace credgate::protection {
 namespace {
 
-constexpr const char* kComponent = "units";
+constexpr const char* kComponent = "protection";
 constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr size_t kEventBuffer = 64 * 1024;
 

@@ -19,6 +19,7 @@
 #include "enforce/enforcer.hpp"
 #include "identity/compile.hpp"
 #include "identity/host_resolver.hpp"
+#include "protection/rule_swap.hpp"
 
 #include <linux/magic.h>
 #endif
@@ -26,7 +27,7 @@
 namespace credgate::protection {
 namespace {
 
-constexpr const char* kComponent = "enforce";
+constexpr const char* kComponent = "protection";
 
 constexpr const char* kBuiltWithoutEnforcement =
     "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
@@ -94,7 +95,12 @@ private:
 
 class Enforced final : public Protection {
 public:
-    explicit Enforced(std::unique_ptr<enforce::Enforcer> e) : enforcer_(std::move(e)) {}
+    Enforced(std::unique_ptr<enforce::Enforcer> e, Clock& clock)
+        : enforcer_(std::move(e)),
+          swap_(clock,
+                {[this] { return enforcer_->inactive_half_clean(); }, [this] { return enforcer_->clear_inactive_half(); },
+                 [this](const identity::CompiledRules& r) { return enforcer_->apply_rules(r); }},
+                enforce::kRuleGracePeriod) {}
     ProtectionMode mode() const override { return ProtectionMode::enforced; }
     const std::string& problem() const override { return problem_; }
 
@@ -106,7 +112,12 @@ public:
         std::vector<std::string> names;
         for (const auto& b : bindings) names.push_back(b.binding.meta.name);
         if (!applied_once_) adopt_slots(names);
-        auto [slots, size] = assign_slots(index_, names);
+        // Slots of bindings that a set still waiting to be written removes stay reserved: the kernel
+        // still gives them to those bindings.
+        if (!swap_.waiting()) unwritten_.clear();
+        std::map<std::string, uint32_t> previous = index_;
+        previous.insert(unwritten_.begin(), unwritten_.end());
+        auto [slots, size] = assign_slots(previous, names);
         identity::CompiledRules rules;
         rules.bindings.resize(size);  // unused and reserved slots: no alternative, matches nobody
         for (const auto& b : bindings) {
@@ -125,14 +136,20 @@ public:
             }
             rules.bindings[slot] = {b.binding.meta.name, b.spiffe_id, std::move(*compiled)};
         }
-        if (auto r = enforcer_->apply_rules(rules); !r)
-            return fail(r.error().kind, "Failed to apply kernel rules: " + r.error().message);
+        if (auto r = swap_.write(rules); !r) return fail(r.error());
         applied_once_ = true;
         // Retired files of bindings that went away: no binding may open them any more, even once
         // their slot is given to another binding.
         for (const auto& [name, slot] : index_)
-            if (!slots.contains(name)) revoke_retired(name);
+            if (!slots.contains(name)) {
+                revoke_retired(name);
+                unwritten_[name] = slot;
+            }
         index_ = std::move(slots);
+        if (swap_.waiting())
+            std::erase_if(unwritten_, [this](const auto& e) { return index_.contains(e.first); });
+        else
+            unwritten_.clear();
         rules_ = std::move(rules);
         warned_ = std::move(warned);
         return refused;
@@ -190,6 +207,7 @@ public:
 
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            // Not a message of this module: the kernel's decisions, one JSON object a line, filtered by "audit:".
             log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
                        enforce::audit_json(e, &rules_));
         });
@@ -257,15 +275,15 @@ private:
             struct stat st {};
             if (::lstat(dir.c_str(), &st) != 0)
                 return fail(ErrorKind::internal,
-                            fmt::format("Failed to protect directory '{}': stat: {}", dir, std::strerror(errno)));
+                            fmt::format("cannot protect directory '{}': stat: {}", dir, std::strerror(errno)));
             if (!S_ISDIR(st.st_mode) || static_cast<uint64_t>(st.st_dev) != file.device)
-                return fail(ErrorKind::internal, fmt::format("Failed to protect directory '{}': not a directory on "
+                return fail(ErrorKind::internal, fmt::format("cannot protect directory '{}': not a directory on "
                                                              "the credential file's file system",
                                                              dir));
             const identity::FileKey key = enforce::object_key(st.st_dev, st.st_ino, file.fs_magic);
             if (auto r = enforcer_->protect_directory(key); !r)
                 return fail(r.error().kind,
-                            fmt::format("Failed to protect directory '{}': {}", dir, r.error().message));
+                            fmt::format("cannot protect directory '{}': {}", dir, r.error().message));
             if (file.fs_magic == SYSFS_MAGIC) sysfs_dirs_[dir] = key;
         }
         roots_.insert(root);
@@ -286,6 +304,9 @@ private:
     }
 
     std::unique_ptr<enforce::Enforcer> enforcer_;
+    RuleSwap swap_;  // after enforcer_: its timer goes first
+    // Bindings a rule set still waiting in swap_ removes, by slot (the kernel's rules still name them).
+    std::map<std::string, uint32_t> unwritten_;
     std::set<std::string> roots_;  // sink roots: <root>/<workload uuid>/crb-<binding>/<file>
     std::map<std::string, identity::FileKey> sysfs_dirs_;  // protected sysfs directories, by path
     std::string problem_;
@@ -355,7 +376,7 @@ EnforcementCheck check_enforcement() {
 #endif
 }
 
-std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config, bool insecure) {
+std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config, bool insecure, Clock& clock) {
     std::string problem;
 #if CREDGATE_HAVE_ENFORCE
     const auto& support = enforce::probe();
@@ -368,14 +389,15 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
         if (e) {
             log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
                         (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
-            return std::make_unique<Enforced>(std::move(*e));
+            return std::make_unique<Enforced>(std::move(*e), clock);
         }
-        problem = "Failed to load the BPF LSM programs: " + e.error().message;
+        problem = fmt::format("cannot load the BPF LSM programs under '{}': {}", s.pin_dir, e.error().message);
     } else {
         problem = support.message;
     }
 #else
     (void)config;
+    (void)clock;
     problem = kBuiltWithoutEnforcement;
 #endif
     if (insecure) {

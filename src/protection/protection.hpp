@@ -3,6 +3,7 @@
 // the explicit development override), and registration of each new credential file with the kernel.
 #pragma once
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 #include "delivery/sink.hpp"
 #include "policy/binding_definition.hpp"
@@ -47,7 +48,9 @@ public:
 
     // Probes the kernel and, when it can enforce, loads or adopts the pinned programs. Never fails:
     // "cannot enforce" becomes mode() == blocked (or insecure with the override) and a message.
-    static std::unique_ptr<Protection> create(const policy::AgentConfig& config, bool insecure_no_enforcement);
+    // `clock` times the swaps of the kernel rule halves (see apply); it must outlive the Protection.
+    static std::unique_ptr<Protection> create(const policy::AgentConfig& config, bool insecure_no_enforcement,
+                                              Clock& clock);
 
     virtual ProtectionMode mode() const = 0;
     // Why enforcement is unavailable and how to enable it; empty when enforcing.
@@ -56,7 +59,9 @@ public:
     std::string blocked_message() const;
 
     // Compiles every binding's identity and swaps the kernel rule set at once. Bindings whose
-    // identity cannot be compiled are returned as name -> reason (they must not publish).
+    // identity cannot be compiled are returned as name -> reason (they must not publish). Within
+    // enforce::kRuleGracePeriod of the previous swap the kernel write is deferred to a timer (the
+    // bindings' slots are settled now); it never blocks.
     virtual Result<std::map<std::string, std::string>> apply(
         const std::vector<policy::BindingDefinition>& bindings) = 0;
     // Sink hook: registers a new, still empty credential file under a sink's `root` for its binding's

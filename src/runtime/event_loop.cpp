@@ -174,7 +174,7 @@ bool EventLoop::on_signal(int signo, std::function<void(int)> fn) {
     boost::system::error_code ec;
     set->add(signo, ec);
     if (ec) {
-        log::error("http", "Failed to register signal {}: {}", signo, ec.message());
+        log::error("runtime", "Failed to register signal {}: {}", signo, ec.message());
         return false;
     }
     wait_signal(*set, std::make_shared<std::function<void(int)>>(std::move(fn)));

@@ -21,13 +21,13 @@ bool path_char_ok(char c) {
 Result<std::string> check_api_path(std::string_view what, std::string_view path) {
     while (!path.empty() && path.back() == '/') path.remove_suffix(1);
     if (path.starts_with("/v1/")) path.remove_prefix(4);
-    if (path.empty()) return fail(ErrorKind::invalid_argument, fmt::format("vault: {} is empty", what));
+    if (path.empty()) return fail(ErrorKind::invalid_argument, fmt::format("{} is empty", what));
     if (path.front() == '/')
-        return fail(ErrorKind::invalid_argument, fmt::format("vault: {} '{}' must not start with '/'", what, path));
+        return fail(ErrorKind::invalid_argument, fmt::format("{} '{}' must not start with '/'", what, path));
     for (char c : path)
         if (!path_char_ok(c))
             return fail(ErrorKind::invalid_argument,
-                        fmt::format("vault: {} '{}' contains the character {:?}, which is not allowed", what, path, c));
+                        fmt::format("{} '{}' contains the character {:?}, which is not allowed", what, path, c));
     size_t start = 0;
     while (start <= path.size()) {
         auto end = path.find('/', start);
@@ -35,7 +35,7 @@ Result<std::string> check_api_path(std::string_view what, std::string_view path)
         auto seg = path.substr(start, end - start);
         if (seg.empty() || seg == "." || seg == "..")
             return fail(ErrorKind::invalid_argument,
-                        fmt::format("vault: {} '{}' has an empty, '.' or '..' segment", what, path));
+                        fmt::format("{} '{}' has an empty, '.' or '..' segment", what, path));
         start = end + 1;
     }
     return std::string(path);
@@ -103,12 +103,12 @@ Result<VaultClient> VaultClient::create(http::Client& http, const policy::VaultS
     if (!mount) return fail(mount.error());
     auto path = check_api_path("secret path", source.path);
     if (!path) return fail(path.error());
-    if (source.role.empty()) return fail(ErrorKind::invalid_argument, "vault: role is empty");
+    if (source.role.empty()) return fail(ErrorKind::invalid_argument, "role is empty");
     if (source.method != "GET")
         return fail(ErrorKind::unsupported,
-                    fmt::format("vault: method '{}' for '{}' is not supported (only GET)", source.method, *path));
+                    fmt::format("method '{}' for '{}' is not supported (only GET)", source.method, *path));
     if (source.namespace_ && (source.namespace_->empty() || !header_value_ok(*source.namespace_)))
-        return fail(ErrorKind::invalid_argument, "vault: namespace is empty or contains a line break");
+        return fail(ErrorKind::invalid_argument, "namespace is empty or contains a line break");
 
     VaultClient client(http, std::move(*address), source, options);
     client.mount_ = std::move(*mount);

@@ -23,7 +23,7 @@ class Startup(IntegrationCase):
         self.assertIn("seed.yaml:", r.stderr)
         self.assertIn("colour", r.stderr)
         self.assertIn("nobody", r.stderr)
-        self.assertIn("Failed to start", r.stderr)
+        self.assertIn("Failed to load the policies in", r.stderr)
         self.assertFalse(os.path.exists(node.socket), "nothing may be left running or listening")
 
     def test_notifies_systemd_ready_watchdog_and_stopping(self):

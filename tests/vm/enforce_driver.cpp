@@ -195,6 +195,12 @@ int main(int argc, char** argv) {
         if (!key) return die(key.error().message);
         if (auto r = (*enforcer)->protect_file(*key, binding); !r) return die(r.error().message);
     }
+    // A one-shot tool, not an event loop: after adoption it waits out the grace period of the last
+    // flip (whenever that was) before emptying the half it retired.
+    if (!(*enforcer)->inactive_half_clean()) {
+        std::this_thread::sleep_for(enforce::kRuleGracePeriod);
+        if (auto r = (*enforcer)->clear_inactive_half(); !r) return die(r.error().message);
+    }
     if (auto r = (*enforcer)->apply_rules(rules); !r) return die(r.error().message);
     if (auto r = (*enforcer)->set_mode(settings.mode); !r) return die(r.error().message);
     std::printf("applied %zu bindings (%s)\n", rules.bindings.size(), (*enforcer)->adopted() ? "adopted" : "loaded");

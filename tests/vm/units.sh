@@ -160,7 +160,7 @@ sleeper=$!
 if poll "$rules_deadline" logged 1 "systemd:unit 'agent.service' started (cgroup '$unit', id $first_id)"; then
   pass "credgated logs that agent.service started (cgroup id $first_id) and that the rules of 'unit-agent' follow it"
 else
-  failed "no 'agent.service started' line within ${rules_deadline}s: $(grep -F units: "$w/credgated.log" | tail -n 3 | tr '\n' ' ')"
+  failed "no 'agent.service started' line within ${rules_deadline}s: $(grep -F protection: "$w/credgated.log" | tail -n 3 | tr '\n' ' ')"
 fi
 expect_read "the agent's script (uid 1000) in the real unit reads its credential, without a reload" "agent: read" \
   in_cgroup "$unit" setpriv --reuid 1000 --regid 1000 --clear-groups -- "$agent" "$file"
@@ -178,7 +178,7 @@ expect_ok "control: the stopped unit's cgroup is removed (rmdir)" rmdir "$cg/$un
 if poll "$rules_deadline" logged 1 "systemd:unit 'agent.service' stopped (cgroup id $first_id is gone)"; then
   pass "credgated logs that agent.service stopped"
 else
-  failed "no 'agent.service stopped' line within ${rules_deadline}s: $(grep -F units: "$w/credgated.log" | tail -n 3 | tr '\n' ' ')"
+  failed "no 'agent.service stopped' line within ${rules_deadline}s: $(grep -F protection: "$w/credgated.log" | tail -n 3 | tr '\n' ' ')"
 fi
 mkdir "$cg/$unit"
 second_id=$(cgroup_id "$unit")
@@ -187,7 +187,7 @@ else failed "the restarted unit kept cgroup id $first_id"; fi
 if poll "$rules_deadline" logged 1 "systemd:unit 'agent.service' started (cgroup '$unit', id $second_id)"; then
   pass "credgated logs that agent.service started again (cgroup id $second_id)"
 else
-  failed "no second 'agent.service started' line within ${rules_deadline}s: $(grep -F units: "$w/credgated.log" | tail -n 3 | tr '\n' ' ')"
+  failed "no second 'agent.service started' line within ${rules_deadline}s: $(grep -F protection: "$w/credgated.log" | tail -n 3 | tr '\n' ' ')"
 fi
 expect_read "the agent's script in the restarted unit reads its credential again, without a reload" "agent: read" \
   in_cgroup "$unit" setpriv --reuid 1000 --regid 1000 --clear-groups -- "$agent" "$file"
