@@ -14,12 +14,11 @@
 
 #include "common/result.hpp"
 #include "identity/compile.hpp"
+#include "policy/model.hpp"
 
 namespace credgate::enforce {
 
 using identity::FileKey;
-
-enum class Mode { enforce, audit };
 
 // Whether this kernel can enforce. "Unsupported" is a value with a message naming the missing piece.
 struct Support {
@@ -32,7 +31,7 @@ struct Support {
 const Support& probe();
 
 struct Settings {
-    Mode mode = Mode::enforce;
+    policy::EnforcementMode mode = policy::EnforcementMode::enforce;
     std::string pin_dir = "/sys/fs/bpf/credgate";
     // Executables whose root processes are credgated (exempt from tamper and self-protection
     // checks). Empty: this process's own executable (/proc/self/exe) on a fresh load. On adoption
@@ -96,7 +95,7 @@ public:
     // Replaces the whole rule set at once (double buffer; readers see the old or the new set),
     // registers every rule's trusted executables and drops the marks of programs no rule names.
     Result<void> apply_rules(const identity::CompiledRules& rules);
-    Result<void> set_mode(Mode mode);
+    Result<void> set_mode(policy::EnforcementMode mode);
 
     // Every protected inode, for tests and diagnostics.
     struct Object {

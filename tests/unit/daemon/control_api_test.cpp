@@ -29,7 +29,7 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     b.definition.source.meta.name = "src";
     b.definition.source.vault.address = "http://127.0.0.1:8200";
     b.definition.spiffe_id = "spiffe://example.org/ai-agent";
-    b.definition.binding.propagation = policy::Propagation::file;
+    b.definition.binding.propagation = policy::DeliveryBackend::file;
     b.state = "OK";
     b.propagation = "file";
     b.path = "/run/credgate/credentials/u/crb-openai/vault.json";
@@ -66,7 +66,7 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
 TEST_CASE("a binding with propagation auto delivered by credgate.ko shows its sysfs path as in the seed scenario") {
     BindingSnapshot b;
     b.definition.binding.meta.name = "vault-openai-apikeys-binding";
-    b.definition.binding.propagation = policy::Propagation::auto_select;
+    b.definition.binding.propagation = policy::DeliveryBackend::auto_select;
     b.state = "OK";
     b.propagation = "sysfs";
     b.path = "/sys/module/credgate/credentials/2e08019a-a435-55e3-9ba7-f01c09b9fc2b/"
