@@ -83,10 +83,75 @@ TEST_CASE("resolves a binding to its SPIFFE ID and the workload's UUIDv5 directo
     CHECK((*defs)[0].workload_uuid != (*defs)[1].workload_uuid);
 }
 
+// kPolicy written again by someone else: documents in another order, block instead of flow style,
+// keys of every mapping reordered (the terms of a selector alternative excepted: their order is part
+// of the fingerprint), values quoted, a one-element list for a scalar, comments and blank lines, and
+// another file name. Same substance.
+const char* kSamePolicyRewritten = R"(# bindings first this time
+apiVersion: credgate.io/v1alpha1
+kind: CredentialBinding
+metadata:
+  name: "b"
+spec:
+  propagation:
+    file: {}
+  credentialSource: src
+  workloadID: "other"
+---
+kind: CredentialBinding
+apiVersion: "credgate.io/v1alpha1"
+spec:
+  credentialSource: "src"
+  propagation: {file: {}}
+  workloadID: ai-agent
+metadata: {name: a}
+---
+kind: WorkloadIdentity
+apiVersion: credgate.io/v1alpha1
+metadata: {name: other}
+spec:
+  selectors:
+    - process:uid: "1001"
+  workloadID: other
+---
+apiVersion: credgate.io/v1alpha1
+kind: WorkloadIdentity
+metadata:
+  name: agent
+spec:
+  selectors:
+    - process:path: "/usr/bin/true"
+      process:uid: [1000]
+  workloadID: ai-agent
+
+---
+apiVersion: credgate.io/v1alpha1
+kind: CredentialSource
+metadata: {name: src}
+spec:
+  vault:
+    role: "r"
+    audience:
+      - vault
+    path: "openai/creds/my-role"
+    jwtAuthMethodPath: jwt
+    address: http://127.0.0.1:8200
+)";
+
 TEST_CASE("an identical policy keeps every binding running untouched") {
-    auto plan = plan_reload(fingerprints(kPolicy), fingerprints(kPolicy));
+    auto running = fingerprints(kPolicy);
+    auto loaded = policy::load_policies_from_string(kSamePolicyRewritten, "rewritten.yaml", std::string("example.org"));
+    REQUIRE_MESSAGE(loaded.has_value(), "the rewritten policy must load");
+    auto defs = resolve_bindings(loaded->value, "example.org");
+    REQUIRE(defs.has_value());
+    std::map<std::string, std::string> reloaded;
+    for (const auto& d : *defs) reloaded[d.binding.meta.name] = d.fingerprint;
+    CHECK(reloaded == running);
+    auto plan = plan_reload(running, reloaded);
     CHECK(plan.unchanged == std::vector<std::string>{"a", "b"});
     CHECK(plan.empty_change());
+    // The rewrite is not trivially equal: it changes every source location.
+    for (const auto& d : *defs) CHECK(d.binding.meta.location.file == "rewritten.yaml");
 }
 
 TEST_CASE("moving documents around and adding comments changes nothing") {

@@ -2,9 +2,9 @@
 // The refresh engine's schedule, backoff, rotation and shutdown, driven by a hand-moved clock over
 // scripted Vault operations.
 #include "common/log.hpp"
-#include "common/manual_clock.hpp"
 #include "common/time_text.hpp"
 #include "refresh/engine.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -637,7 +637,7 @@ TEST_CASE("stop during a read revokes the token that read and waits for it") {
     CHECK(done);
 }
 
-TEST_CASE("status never contains the token") {
+TEST_CASE("status after the first delivery names the lease and counts the requests and the success") {
     ManualClock clock;
     FakeOps ops(clock);
     Engine engine("b", clock, ops, options());
