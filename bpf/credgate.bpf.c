@@ -6,7 +6,7 @@
  * What a miss decides (fail closed only where an object is ours):
  *  - credgate_objects miss: the inode is not protected -> allow (the fast path: one lookup, and on a
  *    file system that holds no credential not even that for reads and read-only opens).
- *  - credgate_bindings miss or n_alternatives == 0, rule-set miss: the subject does not match -> deny.
+ *  - credgate_binds miss or n_alternatives == 0, rule-set miss: the subject does not match -> deny.
  *  - credgate_tasks miss (task started before we loaded): no executed file, so no process:path or
  *    process:sha256 rule matches it (its mm->exe_file can be repointed with PR_SET_MM_EXE_FILE);
  *    only the credgated check falls back to mm->exe_file, and it also needs euid 0.

@@ -72,7 +72,7 @@ struct credgate_rule_key {
 	__u64 v[2];
 };
 
-/* credgate_bindings is an array indexed by generation * CREDGATE_MAX_BINDINGS + binding. */
+/* credgate_binds is an array indexed by generation * CREDGATE_MAX_BINDINGS + binding. */
 struct credgate_binding {
 	__u32 n_alternatives; /* 0: nobody matches */
 	__u32 pad;
@@ -100,7 +100,7 @@ struct credgate_state {
 	__u32 pad;
 };
 
-/* credgate_owners: exe (dev, ino) of credgated -> 1. Processes running it with fsuid 0 are exempt. */
+/* credgate_owners: exe (dev, ino) of credgated -> 1. Processes running it with euid 0 are exempt. */
 
 /* credgate_own_ids: our maps, programs and links, by kernel id. */
 enum credgate_own_kind {

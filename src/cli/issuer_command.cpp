@@ -3,12 +3,14 @@
 // issuer, and a role per binding whose token lives as long as the secret it reads, and not much longer.
 #include "cli/control_client.hpp"
 #include "cli/control_commands.hpp"
+#include "policy/values.hpp"
 
 #include <rapidjson/document.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -23,11 +25,7 @@ std::string str(const rapidjson::Value& v, const char* name) {
     return v.IsObject() && v.HasMember(name) && v[name].IsString() ? v[name].GetString() : "";
 }
 
-std::string duration(long long s) {
-    if (s % 3600 == 0) return fmt::format("{}h", s / 3600);
-    if (s % 60 == 0) return fmt::format("{}m", s / 60);
-    return fmt::format("{}s", s);
-}
+std::string duration(long long s) { return policy::format_duration(std::chrono::seconds{s}); }
 
 // Values are double-quoted for the shell; the JSON-ish values we print never contain '"' or '$'.
 std::string q(const std::string& s) {

@@ -15,6 +15,7 @@
 #include "identity/bound_programs.hpp"
 #include "issuer/issuer_service.hpp"
 #include "policy/loader.hpp"
+#include "policy/values.hpp"
 #include "protection/cgroup_watch.hpp"
 #include "protection/protection.hpp"
 #include "runtime/event_loop.hpp"
@@ -45,7 +46,7 @@ std::string host_name() {
 
 struct Runtime {
     policy::BindingDefinition def;
-    Backend backend = Backend::file;
+    policy::DeliveryBackend backend = policy::DeliveryBackend::file;
     std::string path;     // where its file is (or would be) published
     std::string blocked;  // non-empty: not started, and why
     std::unique_ptr<DaemonBindingOps> ops;
@@ -256,7 +257,7 @@ public:
         }
         std::set<std::string> expected;
         for (const auto& d : defs)
-            if (choose_backend(d.binding.propagation, config_.delivery.backend, true) == Backend::sysfs)
+            if (choose_backend(d.binding.propagation, config_.delivery.backend, true) == policy::DeliveryBackend::sysfs)
                 expected.insert((*sink)->path_of({d.workload_uuid, d.binding.meta.name, d.binding.output.file_name}));
         for (const auto& [target, id] : *files) {
             const std::string path = (*sink)->path_of(target);
@@ -294,7 +295,7 @@ public:
         const delivery::Target target{rt->def.workload_uuid, name, rt->def.binding.output.file_name};
         delivery::Sink* sink = sink_.get();
         std::string no_sink;
-        if (rt->backend == Backend::sysfs) {
+        if (rt->backend == policy::DeliveryBackend::sysfs) {
             auto s = module_loaded ? sysfs_sink() : Result<delivery::SysfsSink*>(fail(ErrorKind::unsupported, ""));
             sink = s ? *s : nullptr;
             if (!module_loaded) no_sink = module_missing_message(name, config_.delivery.sysfs_root);
@@ -516,16 +517,16 @@ public:
     BindingSnapshot snapshot(const Runtime& rt) const {
         BindingSnapshot s;
         s.definition = rt.def;
-        s.propagation = std::string(to_string(rt.backend));
+        s.propagation = std::string(policy::to_string(rt.backend));
         s.path = rt.path;
         for (auto& d : identity::replaceable_bound_programs(rt.def.identity)) s.warnings.push_back(std::move(d.message));
         if (!rt.blocked.empty()) {
-            s.state = "BLOCKED";
+            s.state = kBlockedState;
             s.message = rt.blocked;
             return s;
         }
         auto st = rt.engine->status();
-        s.state = state_name(st.state);
+        s.state = refresh::to_string(st.state);
         s.message = st.message;
         s.published = rt.ops->published();
         s.file_uid = rt.ops->file_uid();
@@ -604,26 +605,6 @@ private:
 };
 
 }  // namespace
-
-const char* state_name(refresh::State s) noexcept {
-    switch (s) {
-        case refresh::State::pending:
-            return "PENDING";
-        case refresh::State::ok:
-            return "OK";
-        case refresh::State::refreshing:
-            return "REFRESHING";
-        case refresh::State::retrying:
-            return "RETRYING";
-        case refresh::State::failed:
-            return "FAILED";
-        case refresh::State::expired:
-            return "EXPIRED";
-        case refresh::State::stopped:
-            return "STOPPED";
-    }
-    return "UNKNOWN";
-}
 
 Result<std::unique_ptr<App>> App::create(runtime::EventLoop& loop, AppOptions options) {
     auto app = std::make_unique<AppImpl>(loop, std::move(options));

@@ -5,20 +5,12 @@
 
 namespace credgate::daemon {
 
-std::string_view to_string(Backend b) noexcept { return b == Backend::sysfs ? "sysfs" : "file"; }
+using policy::DeliveryBackend;
 
-Backend choose_backend(policy::Propagation propagation, policy::DeliveryBackend fallback, bool module_loaded) noexcept {
-    switch (propagation) {
-        case policy::Propagation::sysfs: return Backend::sysfs;
-        case policy::Propagation::file: return Backend::file;
-        case policy::Propagation::auto_select: break;
-    }
-    switch (fallback) {
-        case policy::DeliveryBackend::sysfs: return Backend::sysfs;
-        case policy::DeliveryBackend::file: return Backend::file;
-        case policy::DeliveryBackend::auto_select: break;
-    }
-    return module_loaded ? Backend::sysfs : Backend::file;
+DeliveryBackend choose_backend(DeliveryBackend propagation, DeliveryBackend fallback, bool module_loaded) noexcept {
+    if (propagation != DeliveryBackend::auto_select) return propagation;
+    if (fallback != DeliveryBackend::auto_select) return fallback;
+    return module_loaded ? DeliveryBackend::sysfs : DeliveryBackend::file;
 }
 
 std::string module_missing_message(const std::string& binding, const std::string& sysfs_root) {

@@ -10,11 +10,9 @@
 
 namespace credgate::daemon {
 
-enum class Backend { file, sysfs };
-
-std::string_view to_string(Backend b) noexcept;
-
-Backend choose_backend(policy::Propagation propagation, policy::DeliveryBackend fallback, bool module_loaded) noexcept;
+// Never DeliveryBackend::auto_select.
+policy::DeliveryBackend choose_backend(policy::DeliveryBackend propagation, policy::DeliveryBackend fallback,
+                                       bool module_loaded) noexcept;
 
 // Why a binding that must use sysfs is blocked while the module is not loaded, and what to run.
 std::string module_missing_message(const std::string& binding, const std::string& sysfs_root);

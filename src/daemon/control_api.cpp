@@ -31,25 +31,6 @@ void string(Writer& w, std::string_view v) {
     w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
 }
 
-std::string duration_text(std::chrono::seconds s) {
-    auto v = s.count();
-    if (v % 3600 == 0 && v >= 3600) return fmt::format("{}h", v / 3600);
-    if (v % 60 == 0 && v >= 60) return fmt::format("{}m", v / 60);
-    return fmt::format("{}s", v);
-}
-
-const char* format_name(policy::OutputFormat f) {
-    switch (f) {
-        case policy::OutputFormat::json:
-            return "json";
-        case policy::OutputFormat::raw:
-            return "raw";
-        case policy::OutputFormat::env:
-            return "env";
-    }
-    return "?";
-}
-
 void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     const auto& d = b.definition;
     w.StartObject();
@@ -79,7 +60,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     key(w, "output");
     w.StartObject();
     str(w, "file", d.binding.output.file_name);
-    str(w, "format", format_name(d.binding.output.format));
+    str(w, "format", policy::to_string(d.binding.output.format));
     if (d.binding.output.field) str(w, "field", *d.binding.output.field);
     w.EndObject();
     key(w, "refresh");
@@ -88,9 +69,9 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     w.Double(d.binding.refresh.lease_fraction_min);
     key(w, "leaseFractionMax");
     w.Double(d.binding.refresh.lease_fraction_max);
-    str(w, "minLead", duration_text(d.binding.refresh.min_lead));
-    str(w, "staticInterval", duration_text(d.binding.refresh.static_interval));
-    str(w, "revokeGrace", duration_text(d.binding.refresh.revoke_grace));
+    str(w, "minLead", policy::format_duration(d.binding.refresh.min_lead));
+    str(w, "staticInterval", policy::format_duration(d.binding.refresh.static_interval));
+    str(w, "revokeGrace", policy::format_duration(d.binding.refresh.revoke_grace));
     w.EndObject();
     w.EndObject();
 

@@ -28,9 +28,6 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
-constexpr const char* kStates[] = {"OK",     "PENDING", "REFRESHING", "RETRYING",
-                                   "FAILED", "EXPIRED", "STOPPED",    "BLOCKED"};
-
 }  // namespace
 
 std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
@@ -40,7 +37,8 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
         out += fmt::format("credgate_enforcement_mode{{mode=\"{}\"}} {}\n", m, s.protection == m ? 1 : 0);
 
     std::map<std::string, int> by_state;
-    for (const char* st : kStates) by_state[st] = 0;
+    for (refresh::State st : refresh::kStates) by_state[refresh::to_string(st)] = 0;
+    by_state[kBlockedState] = 0;
     for (const auto& b : s.bindings) ++by_state[b.state];
     family(out, "credgate_bindings", "gauge", "Bindings by state.");
     for (const auto& [st, n] : by_state) out += fmt::format("credgate_bindings{{state=\"{}\"}} {}\n", st, n);

@@ -15,9 +15,13 @@
 
 namespace credgate::daemon {
 
+// The state of a binding that may not publish (no enforcement, or its backend is missing); the
+// others are refresh::to_string of its engine's state.
+inline constexpr const char* kBlockedState = "BLOCKED";
+
 struct BindingSnapshot {
     policy::BindingDefinition definition;
-    std::string state;    // "OK", "PENDING", "REFRESHING", "RETRYING", "FAILED", "EXPIRED", "STOPPED", "BLOCKED"
+    std::string state;    // refresh::to_string(refresh::State) or kBlockedState
     std::string message;  // plain words
     std::optional<refresh::Status> engine;  // absent while blocked
     std::string propagation;                // "file" or "sysfs"
@@ -82,7 +86,5 @@ struct IssuerSnapshot {
     std::chrono::seconds key_rotation{0};
     std::vector<BindingSnapshot> bindings;
 };
-
-const char* state_name(refresh::State s) noexcept;
 
 }  // namespace credgate::daemon

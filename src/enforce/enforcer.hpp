@@ -14,12 +14,11 @@
 
 #include "common/result.hpp"
 #include "identity/compile.hpp"
+#include "policy/model.hpp"
 
 namespace credgate::enforce {
 
 using identity::FileKey;
-
-enum class Mode { enforce, audit };
 
 // How long the rule half a flip retired may still serve a hook that chose it before the flip. Such a
 // hook finishes within microseconds; the half is emptied (clear_inactive_half) only this long after
@@ -37,7 +36,7 @@ struct Support {
 const Support& probe();
 
 struct Settings {
-    Mode mode = Mode::enforce;
+    policy::EnforcementMode mode = policy::EnforcementMode::enforce;
     std::string pin_dir = "/sys/fs/bpf/credgate";
     // Executables whose root processes are credgated (exempt from tamper and self-protection
     // checks). Empty: this process's own executable (/proc/self/exe) on a fresh load. On adoption
@@ -109,7 +108,7 @@ public:
     // clear_inactive_half; false after adoption, after a flip and after an apply that failed midway.
     bool inactive_half_clean() const noexcept;
     Result<void> clear_inactive_half();
-    Result<void> set_mode(Mode mode);
+    Result<void> set_mode(policy::EnforcementMode mode);
 
     // Every protected inode, for tests and diagnostics.
     struct Object {

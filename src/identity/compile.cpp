@@ -2,6 +2,8 @@
 // Selector compilation to kernel rules: per alternative, the intersection of each fact's values.
 #include "identity/compile.hpp"
 
+#include "policy/values.hpp"
+
 #include <fmt/format.h>
 #include <sys/sysmacros.h>
 
@@ -14,22 +16,7 @@ namespace credgate::identity {
 
 namespace {
 
-const char* key_name(policy::SelectorKey key) {
-    switch (key) {
-        case policy::SelectorKey::process_path: return "process:path";
-        case policy::SelectorKey::process_sha256: return "process:sha256";
-        case policy::SelectorKey::process_uid: return "process:uid";
-        case policy::SelectorKey::process_gid: return "process:gid";
-        case policy::SelectorKey::process_user: return "process:user";
-        case policy::SelectorKey::process_group: return "process:group";
-        case policy::SelectorKey::systemd_unit: return "systemd:unit";
-        case policy::SelectorKey::cgroup_path: return "cgroup:path";
-        case policy::SelectorKey::process_name: return "process:name";
-    }
-    return "?";
-}
-
-Result<uint32_t> parse_id(const std::string& value, const char* key) {
+Result<uint32_t> parse_id(const std::string& value, std::string_view key) {
     uint32_t id = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
     if (ec != std::errc{} || end != value.data() + value.size() || value.empty())
@@ -65,10 +52,10 @@ Result<CompiledIdentity> compile_identity(const policy::WorkloadIdentity& identi
                                           const std::vector<std::string>& sha256_candidates) {
     CompiledIdentity out;
     out.workload_id = identity.workload_id;
-    if (identity.selectors.size() > kMaxAlternatives)
+    if (identity.selectors.size() > policy::kMaxSelectorAlternatives)
         return fail(ErrorKind::invalid_argument,
                     fmt::format("{}: {} selector alternatives, at most {} are supported", identity.meta.name,
-                                identity.selectors.size(), kMaxAlternatives));
+                                identity.selectors.size(), policy::kMaxSelectorAlternatives));
     std::set<FileKey> trusted;
     auto warn = [&](std::string message) { out.warnings.push_back(fmt::format("{}: {}", identity.meta.name, message)); };
 
@@ -85,7 +72,7 @@ Result<CompiledIdentity> compile_identity(const policy::WorkloadIdentity& identi
         std::vector<std::string> alt_paths;
 
         for (const auto& term : alternative.terms) {
-            const char* key = key_name(term.key);
+            const std::string_view key = policy::to_string(term.key);
             switch (term.key) {
                 case policy::SelectorKey::process_path: {
                     std::vector<FileKey> keys;

@@ -11,6 +11,8 @@
 #include "common/result.hpp"
 #include "policy/model.hpp"
 
+#include "credgate_abi.h"  // bpf/include: fact numbers and the comm length
+
 namespace credgate::identity {
 
 // A file as the kernel names it: device in the kernel's encoding (MAJOR << 20 | MINOR) and inode.
@@ -24,12 +26,17 @@ struct FileKey {
 // userspace st_dev (glibc's encoding) -> the kernel's s_dev encoding.
 uint64_t kernel_dev(uint64_t st_dev) noexcept;
 
-// Facts, with the same numbering as enum credgate_fact in bpf/include/credgate_abi.h.
-enum class Fact : uint32_t { exe = 0, uid = 1, gid = 2, cgroup = 3, comm = 4 };
+// Facts, numbered as enum credgate_fact in the ABI header.
+enum class Fact : uint32_t {
+    exe = CREDGATE_FACT_EXE,
+    uid = CREDGATE_FACT_UID,
+    gid = CREDGATE_FACT_GID,
+    cgroup = CREDGATE_FACT_CGROUP,
+    comm = CREDGATE_FACT_COMM,
+};
 
 inline constexpr uint32_t fact_bit(Fact f) noexcept { return 1u << static_cast<uint32_t>(f); }
-inline constexpr size_t kCommLength = 16;  // TASK_COMM_LEN, NUL included
-inline constexpr size_t kMaxAlternatives = 8;  // CREDGATE_MAX_ALTERNATIVES
+inline constexpr size_t kCommLength = CREDGATE_COMM_LEN;  // TASK_COMM_LEN, NUL included
 
 using Comm = std::array<char, kCommLength>;
 

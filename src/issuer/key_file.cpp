@@ -2,6 +2,7 @@
 // Loading and atomic creation of the persisted signing key file.
 #include "issuer/key_file.hpp"
 
+#include "common/fd.hpp"
 #include "common/log.hpp"
 
 #include <fcntl.h>
@@ -20,24 +21,7 @@ constexpr off_t kMaxKeyFileBytes = 64 * 1024;
 
 std::string errno_text() { return std::strerror(errno); }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-
-private:
-    int fd_;
-};
+using Fd = UniqueFd;
 
 Result<SigningKey> load(const std::string& path, int raw_fd, policy::SigningAlgorithm alg) {
     Fd fd(raw_fd);

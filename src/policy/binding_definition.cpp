@@ -2,6 +2,7 @@
 // Resolution of bindings into self-contained definitions, their fingerprints, and reload diffing.
 #include "policy/binding_definition.hpp"
 
+#include "policy/values.hpp"
 #include "spiffe/spiffe_id.hpp"
 
 #include <fmt/format.h>
@@ -12,30 +13,6 @@ namespace {
 // Length-prefixed fields, so no value can be crafted to look like another field.
 void field(std::string& out, std::string_view name, std::string_view value) {
     out += fmt::format("{}={}:{};", name, value.size(), value);
-}
-
-const char* selector_key(policy::SelectorKey k) {
-    switch (k) {
-        case policy::SelectorKey::process_path:
-            return "process:path";
-        case policy::SelectorKey::process_sha256:
-            return "process:sha256";
-        case policy::SelectorKey::process_uid:
-            return "process:uid";
-        case policy::SelectorKey::process_gid:
-            return "process:gid";
-        case policy::SelectorKey::process_user:
-            return "process:user";
-        case policy::SelectorKey::process_group:
-            return "process:group";
-        case policy::SelectorKey::systemd_unit:
-            return "systemd:unit";
-        case policy::SelectorKey::cgroup_path:
-            return "cgroup:path";
-        case policy::SelectorKey::process_name:
-            return "process:name";
-    }
-    return "?";
 }
 
 }  // namespace
@@ -69,7 +46,7 @@ std::string fingerprint(const policy::CredentialBinding& b, const policy::Creden
     for (size_t n = 0; n < i.selectors.size(); ++n) {
         field(out, "alt", std::to_string(n));
         for (const auto& t : i.selectors[n].terms) {
-            field(out, "key", selector_key(t.key));
+            field(out, "key", to_string(t.key));
             for (const auto& val : t.values) field(out, "value", val);
         }
     }

@@ -281,10 +281,7 @@ void read_identity(Reader& r, const YAML::Node& spec, WorkloadIdentity& out) {
             auto key = selector_key_from_string(name);
             if (!key) {
                 r.error(it->first, term_field,
-                        fmt::format("unknown selector key '{}' (expected one of: process:path, process:sha256, "
-                                    "process:uid, process:gid, process:user, process:group, systemd:unit, "
-                                    "cgroup:path, process:name)",
-                                    name));
+                        fmt::format("unknown selector key '{}' (expected one of: {})", name, selector_key_list()));
                 continue;
             }
             if (it->second.IsNull()) {
@@ -331,7 +328,7 @@ void read_source(Reader& r, const YAML::Node& spec, CredentialSource& out) {
     if (auto params = r.find(*vault, "params")) r.string_map(*params, f + ".params", v.params);
 }
 
-void read_propagation(Reader& r, const YAML::Node& n, Propagation& out) {
+void read_propagation(Reader& r, const YAML::Node& n, DeliveryBackend& out) {
     const std::string f = "spec.propagation";
     if (!r.check_map(n, f, {"sysfs", "file", "auto"})) return;
     if (n.size() != 1) {
@@ -341,9 +338,9 @@ void read_propagation(Reader& r, const YAML::Node& n, Propagation& out) {
     auto it = n.begin();
     if (!it->first.IsScalar()) return;
     const std::string& k = it->first.Scalar();
-    if (k == "sysfs") out = Propagation::sysfs;
-    else if (k == "file") out = Propagation::file;
-    else if (k == "auto") out = Propagation::auto_select;
+    if (k == "sysfs") out = DeliveryBackend::sysfs;
+    else if (k == "file") out = DeliveryBackend::file;
+    else if (k == "auto") out = DeliveryBackend::auto_select;
     else return;  // reported by check_map
     // No backend takes options yet; `{}` (or nothing) is the only valid value.
     const YAML::Node& opts = it->second;

@@ -34,6 +34,7 @@ struct ObjectMeta {
 // ---- Agent settings: /etc/credgate/credgate.yaml ------------------------------------------
 
 enum class SigningAlgorithm { es256, rs256, eddsa };
+// delivery.backend in the settings and a binding's `propagation`; auto_select is never a chosen backend.
 enum class DeliveryBackend { auto_select, sysfs, file };
 enum class EnforcementMode { enforce, audit };
 
@@ -136,8 +137,6 @@ struct CredentialSource {
 
 // ---- CredentialBinding --------------------------------------------------------------------
 
-enum class Propagation { auto_select, sysfs, file };
-
 enum class OutputFormat {
     json,  // the secret's data object (KV v2: data.data) as one JSON document
     raw,   // the single string field named by `field`
@@ -163,7 +162,7 @@ struct CredentialBinding {
     ObjectMeta meta;
     std::string workload_id;
     std::string credential_source;
-    Propagation propagation = Propagation::auto_select;
+    DeliveryBackend propagation = DeliveryBackend::auto_select;
     BindingOutput output;
     RefreshTuning refresh;
 };

@@ -99,13 +99,10 @@ std::optional<SelectorKey> selector_key_from_string(std::string_view name) {
     return std::nullopt;
 }
 
-std::string_view to_string(Propagation p) {
-    switch (p) {
-        case Propagation::auto_select: return "auto";
-        case Propagation::sysfs: return "sysfs";
-        case Propagation::file: return "file";
-    }
-    return "?";
+std::string selector_key_list() {
+    std::string out;
+    for (const auto& entry : kSelectorNames) out += fmt::format("{}{}", out.empty() ? "" : ", ", entry.second);
+    return out;
 }
 
 std::string_view to_string(OutputFormat f) {

@@ -5,6 +5,8 @@
 
 #include "policy/model.hpp"
 
+#include "credgate_abi.h"  // bpf/include: the kernel rule format's limits
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -12,21 +14,23 @@
 
 namespace credgate::policy {
 
-inline constexpr std::size_t kMaxCommBytes = 15;        // TASK_COMM_LEN - 1
+inline constexpr std::size_t kMaxCommBytes = CREDGATE_COMM_LEN - 1;  // TASK_COMM_LEN - 1
 inline constexpr std::size_t kMaxFileNameBytes = 255;   // NAME_MAX
 inline constexpr std::size_t kMaxObjectNameBytes = 253;
 inline constexpr std::size_t kMaxUnitNameBytes = 255;   // systemd UNIT_NAME_MAX - 1
 inline constexpr std::size_t kMaxUserNameBytes = 32;
 inline constexpr unsigned long long kMaxId = 4294967294ULL;  // (uid_t)-1 means "no id"
-// Limits of the kernel rule format (bpf/include/credgate_abi.h): a policy beyond them could not be
-// enforced, so it is invalid rather than failing later when the rules are compiled.
-inline constexpr std::size_t kMaxSelectorAlternatives = 8;  // CREDGATE_MAX_ALTERNATIVES
-inline constexpr std::size_t kMaxBindings = 256;            // CREDGATE_MAX_BINDINGS
+// Limits of the kernel rule format, taken from the ABI header in every build (with or without BPF):
+// a policy beyond them could not be enforced, so it is invalid rather than failing later when the
+// rules are compiled.
+inline constexpr std::size_t kMaxSelectorAlternatives = CREDGATE_MAX_ALTERNATIVES;
+inline constexpr std::size_t kMaxBindings = CREDGATE_MAX_BINDINGS;
 
 // YAML spellings.
 std::string_view to_string(SelectorKey key);
 std::optional<SelectorKey> selector_key_from_string(std::string_view name);
-std::string_view to_string(Propagation p);
+// Every selector key's spelling, in declaration order: "process:path, process:sha256, ...".
+std::string selector_key_list();
 std::string_view to_string(OutputFormat f);
 std::optional<OutputFormat> output_format_from_string(std::string_view s);
 std::string_view to_string(SigningAlgorithm a);

@@ -6,6 +6,7 @@
 
 #include "common/log.hpp"
 #include "identity/host_resolver.hpp"
+#include "policy/values.hpp"
 #include "runtime/event_loop.hpp"
 
 #include <fmt/format.h>
@@ -26,11 +27,7 @@ constexpr const char* kComponent = "protection";
 constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr size_t kEventBuffer = 64 * 1024;
 
-const char* key_name(policy::SelectorKey key) {
-    return key == policy::SelectorKey::systemd_unit ? "systemd:unit" : "cgroup:path";
-}
-
-std::string baseline_key(const WatchedCgroup& s) { return fmt::format("{} {}", key_name(s.key), s.value); }
+std::string baseline_key(const WatchedCgroup& s) { return fmt::format("{} {}", policy::to_string(s.key), s.value); }
 
 // A cgroup:path value as a path relative to the root ("/a/b" -> "a/b").
 std::string relative(const std::string& path) {
@@ -72,7 +69,7 @@ std::string what_happened(const CgroupChange& c) {
     const char* verb = !c.before.id ? (unit ? "started" : "appeared")
                        : !c.after.id ? (unit ? "stopped" : "disappeared")
                                      : (unit ? "restarted" : "was re-created");
-    return fmt::format("{} '{}' {}", key_name(c.selector.key), c.selector.value, verb);
+    return fmt::format("{} '{}' {}", policy::to_string(c.selector.key), c.selector.value, verb);
 }
 
 }  // namespace

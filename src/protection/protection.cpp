@@ -382,8 +382,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
     const auto& support = enforce::probe();
     if (support.supported) {
         enforce::Settings s;
-        s.mode =
-            config.enforcement.mode == policy::EnforcementMode::audit ? enforce::Mode::audit : enforce::Mode::enforce;
+        s.mode = config.enforcement.mode;
         s.pin_dir = config.enforcement.pin_dir;
         auto e = enforce::Enforcer::create(s);
         if (e) {

@@ -33,15 +33,15 @@ vault::VaultError local_error(vault::Operation op, std::string what) {
 
 const char* to_string(State s) noexcept {
     switch (s) {
-    case State::pending: return "Pending";
+    case State::pending: return "PENDING";
     case State::ok: return "OK";
-    case State::refreshing: return "Refreshing";
-    case State::retrying: return "Retrying";
-    case State::failed: return "Failed";
-    case State::expired: return "Expired";
-    case State::stopped: return "Stopped";
+    case State::refreshing: return "REFRESHING";
+    case State::retrying: return "RETRYING";
+    case State::failed: return "FAILED";
+    case State::expired: return "EXPIRED";
+    case State::stopped: return "STOPPED";
     }
-    return "Unknown";
+    return "UNKNOWN";
 }
 
 // A login token and what it read. The token stays in memory because the lease dies with it

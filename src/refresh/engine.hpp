@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ enum class State {
     stopped,
 };
 
+// Every state, in declaration order (the metrics list a count for each).
+inline constexpr State kStates[] = {State::pending, State::ok,      State::refreshing, State::retrying,
+                                    State::failed,  State::expired, State::stopped};
+static_assert(std::size(kStates) == static_cast<size_t>(State::stopped) + 1, "kStates must list every State");
+
+// The state as status, JSON and metrics spell it: "PENDING", "OK", "REFRESHING", ...
 const char* to_string(State s) noexcept;
 
 struct LastError {

@@ -29,6 +29,7 @@
 #include "enforce/enforcer.hpp"
 #include "identity/compile.hpp"
 #include "identity/host_resolver.hpp"
+#include "policy/values.hpp"
 
 using namespace credgate;
 
@@ -55,18 +56,6 @@ Result<identity::FileKey> key_of(const std::string& path) {
     return enforce::object_key(st.st_dev, st.st_ino, static_cast<uint32_t>(fs.f_type));
 }
 
-bool parse_key(const std::string& k, policy::SelectorKey& key) {
-    static const std::pair<const char*, policy::SelectorKey> keys[] = {
-        {"process:path", policy::SelectorKey::process_path}, {"process:sha256", policy::SelectorKey::process_sha256},
-        {"process:uid", policy::SelectorKey::process_uid},   {"process:gid", policy::SelectorKey::process_gid},
-        {"process:user", policy::SelectorKey::process_user}, {"process:group", policy::SelectorKey::process_group},
-        {"systemd:unit", policy::SelectorKey::systemd_unit}, {"cgroup:path", policy::SelectorKey::cgroup_path},
-        {"process:name", policy::SelectorKey::process_name}};
-    for (const auto& [name, value] : keys)
-        if (k == name) { key = value; return true; }
-    return false;
-}
-
 int die(const std::string& message) {
     std::fprintf(stderr, "credgate-enforce-test: %s\n", message.c_str());
     return 1;
@@ -83,7 +72,7 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
-        if (a == "--mode") settings.mode = next() == "audit" ? enforce::Mode::audit : enforce::Mode::enforce;
+        if (a == "--mode") settings.mode = next() == "audit" ? policy::EnforcementMode::audit : policy::EnforcementMode::enforce;
         else if (a == "--pin-dir") settings.pin_dir = next();
         else if (a == "--candidate") candidates.push_back(next());
         else if (a == "--dir") dirs.push_back(next());
@@ -171,7 +160,9 @@ int main(int argc, char** argv) {
             for (const auto& term_text : split(alt_text, "&")) {
                 auto kv = split(term_text, "=");
                 policy::SelectorTerm term;
-                if (kv.size() != 2 || !parse_key(kv[0], term.key)) return die("bad selector '" + term_text + "'");
+                const auto key = kv.size() == 2 ? policy::selector_key_from_string(kv[0]) : std::nullopt;
+                if (!key) return die("bad selector '" + term_text + "'");
+                term.key = *key;
                 term.values = split(kv[1], ",");
                 alt.terms.push_back(term);
             }

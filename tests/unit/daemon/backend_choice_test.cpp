@@ -7,21 +7,20 @@
 using namespace credgate;
 using namespace credgate::daemon;
 using policy::DeliveryBackend;
-using policy::Propagation;
 
 TEST_CASE("an explicit propagation is used whether the module is loaded or not") {
     for (bool loaded : {false, true})
         for (auto fallback : {DeliveryBackend::auto_select, DeliveryBackend::file, DeliveryBackend::sysfs}) {
-            CHECK(choose_backend(Propagation::sysfs, fallback, loaded) == Backend::sysfs);
-            CHECK(choose_backend(Propagation::file, fallback, loaded) == Backend::file);
+            CHECK(choose_backend(DeliveryBackend::sysfs, fallback, loaded) == DeliveryBackend::sysfs);
+            CHECK(choose_backend(DeliveryBackend::file, fallback, loaded) == DeliveryBackend::file);
         }
 }
 
 TEST_CASE("auto follows delivery.backend, whose auto is sysfs exactly when the module is loaded") {
-    CHECK(choose_backend(Propagation::auto_select, DeliveryBackend::auto_select, true) == Backend::sysfs);
-    CHECK(choose_backend(Propagation::auto_select, DeliveryBackend::auto_select, false) == Backend::file);
-    CHECK(choose_backend(Propagation::auto_select, DeliveryBackend::sysfs, false) == Backend::sysfs);
-    CHECK(choose_backend(Propagation::auto_select, DeliveryBackend::file, true) == Backend::file);
+    CHECK(choose_backend(DeliveryBackend::auto_select, DeliveryBackend::auto_select, true) == DeliveryBackend::sysfs);
+    CHECK(choose_backend(DeliveryBackend::auto_select, DeliveryBackend::auto_select, false) == DeliveryBackend::file);
+    CHECK(choose_backend(DeliveryBackend::auto_select, DeliveryBackend::sysfs, false) == DeliveryBackend::sysfs);
+    CHECK(choose_backend(DeliveryBackend::auto_select, DeliveryBackend::file, true) == DeliveryBackend::file);
 }
 
 TEST_CASE("a binding blocked by the missing module is told the command that loads it") {

@@ -4,10 +4,16 @@
 #include "daemon/control_api.hpp"
 #include "daemon/metrics.hpp"
 #include "protection/file_owner.hpp"
+#include "refresh/engine.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 
 #include <rapidjson/document.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
 
 using namespace credgate;
 using namespace credgate::daemon;
@@ -29,7 +35,7 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
     b.definition.source.meta.name = "src";
     b.definition.source.vault.address = "http://127.0.0.1:8200";
     b.definition.spiffe_id = "spiffe://example.org/ai-agent";
-    b.definition.binding.propagation = policy::Propagation::file;
+    b.definition.binding.propagation = policy::DeliveryBackend::file;
     b.state = "OK";
     b.propagation = "file";
     b.path = "/run/credgate/credentials/u/crb-openai/vault.json";
@@ -66,7 +72,7 @@ TEST_CASE("a binding renders as a CredentialBinding resource with its file path 
 TEST_CASE("a binding with propagation auto delivered by credgate.ko shows its sysfs path as in the seed scenario") {
     BindingSnapshot b;
     b.definition.binding.meta.name = "vault-openai-apikeys-binding";
-    b.definition.binding.propagation = policy::Propagation::auto_select;
+    b.definition.binding.propagation = policy::DeliveryBackend::auto_select;
     b.state = "OK";
     b.propagation = "sysfs";
     b.path = "/sys/module/credgate/credentials/2e08019a-a435-55e3-9ba7-f01c09b9fc2b/"
@@ -103,6 +109,114 @@ TEST_CASE("a binding's warnings about this host are listed in its status, and ab
     REQUIRE(doc["status"]["warnings"].IsArray());
     REQUIRE(doc["status"]["warnings"].Size() == 1);
     CHECK(std::string(doc["status"]["warnings"][0].GetString()) == b.warnings[0]);
+}
+
+namespace {
+
+constexpr const char* kVaultToken = "hvs.CAESIJlU0m3v2Bq4tCredgateTestToken";
+constexpr const char* kJwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzcGlmZmUifQ.c2lnbmF0dXJl";
+constexpr const char* kSecretValue = "sk-live-credgate-test-secret";
+
+// Vault as the refresh engine sees it, answering at once: a login yields kVaultToken (then fails,
+// once `refuse_logins` is set), a read yields kSecretValue under a two-minute lease.
+class VaultWithRealToken final : public refresh::BindingOps {
+public:
+    bool refuse_logins = false;
+    std::vector<std::string> tokens_used;  // what the engine sent Vault: proves it holds the token
+
+    Result<std::string> mint_jwt() override { return std::string(kJwt); }
+    void login(const std::string&, refresh::Callback<vault::LoginResult> done) override {
+        if (refuse_logins) {
+            vault::VaultError e;
+            e.error_class = vault::ErrorClass::auth_config;
+            e.operation = vault::Operation::login;
+            e.http_status = 400;
+            e.vault_message = "error validating token: invalid audience (aud) claim";
+            e.explanation = "the JWT's audience is not one the role accepts";
+            done(std::unexpected(e));
+            return;
+        }
+        vault::LoginResult r;
+        r.token = vault::Token(kVaultToken);
+        r.accessor = "accessor-1";
+        r.lease_duration = std::chrono::hours{1};
+        r.renewable = true;
+        done(r);
+    }
+    void read(const vault::Token& token, bool, refresh::Callback<vault::SecretResult> done) override {
+        tokens_used.push_back(token.reveal());
+        vault::SecretResult s;
+        s.data_json = fmt::format(R"({{"api_key":"{}"}})", kSecretValue);
+        s.string_fields = {{"api_key", kSecretValue}};
+        s.lease_id = "openai/creds/my-role/lease-1";
+        s.lease_duration = std::chrono::seconds{120};
+        done(s);
+    }
+    void renew_self(const vault::Token& token, refresh::Callback<vault::LoginResult> done) override {
+        tokens_used.push_back(token.reveal());
+        vault::LoginResult r;
+        r.token = token;
+        r.lease_duration = std::chrono::hours{1};
+        r.renewable = true;
+        done(r);
+    }
+    void renew_lease(const vault::Token& token, const std::string& lease_id,
+                     refresh::Callback<vault::LeaseRenewal> done) override {
+        tokens_used.push_back(token.reveal());
+        vault::LeaseRenewal r;
+        r.lease_id = lease_id;
+        r.lease_duration = std::chrono::seconds{120};
+        done(r);
+    }
+    void revoke_self(const vault::Token& token, refresh::Callback<vault::Empty> done) override {
+        tokens_used.push_back(token.reveal());
+        done(vault::Empty{});
+    }
+    Result<void> publish(const vault::SecretResult&) override { return {}; }
+    void unpublish() override {}
+};
+
+}  // namespace
+
+TEST_CASE("no document or metric of a binding whose engine holds a Vault token shows the token, JWT or secret") {
+    ManualClock clock;
+    VaultWithRealToken vault;
+    refresh::Engine engine("openai", clock, vault, refresh::EngineOptions{});
+    engine.start();
+    REQUIRE(engine.status().state == refresh::State::ok);
+    // The next refresh fails after the login: the engine keeps the token, the status keeps an error.
+    vault.refuse_logins = true;
+    clock.advance(*engine.status().next_attempt - clock.now());
+    REQUIRE(engine.status().last_error.has_value());
+    REQUIRE(std::find(vault.tokens_used.begin(), vault.tokens_used.end(), kVaultToken) != vault.tokens_used.end());
+
+    DaemonSnapshot d;
+    d.protection = "enforced";
+    BindingSnapshot b;
+    b.definition.binding.meta.name = "openai";
+    b.definition.binding.workload_id = "ai-agent";
+    b.definition.spiffe_id = "spiffe://example.org/ai-agent";
+    b.propagation = "file";
+    b.path = "/run/credgate/credentials/u/crb-openai/vault.json";
+    b.published = true;
+    const auto status = engine.status();
+    b.state = refresh::to_string(status.state);
+    b.message = status.message;
+    b.engine = status;
+    d.bindings.push_back(b);
+
+    const std::string documents[] = {binding_json(b, clock.now()), status_json(d, clock.now()),
+                                     render_metrics(d, clock.now())};
+    for (const auto& text : documents) {
+        // The documents are the real ones: they carry the engine's lease and error.
+        CHECK(text.find("openai") != std::string::npos);
+        CHECK(text.find(kVaultToken) == std::string::npos);
+        CHECK(text.find("CAESIJlU0m3v2Bq4") == std::string::npos);
+        CHECK(text.find(kJwt) == std::string::npos);
+        CHECK(text.find(kSecretValue) == std::string::npos);
+    }
+    CHECK(documents[0].find("openai/creds/my-role/lease-1") != std::string::npos);
+    CHECK(documents[0].find("invalid audience") != std::string::npos);
 }
 
 TEST_CASE("metrics count bindings by state and expose seconds to expiry without secrets") {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "identity/compile.hpp"
+#include "policy/values.hpp"
 
 using namespace credgate;
 using identity::Fact;
@@ -147,7 +148,7 @@ TEST_CASE("systemd:unit and cgroup:path compile to cgroup ids, one alternative e
 
 TEST_CASE("more alternatives than the kernel holds, or an empty one, are refused") {
     TableResolver r;
-    std::vector<std::vector<policy::SelectorTerm>> many(identity::kMaxAlternatives + 1,
+    std::vector<std::vector<policy::SelectorTerm>> many(policy::kMaxSelectorAlternatives + 1,
                                                         {term(SelectorKey::process_uid, {"1"})});
     CHECK_FALSE(identity::compile_identity(identity_of(many), r));
     CHECK_FALSE(identity::compile_identity(identity_of({{}}), r));

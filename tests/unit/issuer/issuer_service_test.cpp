@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The issuer's HTTP endpoints on loopback, and interoperability: a token verified by PyJWT with
 // the JWKS it fetched from the running service.
-#include "common/manual_clock.hpp"
 #include "http/client_factory.hpp"
 #include "issuer/issuer.hpp"
 #include "issuer/issuer_service.hpp"
 #include "runtime/event_loop.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // JWT-SVID format and signatures, checked with OpenSSL (not Botan) against the served JWKS;
 // rotation on a ManualClock; the persisted key file.
-#include "common/manual_clock.hpp"
 #include "issuer/base64url.hpp"
 #include "issuer/issuer.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/bn.h>

@@ -149,7 +149,7 @@ TEST_CASE("the seed example declares the scenario's four objects with a strong s
     CHECK(s.sources[0].vault.path == "openai/creds/my-role");
     REQUIRE(s.bindings.size() == 1);
     CHECK(s.bindings[0].meta.name == "vault-openai-apikeys-binding");
-    CHECK(s.bindings[0].propagation == Propagation::sysfs);
+    CHECK(s.bindings[0].propagation == DeliveryBackend::sysfs);
     CHECK(s.bindings[0].output.file_name == "vault.json");
     const WorkloadIdentity* id = s.identity_by_workload_id("ai-agent");
     REQUIRE(id != nullptr);

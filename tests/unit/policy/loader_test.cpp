@@ -114,7 +114,7 @@ TEST_CASE("a complete policy loads into the model with defaults applied") {
     CHECK(s.sources[0].vault.jwt_auth_method_path == "jwt");
     CHECK(s.sources[0].vault.method == "GET");
     const auto& b = s.bindings[0];
-    CHECK(b.propagation == Propagation::auto_select);
+    CHECK(b.propagation == DeliveryBackend::auto_select);
     CHECK(b.output.file_name == "vault.json");
     CHECK(b.output.format == OutputFormat::json);
     CHECK(b.refresh.min_lead == 30s);
@@ -356,7 +356,7 @@ TEST_CASE("binding output, propagation and refresh settings are read and checked
     auto r = load_policies_from_string(docs({kIdentity, kSource, b}), "b.yaml", kTd);
     REQUIRE_MESSAGE(r.has_value(), (r ? "" : dump(r.error())));
     const auto& bd = r->value.bindings[0];
-    CHECK(bd.propagation == Propagation::file);
+    CHECK(bd.propagation == DeliveryBackend::file);
     CHECK(bd.output.format == OutputFormat::raw);
     CHECK(bd.output.field == std::optional<std::string>("api_key"));
     CHECK(bd.output.file_name == "vault.txt");
@@ -382,6 +382,20 @@ TEST_CASE("durations accept h, m and s groups in order and nothing else") {
     CHECK_FALSE(parse_duration("1d"));
     CHECK_FALSE(parse_duration("999999999999h"));
     CHECK(format_duration(5405s) == "1h30m5s");
+}
+
+TEST_CASE("each selector key has one spelling, and an unknown key's error lists them all") {
+    const SelectorKey keys[] = {SelectorKey::process_path,  SelectorKey::process_sha256, SelectorKey::process_uid,
+                                SelectorKey::process_gid,   SelectorKey::process_user,   SelectorKey::process_group,
+                                SelectorKey::systemd_unit,  SelectorKey::cgroup_path,    SelectorKey::process_name};
+    for (SelectorKey k : keys) {
+        CHECK(selector_key_from_string(to_string(k)) == k);
+        CHECK(selector_key_list().find(std::string(to_string(k))) != std::string::npos);
+    }
+    CHECK(selector_key_list() ==
+          "process:path, process:sha256, process:uid, process:gid, process:user, process:group, systemd:unit, "
+          "cgroup:path, process:name");
+    CHECK_FALSE(selector_key_from_string("process:exe"));
 }
 
 TEST_CASE("selector value rules") {
@@ -551,7 +565,7 @@ TEST_CASE("an optional section with no value takes its defaults; a required one 
     std::string b = binding() + "  propagation:\n  output:\n  refresh:\n";
     auto r = load_policies_from_string(docs({kIdentity, kSource, b}), "n.yaml", kTd);
     REQUIRE_MESSAGE(r.has_value(), (r ? "" : dump(r.error())));
-    CHECK(r->value.bindings[0].propagation == Propagation::auto_select);
+    CHECK(r->value.bindings[0].propagation == DeliveryBackend::auto_select);
     CHECK(r->value.bindings[0].output.file_name == "vault.json");
 
     auto no_vault = load_policies_from_string(

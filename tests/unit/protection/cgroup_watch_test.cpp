@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <string>
 
-#include "common/manual_clock.hpp"
 #include "protection/cgroup_watch.hpp"
 #include "runtime/event_loop.hpp"
+#include "support/manual_clock.hpp"
 
 using namespace credgate;
 using namespace credgate::protection;

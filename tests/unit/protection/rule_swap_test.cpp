@@ -4,7 +4,7 @@
 #include "protection/rule_swap.hpp"
 
 #include "common/log.hpp"
-#include "common/manual_clock.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

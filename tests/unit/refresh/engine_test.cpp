@@ -2,9 +2,9 @@
 // The refresh engine's schedule, backoff, rotation and shutdown, driven by a hand-moved clock over
 // scripted Vault operations.
 #include "common/log.hpp"
-#include "common/manual_clock.hpp"
 #include "common/time_text.hpp"
 #include "refresh/engine.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <deque>
 #include <random>
+#include <set>
 
 using namespace credgate;
 using namespace credgate::refresh;
@@ -636,7 +637,7 @@ TEST_CASE("stop during a read revokes the token that read and waits for it") {
     CHECK(done);
 }
 
-TEST_CASE("status never contains the token") {
+TEST_CASE("status after the first delivery names the lease and counts the requests and the success") {
     ManualClock clock;
     FakeOps ops(clock);
     Engine engine("b", clock, ops, options());
@@ -872,4 +873,17 @@ TEST_CASE("an error keeps the time it happened and is marked resolved by the nex
     REQUIRE(st.last_error->resolved_at);
     CHECK(*st.last_error->resolved_at == failed_at + 1s);
     CHECK(st.message.find("sealed") == std::string::npos);
+}
+
+TEST_CASE("every state has its own upper-case name, the one status documents and metrics show") {
+    std::set<std::string> names;
+    for (State s : kStates) {
+        const std::string name = to_string(s);
+        CHECK(name != "UNKNOWN");
+        CHECK(std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; }));
+        names.insert(name);
+    }
+    CHECK(names.size() == std::size(kStates));
+    CHECK(std::string(to_string(State::ok)) == "OK");
+    CHECK(std::string(to_string(State::retrying)) == "RETRYING");
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The engine over VaultOps and VaultClient: the request sequence of a fetch, a rotation and a
 // shutdown, answered with recorded Vault bodies.
-#include "common/manual_clock.hpp"
 #include "refresh/engine.hpp"
 #include "refresh/vault_ops.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hand-driven clock for tests of schedulers.
-#include "common/manual_clock.hpp"
+#include "support/manual_clock.hpp"
 
 namespace credgate {
 

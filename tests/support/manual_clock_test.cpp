@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hand-driven clock fires timers in due order and only when time reaches them.
-#include "common/manual_clock.hpp"
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 
