@@ -286,28 +286,29 @@ public:
         return (clients_[key] = std::move(*c)).get();
     }
 
+    // The sink of a backend; sysfs fails (unsupported) while credgate.ko is not loaded, naming the command.
+    Result<delivery::Sink*> sink_for(policy::DeliveryBackend backend, const std::string& binding) {
+        if (backend != policy::DeliveryBackend::sysfs) return sink_.get();
+        if (!delivery::sysfs_module_loaded(config_.delivery.sysfs_root))
+            return fail(ErrorKind::unsupported, module_missing_message(binding, config_.delivery.sysfs_root));
+        auto sysfs = sysfs_sink();
+        if (!sysfs) return fail(sysfs.error().kind, "credgate.ko cannot be used: " + sysfs.error().message);
+        return *sysfs;
+    }
+
     void start_binding(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
         auto rt = std::make_unique<Runtime>();
         const std::string name = def.binding.meta.name;
-        const bool module_loaded = delivery::sysfs_module_loaded(config_.delivery.sysfs_root);
-        rt->backend = choose_backend(def.binding.propagation, config_.delivery.backend, module_loaded);
+        rt->backend = choose_backend(def.binding.propagation, config_.delivery.backend,
+                                     delivery::sysfs_module_loaded(config_.delivery.sysfs_root));
         rt->def = std::move(def);
         const delivery::Target target{rt->def.workload_uuid, name, rt->def.binding.output.file_name};
-        delivery::Sink* sink = sink_.get();
-        std::string no_sink;
-        if (rt->backend == policy::DeliveryBackend::sysfs) {
-            auto s = module_loaded ? sysfs_sink() : Result<delivery::SysfsSink*>(fail(ErrorKind::unsupported, ""));
-            sink = s ? *s : nullptr;
-            if (!module_loaded) no_sink = module_missing_message(name, config_.delivery.sysfs_root);
-            else if (!s) no_sink = "credgate.ko cannot be used: " + s.error().message;
-        }
-        rt->path = sink ? sink->path_of(target)
-                        : fmt::format("{}/{}/{}{}/{}", config_.delivery.sysfs_root, target.workload_uuid,
-                                      delivery::kBindingDirPrefix, name, target.file_name);
+        auto sink = sink_for(rt->backend, name);
+        rt->path = sink ? (*sink)->path_of(target) : delivery::SysfsSink::path_in(config_.delivery.sysfs_root, target);
         if (protection_->mode() == protection::ProtectionMode::blocked) {
             rt->blocked = protection_->blocked_message();
         } else if (!sink) {
-            rt->blocked = no_sink;
+            rt->blocked = sink.error().message;
         } else if (auto it = refused.find(name); it != refused.end()) {
             rt->blocked = fmt::format("the identity '{}' cannot be turned into kernel rules: {}",
                                       rt->def.identity.meta.name, it->second);
@@ -321,7 +322,7 @@ public:
             if (!vc) {
                 rt->blocked = "the credential source cannot be used: " + vc.error().message;
             } else {
-                rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), *issuer_, *sink);
+                rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), *issuer_, **sink);
                 refresh::EngineOptions eo;
                 eo.tuning = rt->def.binding.refresh;
                 rt->engine = std::make_unique<refresh::Engine>(name, loop_.clock(), *rt->ops, eo);

@@ -63,9 +63,11 @@ FileId SysfsSink::id_of(const struct stat& st) const {
     return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), fs_magic_};
 }
 
-std::string SysfsSink::path_of(const Target& t) const {
-    return fmt::format("{}/{}/{}/{}", options_.root, t.workload_uuid, binding_dir(t.binding), t.file_name);
+std::string SysfsSink::path_in(const std::string& root, const Target& t) {
+    return fmt::format("{}/{}/{}/{}", root, t.workload_uuid, binding_dir(t.binding), t.file_name);
 }
+
+std::string SysfsSink::path_of(const Target& t) const { return path_in(options_.root, t); }
 
 Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_view content,
                                const Ownership& owner) const {

@@ -40,6 +40,8 @@ public:
     Result<Published> publish(const Target& target, std::string_view bytes, const Ownership& owner) override;
     Result<void> remove(const std::string& workload_uuid, const std::string& binding) override;
     std::string path_of(const Target& target) const override;
+    // Where `target` is under `root`, whether or not the module is loaded.
+    static std::string path_in(const std::string& root, const Target& target);
 
     // Every credential file the module holds now (a previous credgated's too).
     Result<std::vector<std::pair<Target, FileId>>> list() const;

@@ -5,32 +5,14 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 require_enforcement
-credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
-credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
 attack=${CREDGATE_ATTACK:?CREDGATE_ATTACK is not set}
-devvault=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}/tools/devvault/devvault
 
-# The guest's loopback is its own: fixed ports are free.
-vault=http://127.0.0.1:8200
-openai=http://127.0.0.1:8300
-issuer=http://127.0.0.1:8443
 w=$CREDGATE_VM_SCRATCH/e2e
 root=$w/credentials
 mkdir -p "$w/policies.d" "$w/agent" "$w/intruder" "$w/keys"
 chmod 0755 "$w" "$w/agent" "$w/intruder"
 chown 1000:1000 "$w/keys"; chmod 0700 "$w/keys"
 
-ctl() { "$credgatectl" "$@" --socket "$w/control.sock"; }
-json_get() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d[int(k)] if isinstance(d,list) else d[k]
-print(d)' "$1"; }
-die() { echo "FAIL: $*"; for f in credgated.log credgated2.log devvault.log; do [[ -s $w/$f ]] && { echo "--- $f"; tail -n 25 "$w/$f"; }; done; exit 1; }
-# poll SECONDS CMD...: retry CMD every 0.3 s until it succeeds or SECONDS pass.
-poll() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.3; done
-}
-bound() { grep -Eq '"state" *: *"OK"' <<<"$(ctl get binding "$1" -o json 2>/dev/null)"; }
 key_code() {  # the OpenAI stand-in's answer to a key (the key is read from a file, never printed)
   curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$1")" -H 'OpenAI-Organization: org-e2e' \
     -H 'OpenAI-Project: proj_e2e' "$openai/v1/models"

@@ -1,6 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared steps of the vm scripts that run credgated against devvault (sourced after lib.sh; they set
-# $w, $root, $vault, $issuer, $devvault and define poll and die).
+# Shared steps of the vm scripts that run credgated against devvault (sourced after lib.sh). The script
+# sets $w (its scratch directory, which holds every *.log) and $root (the file backend's root).
+credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
+credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
+devvault=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}/tools/devvault/devvault
+# The guest's loopback is its own: fixed ports are free.
+vault=http://127.0.0.1:8200
+openai=http://127.0.0.1:8300
+issuer=http://127.0.0.1:8443
+
+ctl() { "$credgatectl" "$@" --socket "$w/control.sock"; }
+json_get() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d[int(k)] if isinstance(d,list) else d[k]
+print(d)' "$1"; }
+# die MESSAGE: fail the whole script, with the end of every log it wrote.
+die() { echo "FAIL: $*"; for f in "$w"/*.log; do [[ -s $f ]] && { echo "--- ${f##*/}"; tail -n 25 "$f"; }; done; exit 1; }
+# poll SECONDS CMD...: retry CMD every 0.3 s until it succeeds or SECONDS pass.
+poll() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.3; done
+}
+bound() { grep -Eq '"state" *: *"OK"' <<<"$(ctl get binding "$1" -o json 2>/dev/null)"; }
 
 # start_devvault ROOT_TOKEN PROJECT: devvault on the guest's loopback; sets $devvault_pid.
 start_devvault() {

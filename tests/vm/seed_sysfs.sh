@@ -9,16 +9,10 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 require_enforcement
-credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
-credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
 attack=${CREDGATE_ATTACK:?CREDGATE_ATTACK is not set}
 ko=${CREDGATE_KMOD:?CREDGATE_KMOD is not set}
 example=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}/policies/examples/ai-agent-openai.yaml
-devvault=$CREDGATE_SOURCE_ROOT/tools/devvault/devvault
 
-vault=http://127.0.0.1:8200
-openai=http://127.0.0.1:8300
-issuer=http://127.0.0.1:8443
 w=$CREDGATE_VM_SCRATCH/seed
 root=$w/credentials           # the file backend's root: unused while the module is loaded
 sysroot=/sys/module/credgate/credentials
@@ -28,16 +22,6 @@ mkdir -p "$w/policies.d" "$w/keys" "$w/intruder"
 chmod 0755 "$w" "$w/intruder"
 chown 1000:1000 "$w/keys"; chmod 0700 "$w/keys"
 
-ctl() { "$credgatectl" "$@" --socket "$w/control.sock"; }
-json_get() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d[int(k)] if isinstance(d,list) else d[k]
-print(d)' "$1"; }
-die() { echo "FAIL: $*"; for f in credgated.log credgated2.log credgated3.log devvault.log; do [[ -s $w/$f ]] && { echo "--- $f"; tail -n 25 "$w/$f"; }; done; exit 1; }
-poll() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.3; done
-}
-bound() { grep -Eq '"state" *: *"OK"' <<<"$(ctl get binding "$1" -o json 2>/dev/null)"; }
 in_unit() { in_cgroup "$unit" "$@"; }
 
 # ---- the module, the agent's program and its unit ----------------------------------------------
@@ -163,8 +147,9 @@ fi
 # chrooted, and unshare(CLONE_NEWUSER) refuses every caller in a chroot (EPERM).
 
 # ---- credgated killed and restarted: no moment without protection -----------------------------
-: >"$w/leaks"
-as 1001 sh -c 'while [ ! -e "$0/stop" ]; do cat "$1" >/dev/null 2>&1 && echo leak >>"$0/leaks"; done' "$w" "$file" &
+# The prober writes one line per attempt and one per success; both files are its own to write.
+: >"$w/leaks"; : >"$w/tries"; chown 1001 "$w/leaks" "$w/tries"
+as 1001 sh -c 'while [ ! -e "$0/stop" ]; do echo >>"$0/tries"; cat "$1" >/dev/null 2>&1 && echo leak >>"$0/leaks"; done' "$w" "$file" &
 prober=$!
 kill -9 "$daemon"; wait "$daemon" 2>/dev/null
 expect_denied "after kill -9 of credgated: root is still refused" cat "$file"
@@ -178,8 +163,9 @@ if grep -q "Kept '$file' from the previous credgated" "$w/credgated2.log" && [[ 
 else
   failed "restart: $(grep -m2 -E 'Kept|Removed' "$w/credgated2.log") inode $(stat -c %i "$file") was $ino"
 fi
-if [[ ! -s $w/leaks ]]; then pass "uid 1001 reading in a loop across the kill and restart never got the key"
-else failed "uid 1001 read the node $(wc -l <"$w/leaks") time(s) across the restart"; fi
+tries=$(wc -l <"$w/tries")
+if [[ ! -s $w/leaks && $tries -gt 0 ]]; then pass "uid 1001 reading in a loop across the kill and restart ($tries tries) never got the key"
+else failed "uid 1001 read the node $(wc -l <"$w/leaks") time(s) in $tries tries across the restart"; fi
 expect_read "after the restart the agent reads and its key works" "-> 200" agent_as 1000 "$agent" "$file" "$openai" "$w/keys/restarted"
 expect_denied "after the restart root is still refused" cat "$file"
 

@@ -6,12 +6,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 require_enforcement
-credgated=${CREDGATE_CREDGATED:?CREDGATE_CREDGATED is not set}
-credgatectl=${CREDGATE_CREDGATECTL:?CREDGATE_CREDGATECTL is not set}
-devvault=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}/tools/devvault/devvault
-
-vault=http://127.0.0.1:8200
-issuer=http://127.0.0.1:8443
 w=$CREDGATE_VM_SCRATCH/units
 root=$w/credentials
 cg=/sys/fs/cgroup
@@ -24,17 +18,6 @@ rules_deadline=60
 mkdir -p "$w/policies.d" "$w/agent"
 chmod 0755 "$w" "$w/agent"
 
-ctl() { "$credgatectl" "$@" --socket "$w/control.sock"; }
-json_get() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d[int(k)] if isinstance(d,list) else d[k]
-print(d)' "$1"; }
-die() { echo "FAIL: $*"; for f in credgated.log devvault.log; do [[ -s $w/$f ]] && { echo "--- $f"; tail -n 25 "$w/$f"; }; done; exit 1; }
-# poll SECONDS CMD...: retry CMD every 0.3 s until it succeeds or SECONDS pass.
-poll() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.3; done
-}
-bound() { grep -Eq '"state" *: *"OK"' <<<"$(ctl get binding "$1" -o json 2>/dev/null)"; }
 # logged N PATTERN: credgated's log has at least N lines matching PATTERN (fixed string).
 logged() { (($(grep -cF -- "$2" "$w/credgated.log") >= $1)); }
 cgroup_id() { stat -c %i "$cg/$1"; }
