@@ -129,8 +129,8 @@ void check_identity(Findings& f, const WorkloadIdentity& id, const std::optional
             for (std::size_t j = 0; j < t.values.size(); ++j)
                 if (auto e = selector_value_error(t.key, t.values[j])) f.error(fmt::format("{}[{}]", tf, j), *e);
         }
-        bool weak_only = std::all_of(alt.terms.begin(), alt.terms.end(),
-                                     [](const SelectorTerm& t) { return t.key == SelectorKey::process_name; });
+        bool weak_only =
+            std::none_of(alt.terms.begin(), alt.terms.end(), [](const SelectorTerm& t) { return is_strong(t.key); });
         if (weak_only) {
             if (!id.allow_weak_selectors)
                 f.error(af, "process:name alone is spoofable (any process can rename itself with prctl(PR_SET_NAME) "

@@ -12,16 +12,22 @@
 namespace credgate::policy {
 namespace {
 
-constexpr std::array<std::pair<SelectorKey, std::string_view>, 9> kSelectorNames{{
-    {SelectorKey::process_path, "process:path"},
-    {SelectorKey::process_sha256, "process:sha256"},
-    {SelectorKey::process_uid, "process:uid"},
-    {SelectorKey::process_gid, "process:gid"},
-    {SelectorKey::process_user, "process:user"},
-    {SelectorKey::process_group, "process:group"},
-    {SelectorKey::systemd_unit, "systemd:unit"},
-    {SelectorKey::cgroup_path, "cgroup:path"},
-    {SelectorKey::process_name, "process:name"},
+struct SelectorKeyInfo {
+    SelectorKey key;
+    std::string_view name;
+    bool strong;  // names the program, who runs it or where it runs; process:name (comm) anyone can set
+};
+
+constexpr std::array<SelectorKeyInfo, 9> kSelectorKeys{{
+    {SelectorKey::process_path, "process:path", true},
+    {SelectorKey::process_sha256, "process:sha256", true},
+    {SelectorKey::process_uid, "process:uid", true},
+    {SelectorKey::process_gid, "process:gid", true},
+    {SelectorKey::process_user, "process:user", true},
+    {SelectorKey::process_group, "process:group", true},
+    {SelectorKey::systemd_unit, "systemd:unit", true},
+    {SelectorKey::cgroup_path, "cgroup:path", true},
+    {SelectorKey::process_name, "process:name", false},
 }};
 
 // Unit types a process can run in or be started by; systemd(1) "Unit types".
@@ -88,20 +94,33 @@ std::optional<std::string> unit_name_error(std::string_view v) {
 }  // namespace
 
 std::string_view to_string(SelectorKey key) {
-    for (const auto& [k, n] : kSelectorNames)
-        if (k == key) return n;
+    for (const auto& k : kSelectorKeys)
+        if (k.key == key) return k.name;
     return "?";
 }
 
 std::optional<SelectorKey> selector_key_from_string(std::string_view name) {
-    for (const auto& [k, n] : kSelectorNames)
-        if (n == name) return k;
+    for (const auto& k : kSelectorKeys)
+        if (k.name == name) return k.key;
     return std::nullopt;
+}
+
+bool is_strong(SelectorKey key) {
+    for (const auto& k : kSelectorKeys)
+        if (k.key == key) return k.strong;
+    return false;
 }
 
 std::string selector_key_list() {
     std::string out;
-    for (const auto& entry : kSelectorNames) out += fmt::format("{}{}", out.empty() ? "" : ", ", entry.second);
+    for (const auto& k : kSelectorKeys) out += fmt::format("{}{}", out.empty() ? "" : ", ", k.name);
+    return out;
+}
+
+std::string strong_selector_key_list() {
+    std::string out;
+    for (const auto& k : kSelectorKeys)
+        if (k.strong) out += fmt::format("{}{}", out.empty() ? "" : ", ", k.name);
     return out;
 }
 

@@ -31,6 +31,11 @@ std::string_view to_string(SelectorKey key);
 std::optional<SelectorKey> selector_key_from_string(std::string_view name);
 // Every selector key's spelling, in declaration order: "process:path, process:sha256, ...".
 std::string selector_key_list();
+// Strong keys name the program, who runs it or where it runs; process:name (the comm) is weak:
+// any process can set its own.
+bool is_strong(SelectorKey key);
+// The strong keys' spellings, in declaration order: "process:path, process:sha256, ...".
+std::string strong_selector_key_list();
 std::string_view to_string(OutputFormat f);
 std::optional<OutputFormat> output_format_from_string(std::string_view s);
 std::string_view to_string(SigningAlgorithm a);
