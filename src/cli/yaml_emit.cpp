@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// JSON to YAML over rapidjson: mappings and sequences in block style, scalars plain when safe.
+// JSON to YAML over rapidjson: mappings and sequences in block style, scalars plain when safe, comment
+// lines above the nodes they are given for.
 #include "cli/yaml_emit.hpp"
 
 #include <rapidjson/document.h>
@@ -56,57 +57,93 @@ bool is_empty_collection(const rapidjson::Value& v) {
     return (v.IsObject() && v.MemberCount() == 0) || (v.IsArray() && v.Empty());
 }
 
-void emit(std::string& out, const rapidjson::Value& v, int indent);
+std::string empty_collection(const rapidjson::Value& v) { return v.IsObject() ? "{}" : "[]"; }
 
-void emit_member_value(std::string& out, const rapidjson::Value& v, int indent) {
-    if (is_empty_collection(v)) {
-        out += v.IsObject() ? " {}\n" : " []\n";
-    } else if (v.IsObject()) {
-        out += "\n";
-        emit(out, v, indent + 2);
-    } else if (v.IsArray()) {
-        out += "\n";
-        emit(out, v, indent);  // sequences inside a mapping at the key's indentation, as kubectl does
-    } else {
-        out += " " + scalar(v) + "\n";
-    }
-}
+class Emitter {
+public:
+    explicit Emitter(const YamlComments& comments) : comments_(comments) {}
 
-void emit(std::string& out, const rapidjson::Value& v, int indent) {
-    const std::string pad(static_cast<size_t>(indent), ' ');
-    if (v.IsObject()) {
+    // `first` replaces the indentation of the mapping's first line ("- " for an item of a list).
+    void mapping(const rapidjson::Value& v, int indent, const std::string& path, const std::string& first = "") {
+        const std::string pad(static_cast<size_t>(indent), ' ');
+        bool is_first = true;
         for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-            out += pad + scalar(it->name) + ":";
-            emit_member_value(out, it->value, indent);
+            std::string key(it->name.GetString(), it->name.GetStringLength());
+            std::string member = path.empty() ? key : path + "." + key;
+            // The first member's comments go above the "- " line: nothing may come between.
+            comment(member, is_first && !first.empty() ? indent - 2 : indent);
+            out_ += (is_first && !first.empty() ? first : pad) + scalar(it->name) + ":";
+            member_value(it->value, indent, member);
+            is_first = false;
         }
-    } else if (v.IsArray()) {
+    }
+
+    void sequence(const rapidjson::Value& v, int indent, const std::string& path) {
+        const std::string pad(static_cast<size_t>(indent), ' ');
+        std::size_t i = 0;
         for (const auto& item : v.GetArray()) {
+            std::string entry = fmt::format("{}[{}]", path, i++);
+            comment(entry, indent);
             if (item.IsObject() && item.MemberCount() > 0) {
-                std::string nested;
-                emit(nested, item, indent + 2);
-                // The first line of the item follows "- ".
-                out += pad + "- " + nested.substr(static_cast<size_t>(indent) + 2);
+                mapping(item, indent + 2, entry, pad + "- ");
             } else if (item.IsArray() && !item.Empty()) {
-                out += pad + "-\n";
-                emit(out, item, indent + 2);
+                out_ += pad + "-\n";
+                sequence(item, indent + 2, entry);
             } else {
-                out += pad + "- " + (is_empty_collection(item) ? (item.IsObject() ? "{}" : "[]") : scalar(item)) + "\n";
+                out_ += pad + "- " + (is_empty_collection(item) ? empty_collection(item) : scalar(item)) + "\n";
             }
         }
-    } else {
-        out += pad + scalar(v) + "\n";
     }
-}
+
+    void document(const rapidjson::Value& v) {
+        comment("", 0);
+        if (v.IsObject() && v.MemberCount() > 0) mapping(v, 0, "");
+        else if (v.IsArray() && !v.Empty()) sequence(v, 0, "");
+        else out_ += (is_empty_collection(v) ? empty_collection(v) : scalar(v)) + "\n";
+    }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    void comment(const std::string& path, int indent) {
+        auto it = comments_.find(path);
+        if (it == comments_.end()) return;
+        const std::string pad(static_cast<size_t>(indent), ' ');
+        for (const auto& line : it->second) {
+            // One comment line per line: a line break in the text must not end the comment.
+            std::string safe;
+            for (char c : line) safe += (c == '\n' || c == '\r') ? ' ' : c;
+            out_ += pad + "#" + (safe.empty() ? "" : " " + safe) + "\n";
+        }
+    }
+
+    void member_value(const rapidjson::Value& v, int indent, const std::string& path) {
+        if (is_empty_collection(v)) {
+            out_ += " " + empty_collection(v) + "\n";
+        } else if (v.IsObject()) {
+            out_ += "\n";
+            mapping(v, indent + 2, path);
+        } else if (v.IsArray()) {
+            out_ += "\n";
+            sequence(v, indent, path);  // sequences inside a mapping at the key's indentation, as kubectl does
+        } else {
+            out_ += " " + scalar(v) + "\n";
+        }
+    }
+
+    const YamlComments& comments_;
+    std::string out_;
+};
 
 }  // namespace
 
-Result<std::string> json_to_yaml(std::string_view json) {
+Result<std::string> json_to_yaml(std::string_view json, const YamlComments& comments) {
     rapidjson::Document d;
     d.Parse(json.data(), json.size());
     if (d.HasParseError()) return fail(ErrorKind::protocol, "credgated sent a document that is not valid JSON");
-    std::string out;
-    emit(out, d, 0);
-    return out;
+    Emitter e(comments);
+    e.document(d);
+    return e.take();
 }
 
 }  // namespace credgate::cli

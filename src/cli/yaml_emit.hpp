@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 // Renders a JSON document as block-style YAML (what `kubectl get -o yaml` prints), quoting every
-// string a YAML reader would otherwise take for another type.
+// string a YAML reader would otherwise take for another type, with comment lines where asked.
 #pragma once
 
 #include "common/result.hpp"
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace credgate::cli {
 
-Result<std::string> json_to_yaml(std::string_view json);
+// Comment lines to print above a node, by its path: "" the document, "spec.vault" a member,
+// "spec.selectors[0]" an item of a list (the same paths as policy diagnostics).
+using YamlComments = std::map<std::string, std::vector<std::string>>;
+
+Result<std::string> json_to_yaml(std::string_view json, const YamlComments& comments = {});
 
 }  // namespace credgate::cli
