@@ -7,11 +7,12 @@
 
 int main(int argc, char** argv) {
     using namespace credgate::cli;
-    CLI::App app{"credgatectl: inspect and validate credgate policies and the running credgated"};
+    CLI::App app{"credgatectl: inspect, validate and convert credgate policies and the running credgated"};
     app.require_subcommand(1);
 
     std::vector<Subcommand> subcommands;
     subcommands.push_back(add_validate(app));
+    subcommands.push_back(add_convert(app));
     subcommands.push_back(add_status(app));
     subcommands.push_back(add_get(app));
     subcommands.push_back(add_issuer(app));

@@ -25,5 +25,6 @@ struct Subcommand {
 
 // One function per subcommand file.
 Subcommand add_validate(CLI::App& parent);
+Subcommand add_convert(CLI::App& parent);
 
 }  // namespace credgate::cli
