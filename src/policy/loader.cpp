@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// YAML to model: the only file that sees yaml-cpp. Checks structure (mappings, types, known and
-// unique keys, enum spellings, durations) and records where every value was written; the
-// semantic rules live in validate.cpp.
+// YAML to model (with seed_import.cpp, the only files that see yaml-cpp). Checks structure (mappings,
+// types, known and unique keys, enum spellings, durations) and records where every value was written;
+// the semantic rules live in validate.cpp.
 #include "policy/loader.hpp"
 
+#include "policy/seed_import.hpp"
 #include "policy/validate.hpp"
 #include "policy/values.hpp"
 
@@ -479,7 +480,8 @@ void read_document(Reader& r, const YAML::Node& doc, PolicySet& set) {
     } else if (auto s = r.scalar(*api, "apiVersion"); !s) {
         ok = false;
     } else if (*s != kApiVersion) {
-        r.error(*api, "apiVersion", fmt::format("unsupported apiVersion '{}' (expected {})", *s, kApiVersion));
+        r.error(*api, "apiVersion",
+                fmt::format("unsupported apiVersion '{}' (expected {}){}", *s, kApiVersion, api_version_hint(*s)));
         ok = false;
     }
     auto k = r.find(doc, "kind");

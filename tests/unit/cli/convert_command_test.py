@@ -56,6 +56,14 @@ def strengthen(text):
     return out
 
 
+# Before conversion: validate refuses the seed files for their apiVersion only, and says what to run.
+rc, out, err = run("validate", "--config", config, *seed)
+api_errors = [l for l in err.splitlines() if ": apiVersion: " in l]
+check(rc == 1 and len(api_errors) == 3, f"validate on the seed files: exit {rc}, 3 apiVersion errors", err)
+check(all("core.riptides.io/v1alpha1" in l and "run 'credgatectl convert FILE'" in l for l in api_errors),
+      "each apiVersion error names convert", err)
+check(re.search(r"invalid: 3 errors, 0 warnings", err), "nothing but the three apiVersion errors", err)
+
 # The seed converts; the process:name-only selector needs attention (exit 1).
 rc, out, err = run("convert", *seed)
 check(rc == 1, f"convert seed: exit {rc}, want 1", err)
