@@ -9,49 +9,19 @@
 #include <string>
 
 #include "identity/host_resolver.hpp"
+#include "support/fake_cgroup_tree.hpp"
 
 using namespace credgate;
-namespace fs = std::filesystem;
+using credgate::test::FakeCgroupTree;
 
 namespace {
-
-// A fake cgroup root: every directory made by mkdir() is root-owned, mode 0755, like cgroupfs.
-class FakeCgroupTree {
-public:
-    FakeCgroupTree() {
-        std::string tmpl = (fs::temp_directory_path() / "credgate-cgroup-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        root_ = tmpl;
-        ::chmod(root_.c_str(), 0755);
-    }
-    ~FakeCgroupTree() {
-        std::error_code ec;
-        fs::remove_all(root_, ec);
-    }
-    const std::string& root() const { return root_; }
-    // Creates every missing directory of `rel`, root-owned, mode 0755.
-    void mkdir(const std::string& rel) {
-        fs::create_directories(root_ + "/" + rel);
-        for (fs::path p = rel; !p.empty(); p = p.parent_path()) ::chmod((root_ + "/" + p.string()).c_str(), 0755);
-    }
-    void chown(const std::string& rel, uid_t uid) { REQUIRE(::chown((root_ + "/" + rel).c_str(), uid, uid) == 0); }
-    void chmod(const std::string& rel, mode_t mode) { REQUIRE(::chmod((root_ + "/" + rel).c_str(), mode) == 0); }
-    uint64_t id(const std::string& rel) const {
-        struct stat st{};
-        REQUIRE(::stat((root_ + "/" + rel).c_str(), &st) == 0);
-        return st.st_ino;
-    }
-
-private:
-    std::string root_;
-};
 
 constexpr const char* kAttacker = "user.slice/user-1001.slice/user@1001.service/agent.service";
 
 // The attacker's cgroup, as a delegated subtree is made: user@1001.service chowned to 1001, and the
 // cgroup below it created (and so owned) by 1001.
 void make_delegated_imposter(FakeCgroupTree& tree) {
-    tree.mkdir(kAttacker);
+    tree.make_path(kAttacker);
     tree.chown("user.slice/user-1001.slice/user@1001.service", 1001);
     tree.chown(kAttacker, 1001);
 }
@@ -68,7 +38,7 @@ policy::WorkloadIdentity unit_identity(const std::string& unit) {
 
 TEST_CASE("a unit under system.slice resolves to its cgroup, whose id is the directory's inode") {
     FakeCgroupTree tree;
-    tree.mkdir("system.slice/agent.service");
+    tree.make_path("system.slice/agent.service");
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
     REQUIRE(found);
@@ -79,7 +49,7 @@ TEST_CASE("a unit under system.slice resolves to its cgroup, whose id is the dir
 
 TEST_CASE("a unit name without a suffix is a .service") {
     FakeCgroupTree tree;
-    tree.mkdir("system.slice/agent.service");
+    tree.make_path("system.slice/agent.service");
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent");
     REQUIRE(found);
@@ -88,7 +58,7 @@ TEST_CASE("a unit name without a suffix is a .service") {
 
 TEST_CASE("a unit in a custom slice below another slice resolves") {
     FakeCgroupTree tree;
-    tree.mkdir("foo.slice/bar.slice/x.service");
+    tree.make_path("foo.slice/bar.slice/x.service");
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("x.service");
     REQUIRE(found);
@@ -98,7 +68,7 @@ TEST_CASE("a unit in a custom slice below another slice resolves") {
 
 TEST_CASE("a same-named cgroup in user@1001.service is not the unit while the unit is not running") {
     FakeCgroupTree tree;
-    tree.mkdir("system.slice");
+    tree.make_path("system.slice");
     make_delegated_imposter(tree);
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
@@ -113,7 +83,7 @@ TEST_CASE("a same-named cgroup in user@1001.service is not the unit while the un
 TEST_CASE("the real unit is chosen over an older same-named cgroup in a delegated subtree, which is named") {
     FakeCgroupTree tree;
     make_delegated_imposter(tree);
-    tree.mkdir("system.slice/agent.service");
+    tree.make_path("system.slice/agent.service");
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
     REQUIRE(found);
@@ -125,7 +95,7 @@ TEST_CASE("the real unit is chosen over an older same-named cgroup in a delegate
 
 TEST_CASE("a same-named cgroup in a slice owned by another uid is never chosen") {
     FakeCgroupTree tree;
-    tree.mkdir("user.slice/user-1001.slice/mine.slice/agent.service");
+    tree.make_path("user.slice/user-1001.slice/mine.slice/agent.service");
     tree.chown("user.slice/user-1001.slice/mine.slice", 1001);
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
@@ -136,7 +106,7 @@ TEST_CASE("a same-named cgroup in a slice owned by another uid is never chosen")
 
 TEST_CASE("a unit directory owned by another uid is never chosen") {
     FakeCgroupTree tree;
-    tree.mkdir("system.slice/agent.service");
+    tree.make_path("system.slice/agent.service");
     tree.chown("system.slice/agent.service", 1001);
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
@@ -146,7 +116,7 @@ TEST_CASE("a unit directory owned by another uid is never chosen") {
 
 TEST_CASE("a unit below a slice that anyone may write is never chosen") {
     FakeCgroupTree tree;
-    tree.mkdir("open.slice/agent.service");
+    tree.make_path("open.slice/agent.service");
     tree.chmod("open.slice", 0777);
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
@@ -156,7 +126,7 @@ TEST_CASE("a unit below a slice that anyone may write is never chosen") {
 
 TEST_CASE("a unit that runs nowhere is an error naming the unit and the cgroup root") {
     FakeCgroupTree tree;
-    tree.mkdir("system.slice/other.service");
+    tree.make_path("system.slice/other.service");
     identity::SystemResolver resolver(tree.root());
     auto found = resolver.unit_cgroup("agent.service");
     REQUIRE_FALSE(found);
@@ -166,7 +136,7 @@ TEST_CASE("a unit that runs nowhere is an error naming the unit and the cgroup r
 
 TEST_CASE("an identity whose unit is not running binds to nothing, not to the imposter, and warns naming it") {
     FakeCgroupTree tree;
-    tree.mkdir("system.slice");
+    tree.make_path("system.slice");
     make_delegated_imposter(tree);
     identity::SystemResolver resolver(tree.root());
     auto compiled = identity::compile_identity(unit_identity("agent.service"), resolver);
@@ -182,7 +152,7 @@ TEST_CASE("an identity whose unit is not running binds to nothing, not to the im
 TEST_CASE("an identity whose unit runs binds to the unit's cgroup and warns about the imposter it passed over") {
     FakeCgroupTree tree;
     make_delegated_imposter(tree);
-    tree.mkdir("system.slice/agent.service");
+    tree.make_path("system.slice/agent.service");
     identity::SystemResolver resolver(tree.root());
     auto compiled = identity::compile_identity(unit_identity("agent.service"), resolver);
     REQUIRE(compiled);

@@ -14,45 +14,18 @@
 
 #include "protection/cgroup_watch.hpp"
 #include "runtime/event_loop.hpp"
+#include "support/fake_cgroup_tree.hpp"
 #include "support/manual_clock.hpp"
+#include "support/root_only_main.hpp"
 
 using namespace credgate;
 using namespace credgate::protection;
-namespace fs = std::filesystem;
+using credgate::test::FakeCgroupTree;
 
 namespace {
 
 // Longest wait for an inotify event that must come (a deadline, not a sleep).
 constexpr std::chrono::seconds kEventDeadline{10};
-
-class FakeCgroupTree {
-public:
-    FakeCgroupTree() {
-        std::string tmpl = (fs::temp_directory_path() / "credgate-watch-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        root_ = tmpl;
-        ::chmod(root_.c_str(), 0755);
-    }
-    ~FakeCgroupTree() {
-        std::error_code ec;
-        fs::remove_all(root_, ec);
-    }
-    const std::string& root() const { return root_; }
-    void mkdir(const std::string& rel) { REQUIRE(::mkdir((root_ + "/" + rel).c_str(), 0755) == 0); }
-    void rmdir(const std::string& rel) { REQUIRE(::rmdir((root_ + "/" + rel).c_str()) == 0); }
-    void rename(const std::string& from, const std::string& to) {
-        REQUIRE(::rename((root_ + "/" + from).c_str(), (root_ + "/" + to).c_str()) == 0);
-    }
-    void chown(const std::string& rel, uid_t uid) { REQUIRE(::chown((root_ + "/" + rel).c_str(), uid, uid) == 0); }
-    uint64_t id(const std::string& rel) const {
-        struct stat st{};
-        REQUIRE(::stat((root_ + "/" + rel).c_str(), &st) == 0);
-        return st.st_ino;
-    }
-
-private:
-    std::string root_;
-};
 
 // A watch on a fake tree whose apply records every call; the debounce runs on a manual clock.
 struct Fixture {
@@ -270,11 +243,6 @@ TEST_CASE("every unit and cgroup path of the bindings is followed once, with eve
 }
 
 int main(int argc, char** argv) {
-    if (::geteuid() != 0) {
-        std::fprintf(stderr, "SKIP: units resolve only through root-owned slices, so these tests need root\n");
-        const char* require = std::getenv("CREDGATE_REQUIRE_ALL_TESTS");
-        return require && std::string(require) == "1" ? 1 : 77;
-    }
-    doctest::Context context(argc, argv);
-    return context.run();
+    return credgate::test::root_only_main(argc, argv,
+                                          "units resolve only through root-owned slices, so these tests need root");
 }
