@@ -41,6 +41,10 @@ expected() {
   echo "$confdir/credgate.yaml"
   echo "$confdir/policies.d/"
   echo "$completiondir/credgatectl"
+  echo "$mandir/man8/credgated.8"
+  echo "$mandir/man8/credgatectl.8"
+  echo "$mandir/man5/credgate.yaml.5"
+  echo "$mandir/man5/credgate-policy.5"
   for f in Kbuild Makefile credgate.c credgate_parse.h credgate_shim_abi.h dkms.conf; do echo "$dkmsdir/$f"; done
   echo "$docdir/README.md"
   echo "$docdir/policies/README.md"
@@ -70,6 +74,7 @@ mode "$unitdir/credgated.service" 644
 mode "$confdir/credgate.yaml" 644
 mode "$confdir/policies.d" 755
 mode "$dkmsdir/credgate.c" 644
+mode "$mandir/man8/credgated.8" 644
 
 if cmp -s "$src/packaging/credgate.yaml" "$stage$confdir/credgate.yaml"; then
   pass "$confdir/credgate.yaml is packaging/credgate.yaml"
