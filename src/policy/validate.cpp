@@ -15,10 +15,6 @@
 namespace credgate::policy {
 namespace {
 
-std::string object_ref(std::string_view kind, std::string_view name) {
-    return name.empty() ? std::string(kind) : fmt::format("{}/{}", kind, name);
-}
-
 // The location of `field`, or of its nearest recorded ancestor, or `fallback`.
 SourceLocation locate(const FieldLocations& locs, std::string field, const SourceLocation& fallback) {
     while (!field.empty()) {
