@@ -4,8 +4,9 @@
 #include "http/client.hpp"
 
 #include "common/log.hpp"
+#include "common/url.hpp"
 #include "http/client_factory.hpp"
-#include "http/url.hpp"
+#include "http/location.hpp"
 #include "runtime/detail/io_context.hpp"
 #include "runtime/event_loop.hpp"
 
@@ -140,7 +141,7 @@ public:
     }
 
     const std::string& pool_key() const { return key_; }
-    void set_pool_key() { key_ = url_.pool_key(); }
+    void set_pool_key() { key_ = url_.origin(); }
 
     // Called by the pool when this exchange may use a connection slot.
     void go(std::unique_ptr<Connection> idle) {
@@ -261,7 +262,7 @@ private:
         else
             req_.method(verb);
         req_.target(url_.target);
-        req_.set(bhttp::field::host, url_.host_header());
+        req_.set(bhttp::field::host, host_header(url_));
         req_.set(bhttp::field::user_agent, kUserAgent);
         for (const auto& [k, v] : request_.headers) req_.set(k, v);
         req_.body() = request_.body;
@@ -501,7 +502,7 @@ public:
     }
 
     void send(Request request, Completion done) override {
-        auto url = parse_url(request.url);
+        auto url = parse_url(request.url, UrlSchemes::http_and_unix);
         if (url) {
             if (auto bad = check_fields(request); !bad) url = fail(bad.error());
         }

@@ -4,7 +4,7 @@
 #include "issuer/issuer.hpp"
 
 #include "common/log.hpp"
-#include "http/url.hpp"
+#include "common/url.hpp"
 #include "issuer/base64url.hpp"
 #include "issuer/key_file.hpp"
 #include "issuer/signing_key.hpp"
@@ -303,12 +303,9 @@ private:
 
 Result<std::unique_ptr<Issuer>> Issuer::create(IssuerOptions options, Clock& clock) {
     const auto& s = options.settings;
-    auto url = http::parse_url(s.url);
-    if (!url || url->scheme == http::Url::Scheme::unix_socket)
-        return fail(ErrorKind::config, "issuer: url '" + s.url + "' must be an absolute http(s) URL" +
-                                           (url ? "" : ": " + url.error().message));
-    if (url->target.find('?') != std::string::npos)
-        return fail(ErrorKind::config, "issuer: url '" + s.url + "' must not have a query");
+    auto url = parse_url(s.url);
+    if (!url) return fail(ErrorKind::config, "issuer: url " + url.error().message);
+    if (url->has_query()) return fail(ErrorKind::config, "issuer: url '" + s.url + "' must not have a query");
     if (s.token_ttl <= std::chrono::seconds::zero())
         return fail(ErrorKind::config, "token_ttl must be positive");
     if (!s.key_file && s.key_rotation <= std::chrono::seconds::zero())

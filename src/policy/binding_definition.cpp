@@ -7,12 +7,42 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace credgate::policy {
 namespace {
 
 // Length-prefixed fields, so no value can be crafted to look like another field.
 void field(std::string& out, std::string_view name, std::string_view value) {
     out += fmt::format("{}={}:{};", name, value.size(), value);
+}
+
+// The selectors with their order left out, because it means nothing: a process matches an identity
+// when it matches any alternative (bpf/credgate.bpf.c tries them all), an alternative when it matches
+// every term (identity/compile.cpp intersects them), and a term when it matches any of its values.
+// Each level is written sorted; a term or an alternative given twice still counts twice.
+std::string selectors_text(const std::vector<SelectorAlternative>& selectors) {
+    std::vector<std::string> alternatives;
+    for (const auto& alternative : selectors) {
+        std::vector<std::string> terms;
+        for (const auto& t : alternative.terms) {
+            std::vector<std::string> values = t.values;
+            std::sort(values.begin(), values.end());
+            std::string term;
+            field(term, "key", to_string(t.key));
+            for (const auto& v : values) field(term, "value", v);
+            terms.push_back(std::move(term));
+        }
+        std::sort(terms.begin(), terms.end());
+        std::string text;
+        for (const auto& t : terms) field(text, "term", t);
+        alternatives.push_back(std::move(text));
+    }
+    std::sort(alternatives.begin(), alternatives.end());
+    std::string out;
+    for (const auto& a : alternatives) field(out, "alt", a);
+    return out;
 }
 
 }  // namespace
@@ -43,13 +73,7 @@ std::string fingerprint(const policy::CredentialBinding& b, const policy::Creden
     for (const auto& [k, val] : v.params) field(out, "vault.param." + k, val);
     field(out, "identity", i.meta.name);
     field(out, "identity.weak", i.allow_weak_selectors ? "1" : "0");
-    for (size_t n = 0; n < i.selectors.size(); ++n) {
-        field(out, "alt", std::to_string(n));
-        for (const auto& t : i.selectors[n].terms) {
-            field(out, "key", to_string(t.key));
-            for (const auto& val : t.values) field(out, "value", val);
-        }
-    }
+    field(out, "identity.selectors", selectors_text(i.selectors));
     return out;
 }
 

@@ -30,7 +30,8 @@ Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet&
                                                         const std::string& trust_domain);
 
 // The canonical fingerprint of one definition (source locations are not part of it, so moving a
-// document to another file or line changes nothing).
+// document to another file or line changes nothing; nor is the order in which selector alternatives,
+// the keys of one alternative or the values of one key are written, which means nothing).
 std::string fingerprint(const policy::CredentialBinding& binding, const policy::CredentialSource& source,
                         const policy::WorkloadIdentity& identity, const std::string& spiffe_id);
 

@@ -38,4 +38,9 @@ bool has_errors(const std::vector<Diagnostic>& diagnostics) {
     return false;
 }
 
+std::string object_ref(std::string_view kind, std::string_view name) {
+    if (name.empty()) return std::string(kind);
+    return std::string(kind) + "/" + std::string(name);
+}
+
 }  // namespace credgate::policy

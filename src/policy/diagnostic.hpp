@@ -5,6 +5,7 @@
 #include "policy/model.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace credgate::policy {
@@ -24,5 +25,8 @@ struct Diagnostic {
 };
 
 bool has_errors(const std::vector<Diagnostic>& diagnostics);
+
+// How a finding names an object: "Kind/name", or "Kind" while it has no name.
+std::string object_ref(std::string_view kind, std::string_view name);
 
 }  // namespace credgate::policy

@@ -3,6 +3,7 @@
 // uniqueness and cross-references, each finding located through the objects' field_locations.
 #include "policy/validate.hpp"
 
+#include "common/url.hpp"
 #include "policy/values.hpp"
 #include "spiffe/spiffe_id.hpp"
 
@@ -14,10 +15,6 @@
 
 namespace credgate::policy {
 namespace {
-
-std::string object_ref(std::string_view kind, std::string_view name) {
-    return name.empty() ? std::string(kind) : fmt::format("{}/{}", kind, name);
-}
 
 // The location of `field`, or of its nearest recorded ancestor, or `fallback`.
 SourceLocation locate(const FieldLocations& locs, std::string field, const SourceLocation& fallback) {
@@ -155,16 +152,8 @@ void check_source(Findings& f, const CredentialSource& s) {
     check_name(f, s.meta);
     const VaultSource& v = s.vault;
     const std::string p = "spec.vault";
-    if (v.address.empty()) {
-        f.error(p + ".address", "is required (e.g. https://vault.example.org:8200)");
-    } else if (auto e = http_url_error(v.address)) {
-        f.error(p + ".address", *e);
-    } else {
-        auto scheme_end = v.address.find("://") + 3;
-        auto slash = v.address.find('/', scheme_end);
-        if (slash != std::string::npos && slash + 1 != v.address.size())
-            f.error(p + ".address", "must be scheme://host[:port] without a path; the API path goes in 'path'");
-    }
+    if (v.address.empty()) f.error(p + ".address", "is required (e.g. https://vault.example.org:8200)");
+    else f.check(p + ".address", vault_address_error(v.address));
     if (v.ca_file) f.check(p + ".caFile", absolute_path_error(*v.ca_file));
     if (v.namespace_) f.check(p + ".namespace", api_path_error(*v.namespace_, "team-a"));
     if (v.jwt_auth_method_path.empty()) f.error(p + ".jwtAuthMethodPath", "must not be empty");

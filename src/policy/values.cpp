@@ -2,7 +2,7 @@
 // Single-value rules of the policy language and the YAML spelling of enums.
 #include "policy/values.hpp"
 
-#include <arpa/inet.h>
+#include "common/url.hpp"
 
 #include <fmt/format.h>
 
@@ -272,99 +272,24 @@ std::optional<std::string> selector_value_error(SelectorKey key, std::string_vie
     return "unknown selector key";
 }
 
-std::optional<std::string> host_error(std::string_view host) {
-    if (host.empty()) return "host must not be empty";
-    std::string h(host);
-    unsigned char buf[16];
-    if (inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1) return std::nullopt;
-    if (host.size() > 253) return "host name is longer than 253 bytes";
-    std::size_t start = 0;
-    while (start <= host.size()) {
-        std::size_t end = host.find('.', start);
-        if (end == std::string_view::npos) end = host.size();
-        std::string_view label = host.substr(start, end - start);
-        if (label.empty()) return fmt::format("'{}' has an empty label", host);
-        if (label.size() > 63) return fmt::format("'{}' has a label longer than 63 bytes", host);
-        for (char c : label)
-            if (!(is_alnum(c) || c == '-' || c == '_'))
-                return fmt::format("'{}' is neither a host name nor an IP address ({})", host, printable(c));
-        if (label.front() == '-' || label.back() == '-')
-            return fmt::format("'{}' has a label that starts or ends with '-'", host);
-        start = end + 1;
-    }
-    return std::nullopt;
-}
-
-namespace {
-std::optional<std::string> port_error(std::string_view port, bool allow_zero) {
-    if (port.empty() || port.size() > 5) return fmt::format("port '{}' is not a number from 1 to 65535", port);
-    unsigned n = 0;
-    for (char c : port) {
-        if (!is_digit(c)) return fmt::format("port '{}' is not a number", port);
-        n = n * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (n > 65535 || (n == 0 && !allow_zero)) return fmt::format("port {} is out of range 1..65535", port);
-    return std::nullopt;
-}
-
-// Splits "host:port" or "[v6]:port"; host may be empty when `port_required` is false and no ':' is present.
-std::optional<std::string> split_host_port(std::string_view hp, std::string_view& host, std::string_view& port,
-                                           bool port_required) {
-    if (!hp.empty() && hp.front() == '[') {
-        auto close = hp.find(']');
-        if (close == std::string_view::npos) return "an IPv6 address in brackets is missing ']'";
-        host = hp.substr(1, close - 1);
-        std::string_view rest = hp.substr(close + 1);
-        if (rest.empty()) {
-            if (port_required) return "a port is required (host:port)";
-            port = {};
-            return std::nullopt;
-        }
-        if (rest.front() != ':') return "expected ':' and a port after ']'";
-        port = rest.substr(1);
-        return std::nullopt;
-    }
-    auto colon = hp.rfind(':');
-    if (colon == std::string_view::npos) {
-        if (port_required) return "a port is required (host:port)";
-        host = hp;
-        port = {};
-        return std::nullopt;
-    }
-    if (hp.find(':') != colon) return "IPv6 addresses must be written in brackets, e.g. [::1]:8421";
-    host = hp.substr(0, colon);
-    port = hp.substr(colon + 1);
-    return std::nullopt;
-}
-}  // namespace
-
 std::optional<std::string> listen_address_error(std::string_view hp) {
-    std::string_view host, port;
-    if (auto e = split_host_port(hp, host, port, true)) return e;
-    if (auto e = host_error(host)) return e;
-    return port_error(port, true);
+    auto parsed = parse_host_port(hp, true, true);
+    if (!parsed) return parsed.error().message;
+    return std::nullopt;
 }
 
-std::optional<std::string> http_url_error(std::string_view url) {
-    std::string_view rest;
-    if (url.starts_with("https://")) rest = url.substr(8);
-    else if (url.starts_with("http://")) rest = url.substr(7);
-    else return fmt::format("'{}' must be an http:// or https:// URL", url);
-    auto end = rest.find_first_of("/?#");
-    std::string_view authority = rest.substr(0, end);
-    std::string_view tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
-    if (authority.find('@') != std::string_view::npos) return "the URL must not contain user information";
-    if (authority.empty()) return fmt::format("'{}' has no host", url);
-    std::string_view host, port;
-    if (auto e = split_host_port(authority, host, port, false)) return e;
-    if (host.empty()) return fmt::format("'{}' has no host", url);
-    if (auto e = host_error(host)) return e;
-    if (authority.find(':') != std::string_view::npos && !(authority.front() == '[' && port.empty()))
-        if (auto e = port_error(port, false)) return e;
-    if (tail.find_first_of("?#") != std::string_view::npos) return "the URL must not have a query or fragment";
-    for (char c : tail)
-        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-            return fmt::format("the URL path contains {}", printable(c));
+std::optional<std::string> http_url_error(std::string_view text) {
+    auto url = parse_url(text);
+    if (!url) return url.error().message;
+    if (url->has_query()) return fmt::format("'{}' must not have a query", text);
+    return std::nullopt;
+}
+
+std::optional<std::string> vault_address_error(std::string_view text) {
+    if (auto e = http_url_error(text)) return e;
+    // The client appends /v1/<path>; a path here would be silently dropped or doubled.
+    if (parse_url(text)->target != "/")
+        return fmt::format("'{}' must be scheme://host[:port] without a path; the API path goes in 'path'", text);
     return std::nullopt;
 }
 

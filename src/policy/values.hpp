@@ -52,11 +52,13 @@ std::string format_duration(std::chrono::seconds d);
 
 // Each returns what is wrong with the value, or nullopt when it is valid.
 std::optional<std::string> selector_value_error(SelectorKey key, std::string_view value);
+// URLs are parsed by common/url.hpp; these add what the policy language asks of them. Messages start
+// with the quoted URL.
 std::optional<std::string> http_url_error(std::string_view url);       // http(s)://host[:port][/path]
+std::optional<std::string> vault_address_error(std::string_view url);  // http(s)://host[:port][/]
 std::optional<std::string> file_name_error(std::string_view name);     // one directory entry, no escape
 std::optional<std::string> object_name_error(std::string_view name);   // metadata.name
 std::optional<std::string> absolute_path_error(std::string_view path); // normalized absolute path
-std::optional<std::string> host_error(std::string_view host);          // DNS name or IP address
 std::optional<std::string> listen_address_error(std::string_view host_port);  // host:port, [v6]:port
 
 }  // namespace credgate::policy

@@ -2,6 +2,8 @@
 // Vault/OpenBao requests: building them (paths, headers, bodies) and mapping their answers.
 #include "vault/vault_client.hpp"
 
+#include "common/url.hpp"
+#include "policy/values.hpp"
 #include "vault/json.hpp"
 #include "vault/response.hpp"
 
@@ -41,25 +43,12 @@ Result<std::string> check_api_path(std::string_view what, std::string_view path)
     return std::string(path);
 }
 
+// The same rule the policy validator applies, for a source built in code; the origin is what
+// requests are sent to.
 Result<std::string> check_address(std::string_view address) {
-    std::string_view rest;
-    std::string_view scheme;
-    if (address.starts_with("https://"))
-        scheme = "https://";
-    else if (address.starts_with("http://"))
-        scheme = "http://";
-    else
-        return fail(ErrorKind::invalid_argument,
-                    fmt::format("vault: address '{}' must start with http:// or https://", address));
-    rest = address.substr(scheme.size());
-    while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-    if (rest.empty()) return fail(ErrorKind::invalid_argument, fmt::format("vault: address '{}' has no host", address));
-    for (char c : rest)
-        if (c == '/' || c == '?' || c == '#' || c == '@' || c <= ' ' || c == 0x7f)
-            return fail(ErrorKind::invalid_argument,
-                        fmt::format("vault: address '{}' must be scheme://host[:port] with no path, user, query or "
-                                    "fragment", address));
-    return std::string(scheme) + std::string(rest);
+    if (auto e = policy::vault_address_error(address))
+        return fail(ErrorKind::invalid_argument, "vault: address " + *e);
+    return parse_url(address)->origin();
 }
 
 bool header_value_ok(std::string_view v) {

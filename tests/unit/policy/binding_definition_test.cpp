@@ -84,9 +84,8 @@ TEST_CASE("resolves a binding to its SPIFFE ID and the workload's UUIDv5 directo
 }
 
 // kPolicy written again by someone else: documents in another order, block instead of flow style,
-// keys of every mapping reordered (the terms of a selector alternative excepted: their order is part
-// of the fingerprint), values quoted, a one-element list for a scalar, comments and blank lines, and
-// another file name. Same substance.
+// keys of every mapping reordered (the terms of a selector alternative too), values quoted, a
+// one-element list for a scalar, comments and blank lines, and another file name. Same substance.
 const char* kSamePolicyRewritten = R"(# bindings first this time
 apiVersion: credgate.io/v1alpha1
 kind: CredentialBinding
@@ -120,8 +119,8 @@ metadata:
   name: agent
 spec:
   selectors:
-    - process:path: "/usr/bin/true"
-      process:uid: [1000]
+    - process:uid: [1000]
+      process:path: "/usr/bin/true"
   workloadID: ai-agent
 
 ---
@@ -157,6 +156,67 @@ TEST_CASE("an identical policy keeps every binding running untouched") {
 TEST_CASE("moving documents around and adding comments changes nothing") {
     std::string moved = std::string("# a comment\n\n") + kPolicy;
     CHECK(plan_reload(fingerprints(kPolicy), fingerprints(moved)).empty_change());
+}
+
+// An identity whose selectors can be written in many orders: two alternatives of two keys each, one
+// key with two values.
+const char* kSelectors = R"(
+apiVersion: credgate.io/v1alpha1
+kind: CredentialSource
+metadata: {name: src}
+spec:
+  vault: {address: "http://127.0.0.1:8200", jwtAuthMethodPath: jwt, role: r, path: openai/creds/my-role, audience: [vault]}
+---
+apiVersion: credgate.io/v1alpha1
+kind: WorkloadIdentity
+metadata: {name: agent}
+spec:
+  workloadID: ai-agent
+  selectors:
+    - process:path: /usr/bin/true
+      process:uid: [1000, 1001]
+    - systemd:unit: agent.service
+      process:gid: 1000
+---
+apiVersion: credgate.io/v1alpha1
+kind: CredentialBinding
+metadata: {name: a}
+spec: {workloadID: ai-agent, credentialSource: src, propagation: {file: {}}}
+)";
+
+TEST_CASE("selector keys written in another order keep the binding running") {
+    auto reordered = replaced(kSelectors, "    - process:path: /usr/bin/true\n      process:uid: [1000, 1001]\n",
+                              "    - process:uid: [1000, 1001]\n      process:path: /usr/bin/true\n");
+    reordered = replaced(reordered, "    - systemd:unit: agent.service\n      process:gid: 1000\n",
+                         "    - process:gid: 1000\n      systemd:unit: agent.service\n");
+    REQUIRE(reordered != kSelectors);
+    auto plan = plan_reload(fingerprints(kSelectors), fingerprints(reordered));
+    CHECK(plan.unchanged == std::vector<std::string>{"a"});
+    CHECK(plan.empty_change());
+}
+
+TEST_CASE("selector alternatives and the values of a key written in another order keep the binding running") {
+    auto values = replaced(kSelectors, "process:uid: [1000, 1001]", "process:uid: [1001, 1000]");
+    CHECK(plan_reload(fingerprints(kSelectors), fingerprints(values)).empty_change());
+    auto alternatives = replaced(kSelectors,
+                                 "    - process:path: /usr/bin/true\n      process:uid: [1000, 1001]\n"
+                                 "    - systemd:unit: agent.service\n      process:gid: 1000\n",
+                                 "    - systemd:unit: agent.service\n      process:gid: 1000\n"
+                                 "    - process:path: /usr/bin/true\n      process:uid: [1000, 1001]\n");
+    CHECK(plan_reload(fingerprints(kSelectors), fingerprints(alternatives)).empty_change());
+}
+
+TEST_CASE("a changed selector value, or a key moved to another alternative, restarts the binding") {
+    auto value = replaced(kSelectors, "process:uid: [1000, 1001]", "process:uid: [1000, 1002]");
+    CHECK(plan_reload(fingerprints(kSelectors), fingerprints(value)).changed == std::vector<std::string>{"a"});
+    // Same keys and values in all, but another identity: uid 1000 or 1001 is now required of the unit.
+    auto moved = replaced(kSelectors,
+                          "    - process:path: /usr/bin/true\n      process:uid: [1000, 1001]\n"
+                          "    - systemd:unit: agent.service\n      process:gid: 1000\n",
+                          "    - process:path: /usr/bin/true\n"
+                          "    - systemd:unit: agent.service\n      process:gid: 1000\n"
+                          "      process:uid: [1000, 1001]\n");
+    CHECK(plan_reload(fingerprints(kSelectors), fingerprints(moved)).changed == std::vector<std::string>{"a"});
 }
 
 TEST_CASE("a changed source restarts every binding that uses it") {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 using namespace credgate::policy;
@@ -431,6 +432,35 @@ TEST_CASE("Vault addresses are http(s) URLs with a host") {
     CHECK(http_url_error("https://user@vault"));
     CHECK(http_url_error("https://vault:99999"));
     CHECK(http_url_error("https://vault?x=1"));
+}
+
+TEST_CASE("a Vault address is an origin, and every refusal names the address") {
+    CHECK_FALSE(vault_address_error("https://vault.example.org:8200"));
+    CHECK_FALSE(vault_address_error("http://[::1]:8200/"));
+    CHECK(vault_address_error("https://vault:8200/v1") ==
+          "'https://vault:8200/v1' must be scheme://host[:port] without a path; the API path goes in 'path'");
+    CHECK(vault_address_error("https://vault:8200//") ==
+          "'https://vault:8200//' must be scheme://host[:port] without a path; the API path goes in 'path'");
+    CHECK(vault_address_error("https://vault:8200/?x=1") == "'https://vault:8200/?x=1' must not have a query");
+    CHECK(vault_address_error("https://[vault]:8200") == "'https://[vault]:8200': '[vault]' is not an IPv6 address");
+    CHECK(vault_address_error("unix:/run/vault.sock:/") ==
+          "'unix:/run/vault.sock:/' must be an http:// or https:// URL");
+}
+
+TEST_CASE("a bad Vault address is reported at its field, with the address") {
+    std::string bad_source = std::string(kSource);
+    bad_source.replace(bad_source.find("http://127.0.0.1:8200"), 21, "http://127.0.0.1:8200/v1/openai");
+    auto r = load_policies_from_string(bad_source, "src.yaml", kTd);
+    REQUIRE_FALSE(r.has_value());
+    std::vector<Diagnostic> errors;
+    std::copy_if(r.error().begin(), r.error().end(), std::back_inserter(errors),
+                 [](const Diagnostic& d) { return d.severity == Severity::error; });
+    REQUIRE_MESSAGE(errors.size() == 1, dump(r.error()));
+    CHECK(errors[0].object == "CredentialSource/src");
+    CHECK(errors[0].field == "spec.vault.address");
+    CHECK(errors[0].location.line == 7);
+    CHECK(errors[0].message == "'http://127.0.0.1:8200/v1/openai' must be scheme://host[:port] without a path; "
+                               "the API path goes in 'path'");
 }
 
 TEST_CASE("output file names cannot escape the binding's directory") {

@@ -234,6 +234,14 @@ TEST_CASE("rejects sources that could not work") {
     s.address = "http://host:8200/prefix";
     CHECK_FALSE(VaultClient::create(**client, s));
     s = base;
+    s.address = "http://host:8200//";
+    CHECK_FALSE(VaultClient::create(**client, s));
+    s = base;
+    s.address = "http://[vault]:8200";
+    auto bracketed = VaultClient::create(**client, s);
+    REQUIRE_FALSE(bracketed);
+    CHECK(bracketed.error().message == "vault: address 'http://[vault]:8200': '[vault]' is not an IPv6 address");
+    s = base;
     s.path = "openai/../sys/raw";
     CHECK_FALSE(VaultClient::create(**client, s));
     s = base;
