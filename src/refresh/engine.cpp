@@ -131,6 +131,24 @@ void Engine::refresh_now() {
     run(Action::fetch);
 }
 
+void Engine::rotate(RotationDone done) {
+    if (stopped_) {
+        done(fail(ErrorKind::unavailable, "the binding is stopped"));
+        return;
+    }
+    rotations_waiting_.push_back(std::move(done));
+    log::notice(kComponent, "Binding '{}': rotating on request: fetching a new secret{}", name_,
+                busy_ ? " once the request in flight has answered" : " now");
+    // While busy, the operation in flight ends in schedule() or on_failure(), whose arm_main starts it.
+    if (busy_) return;
+    main_timer_->cancel();
+    run(Action::fetch);
+}
+
+void Engine::answer_rotations(const Result<void>& outcome) {
+    for (auto& done : std::exchange(rotations_fetching_, {})) done(outcome);
+}
+
 void Engine::run(Action action) {
     if (stopped_ || busy_) return;
     status_.next_attempt.reset();
@@ -145,6 +163,7 @@ void Engine::run(Action action) {
 
 void Engine::run_fetch() {
     busy_ = true;
+    for (auto& done : std::exchange(rotations_waiting_, {})) rotations_fetching_.push_back(std::move(done));
     if (current_) {
         status_.state = State::refreshing;
         status_.message = "fetching a new secret; the current one stays delivered";
@@ -254,6 +273,7 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
         log::info(kComponent, "Binding '{}': delivered a secret without lease{} (token accessor '{}')", name_,
                   secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string(),
                   current_->accessor);
+    answer_rotations({});
 }
 
 // A refresh succeeded: the backoff starts over, and the last error, if any, is now a past one.
@@ -420,6 +440,11 @@ void Engine::schedule() {
 }
 
 void Engine::arm_main(TimePoint when, Action action) {
+    if (!rotations_waiting_.empty()) {
+        // An operator asked for a rotation while a request was in flight: it starts now.
+        when = clock_.now();
+        action = Action::fetch;
+    }
     status_.next_attempt = when;
     main_timer_->arm(when, [this, action] { run(action); });
 }
@@ -471,6 +496,7 @@ void Engine::on_failure(const vault::VaultError& error) {
                  status_.attempts, error.describe(), rfc3339(retry_at));
     set_state_after_failure(error, retry_at);
     arm_main(retry_at, Action::fetch);
+    answer_rotations(fail(error.to_error().kind, error.describe()));
 }
 
 void Engine::set_state_after_failure(const vault::VaultError& error, TimePoint retry_at) {
@@ -511,6 +537,8 @@ void Engine::stop(bool revoke, std::function<void()> done) {
     }
     stopped_ = true;
     revoke_on_stop_ = revoke;
+    for (auto& waiting : std::exchange(rotations_waiting_, {})) rotations_fetching_.push_back(std::move(waiting));
+    answer_rotations(fail(ErrorKind::unavailable, "the binding was stopped before a new secret was delivered"));
     main_timer_->cancel();
     expiry_timer_->cancel();
     status_.next_attempt.reset();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/clock.hpp"
+#include "common/result.hpp"
 #include "policy/model.hpp"
 #include "refresh/backoff.hpp"
 #include "refresh/operations.hpp"
@@ -80,6 +81,9 @@ struct EngineOptions {
     RandomSource random;  // default: a seeded Mersenne Twister
 };
 
+// How a rotation an operator asked for ended: the new secret delivered, or why not.
+using RotationDone = std::function<void(Result<void>)>;
+
 class Engine {
 public:
     // `name` is the binding name (for logs). `clock` and `ops` must outlive the engine.
@@ -93,6 +97,11 @@ public:
     // Attempts a fresh fetch now (after a policy reload, or an operator's request), cancelling any
     // backoff wait. Ignored while a request is in flight or after stop().
     void refresh_now();
+    // An operator's rotation: fetches a fresh secret now exactly as a scheduled rotation does (a new
+    // login, a new secret, its delivery, the previous token revoked after revokeGrace). An operation
+    // in flight is answered first. `done` runs once the new secret is delivered, or with the
+    // failure (which is then handled as any other: logged, backed off, retried), or at stop().
+    void rotate(RotationDone done);
     // Cancels the refresh timers and revokes at once every superseded token still waiting, including
     // those whose revocation failed before. With `revoke`, also the current token (which revokes its
     // lease), and one a login still in flight returns, and removes the delivered file, since it would
@@ -120,6 +129,8 @@ private:
     void succeeded(TimePoint now);
     void schedule();
     void arm_main(TimePoint when, Action action);
+    // Answers the rotations waiting for the fetch that just ended.
+    void answer_rotations(const Result<void>& outcome);
     void arm_expiry();
     void on_expired();
     void retire(const Held& held, TimePoint revoke_at);
@@ -150,6 +161,8 @@ private:
     bool revoke_on_stop_ = false;
     bool awaiting_inflight_ = false;  // stop(revoke) waits for the answer of an operation in flight
     std::function<void()> stop_done_;
+    std::vector<RotationDone> rotations_waiting_;   // asked for; answered by the next fetch to start
+    std::vector<RotationDone> rotations_fetching_;  // answered when the fetch in flight ends
     Status status_;
     std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };
