@@ -12,5 +12,6 @@ Subcommand add_status(CLI::App& parent, const Clock& clock);
 Subcommand add_get(CLI::App& parent);
 Subcommand add_issuer(CLI::App& parent);
 Subcommand add_reload(CLI::App& parent);
+Subcommand add_rotate(CLI::App& parent);
 
 }  // namespace credgate::cli

@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
     using namespace credgate::cli;
     CLI::App app{"credgatectl: inspect and validate credgate policies and the running credgated"};
     app.require_subcommand(1);
+    app.footer("Exit status: 0 done, 1 failed or found a problem (an invalid policy, a refused reload, a rotation "
+               "Vault refused, credgated not reachable), 2 usage; rotate also 3 (no such binding) and 4 (the "
+               "binding is BLOCKED).");
     // The real clock; no handler ever runs on this loop.
     credgate::runtime::EventLoop loop;
 
@@ -19,6 +22,7 @@ int main(int argc, char** argv) {
     subcommands.push_back(add_get(app));
     subcommands.push_back(add_issuer(app));
     subcommands.push_back(add_reload(app));
+    subcommands.push_back(add_rotate(app));
 
     try {
         app.parse(argc, argv);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The running daemon behind App, one concern per file: start-up (startup.cpp), reload
-// (policy_reload.cpp), shutdown (shutdown.cpp) and the status views (status_snapshot.cpp).
+// (policy_reload.cpp), rotation on request (rotation.cpp), shutdown (shutdown.cpp) and the status
+// views (status_snapshot.cpp).
 #pragma once
 
 #include "daemon/app.hpp"
@@ -41,6 +42,7 @@ public:
     DaemonSnapshot status() const override;
     IssuerSnapshot issuer() const override;
     ReloadOutcome reload() override;
+    void rotate(const std::string& binding, std::function<void(RotateOutcome)> done) override;
     void shutdown() override;
 
 private:

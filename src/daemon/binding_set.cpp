@@ -110,6 +110,11 @@ const BindingRuntime* BindingSet::find(const std::string& name) const {
     return it == running_.end() ? nullptr : it->second.get();
 }
 
+BindingRuntime* BindingSet::find(const std::string& name) {
+    auto it = running_.find(name);
+    return it == running_.end() ? nullptr : it->second.get();
+}
+
 void BindingSet::unpublish_retired() {
     for (auto& rt : retired_)
         if (rt->ops) rt->ops->unpublish();

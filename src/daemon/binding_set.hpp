@@ -63,6 +63,7 @@ public:
     void stop(const std::string& name, bool revoke, std::function<void()> done);
 
     const BindingRuntime* find(const std::string& name) const;
+    BindingRuntime* find(const std::string& name);
     const std::map<std::string, std::unique_ptr<BindingRuntime>>& running() const { return running_; }
     // Stopped bindings, kept while completions may reference them.
     const std::vector<std::unique_ptr<BindingRuntime>>& retired() const { return retired_; }

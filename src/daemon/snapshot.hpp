@@ -44,6 +44,20 @@ struct ReloadOutcome {
     policy::ReloadPlan plan;
 };
 
+// How an operator's rotation of one binding (`credgatectl rotate`) ended.
+struct RotateOutcome {
+    enum class Result {
+        rotated,          // a new secret was fetched and delivered
+        no_such_binding,
+        blocked,          // the binding is BLOCKED: it publishes nothing, so nothing rotates
+        failed,           // the fetch failed; it is retried as after any failure
+        stopping,         // credgated is shutting down
+    };
+    Result result = Result::failed;
+    std::string message;                     // why not, in plain words
+    std::optional<BindingSnapshot> binding;  // the binding afterwards; absent for no_such_binding
+};
+
 // Where the file backend keeps credentials, whether they can reach swap, and credgate.ko.
 struct DeliverySnapshot {
     std::string root;
