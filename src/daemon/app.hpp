@@ -21,7 +21,6 @@ struct AppOptions {
     bool insecure_no_enforcement = false;
 };
 
-inline constexpr const char* kVersion = "0.1.0";
 // After SIGTERM, revocations that have not answered by then are abandoned (tokens then expire).
 inline constexpr Duration kShutdownTimeout{std::chrono::seconds{15}};
 

@@ -4,6 +4,7 @@
 #include "daemon/app_impl.hpp"
 
 #include "common/log.hpp"
+#include "daemon/build_info.hpp"  // changes with every commit: included only where needed
 #include "daemon/control_api.hpp"
 #include "daemon/diagnostic_report.hpp"
 #include "daemon/metrics.hpp"

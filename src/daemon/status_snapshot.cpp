@@ -3,6 +3,7 @@
 // each binding, the daemon as a whole, and the issuer with what Vault needs to trust it.
 #include "daemon/app_impl.hpp"
 
+#include "daemon/build_info.hpp"  // changes with every commit: included only where needed
 #include "identity/bound_programs.hpp"
 #include "policy/values.hpp"
 #include "protection/protection.hpp"
@@ -39,6 +40,7 @@ BindingSnapshot binding_snapshot(const BindingRuntime& rt) {
 DaemonSnapshot AppImpl::status() const {
     DaemonSnapshot d;
     d.version = kVersion;
+    d.revision = kRevision;
     d.pid = ::getpid();
     d.config_path = options_.config_path;
     d.trust_domain = config_.trust_domain;
@@ -46,12 +48,14 @@ DaemonSnapshot AppImpl::status() const {
     d.protection = to_string(protection_->mode());
     d.protection_problem = protection_->problem();
     d.issuer_url = issuer_->issuer_url();
+    d.issuer_key_created = issuer_->current_key_created();
     d.started_at = started_at_;
     d.last_reload = last_reload_;
     d.delivery = sinks_->snapshot();
     for (const auto& [n, rt] : bindings_->running()) d.bindings.push_back(binding_snapshot(*rt));
     for (const auto& rt : bindings_->retired())
         if (rt->engine) d.stopped_revocations_pending += rt->engine->status().revocations_pending;
+    d.audit_events = protection_->audit_counts();
     return d;
 }
 

@@ -207,6 +207,8 @@ public:
 
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            const auto* binding = enforce::audit_binding(e, &rules_);
+            ++audit_counts_[{binding ? binding->name : std::string(), e.verdict}];
             // Not a message of this module: the kernel's decisions, one JSON object a line, filtered by "audit:".
             log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
                        enforce::audit_json(e, &rules_));
@@ -218,6 +220,8 @@ public:
         }
         return *n;
     }
+
+    AuditCounts audit_counts() const override { return audit_counts_; }
 
 private:
     // A restarted credgated keeps every binding in the slot it had, so the files it published keep
@@ -317,6 +321,7 @@ private:
     static constexpr size_t kRetiredPruneAt = 64;
     bool applied_once_ = false;
     bool audit_failed_ = false;  // logged once
+    AuditCounts audit_counts_;
     std::set<std::string> warned_;  // compile warnings of the applied rule set, logged once
 };
 #endif
