@@ -61,10 +61,12 @@ void BindingSet::start(policy::BindingDefinition def, const std::map<std::string
             rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), context_.issuer, **sink);
             refresh::EngineOptions eo;
             eo.tuning = rt->def.binding.refresh;
+            eo.log_fields = rt->log_fields();
             rt->engine = std::make_unique<refresh::Engine>(name, context_.loop.clock(), *rt->ops, eo);
         }
     }
-    if (!rt->blocked.empty()) log::error(kComponent, "Binding '{}' is blocked: {}", name, rt->blocked);
+    if (!rt->blocked.empty())
+        log::error(rt->log_fields(), kComponent, "Binding '{}' is blocked: {}", name, rt->blocked);
     auto* raw = rt.get();
     running_[name] = std::move(rt);
     if (raw->engine) raw->engine->start();

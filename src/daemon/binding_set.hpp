@@ -3,6 +3,7 @@
 // or blocked with the reason; a stopped one is kept until the revocations it owes have answered.
 #pragma once
 
+#include "common/log.hpp"
 #include "daemon/binding_ops.hpp"
 #include "policy/binding_definition.hpp"
 #include "refresh/engine.hpp"
@@ -35,6 +36,9 @@ struct BindingRuntime {
     std::string blocked;  // non-empty: not started, and why
     std::unique_ptr<DaemonBindingOps> ops;
     std::unique_ptr<refresh::Engine> engine;
+
+    // Carried by every log line about the binding: CREDGATE_BINDING and SPIFFE_ID.
+    log::Fields log_fields() const { return log::binding_fields(def.binding.meta.name, def.spiffe_id); }
 };
 
 // What bindings are started with; each must outlive the BindingSet.

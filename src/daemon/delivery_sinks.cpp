@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <set>
 
 namespace credgate::daemon {
@@ -89,22 +90,27 @@ void DeliverySinks::clear_leftover_sysfs_files(const std::vector<policy::Binding
         return;
     }
     std::set<std::string> expected;
-    for (const auto& d : definitions)
+    std::map<std::string, std::string> spiffe_ids;  // by binding name
+    for (const auto& d : definitions) {
+        spiffe_ids[d.binding.meta.name] = d.spiffe_id;
         if (choose_backend(d.binding.propagation, settings_.backend, true) == policy::DeliveryBackend::sysfs)
             expected.insert((*sink)->path_of({d.workload_uuid, d.binding.meta.name, d.binding.output.file_name}));
+    }
     for (const auto& [target, id] : *files) {
         const std::string path = (*sink)->path_of(target);
+        auto known = spiffe_ids.find(target.binding);
+        const auto fields = log::binding_fields(target.binding, known == spiffe_ids.end() ? "" : known->second);
         if (expected.contains(path) && protection_.holds(target, id)) {
-            log::info(kComponent, "Kept '{}' from the previous credgated: the kernel still protects it", path);
+            log::info(fields, kComponent, "Kept '{}' from the previous credgated: the kernel still protects it", path);
             continue;
         }
         const char* why = expected.contains(path) ? "the kernel no longer protects it for its binding"
                                                   : "no binding publishes it";
         if (auto r = (*sink)->remove_file(target); !r)
-            log::error(kComponent, "Failed to remove '{}' left by a previous credgated ({}): {}", path, why,
+            log::error(fields, kComponent, "Failed to remove '{}' left by a previous credgated ({}): {}", path, why,
                        r.error().message);
         else
-            log::notice(kComponent, "Removed '{}' left by a previous credgated: {}", path, why);
+            log::notice(fields, kComponent, "Removed '{}' left by a previous credgated: {}", path, why);
     }
 }
 

@@ -70,11 +70,12 @@ ReloadOutcome AppImpl::reload() {
     for (const auto& d : *defs) loaded[d.binding.meta.name] = d.fingerprint;
     out.plan = policy::plan_reload(running, loaded);
     for (const auto& n : out.plan.removed) {
-        log::notice(kComponent, "Binding '{}' was removed: revoking its token and removing its file", n);
+        log::notice(bindings_->find(n)->log_fields(), kComponent,
+                    "Binding '{}' was removed: revoking its token and removing its file", n);
         bindings_->stop(n, true, {});
     }
     for (const auto& n : out.plan.changed) {
-        log::notice(kComponent, "Binding '{}' changed: restarting it", n);
+        log::notice(bindings_->find(n)->log_fields(), kComponent, "Binding '{}' changed: restarting it", n);
         bindings_->stop(n, true, {});
     }
     for (auto& d : *defs) {
@@ -85,7 +86,7 @@ ReloadOutcome AppImpl::reload() {
             continue;
         }
         if (std::find(out.plan.added.begin(), out.plan.added.end(), n) != out.plan.added.end())
-            log::notice(kComponent, "Binding '{}' was added: starting it", n);
+            log::notice(log::binding_fields(n, d.spiffe_id), kComponent, "Binding '{}' was added: starting it", n);
         bindings_->start(std::move(d), *refused);
     }
     out.ok = true;

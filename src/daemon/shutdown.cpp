@@ -40,7 +40,7 @@ void AppImpl::shutdown() {
         for (const auto& rt : bindings_->retired())
             if (rt->engine)
                 for (const auto& token : rt->engine->unrevoked())
-                    log::error(kComponent,
+                    log::error(rt->log_fields(), kComponent,
                                "Failed to revoke a login token of binding '{}' within the {} s shutdown deadline "
                                "({}); exiting with it still valid",
                                rt->def.binding.meta.name, secs, token);

@@ -78,8 +78,8 @@ public:
     // After a clean shutdown removed every credential file: the empty credential roots no longer need
     // protecting, so an operator may unmount or remove them.
     virtual void release_root() {}
-    // Logs the kernel's audit events (one JSON line each) and counts them, without blocking; returns
-    // how many.
+    // Logs the kernel's audit events (one JSON line each, with the VERDICT, CREDGATE_BINDING and
+    // SPIFFE_ID fields) and counts them, without blocking; returns how many.
     virtual size_t drain_audit() { return 0; }
     // The audit events drained so far, by binding name ("" for an object of no binding: a directory,
     // credgated's pins, a workload's process) and verdict ("allow", "deny", "audit-deny").

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "common/result.hpp"
 #include "policy/model.hpp"
 #include "refresh/backoff.hpp"
@@ -79,6 +80,8 @@ struct EngineOptions {
     // is not hammered, short enough that a fix is picked up without a restart.
     Duration config_error_retry{std::chrono::minutes{5}};
     RandomSource random;  // default: a seeded Mersenne Twister
+    // Carried by every log line of the binding; default: CREDGATE_BINDING=<name>.
+    log::Fields log_fields;
 };
 
 // How a rotation an operator asked for ended: the new secret delivered, or why not.

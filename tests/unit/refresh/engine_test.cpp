@@ -1009,3 +1009,34 @@ TEST_CASE("a rotation is refused by a stopped binding, and answered when the bin
     CHECK_FALSE(after->has_value());
     CHECK(ops.logins == 2);
 }
+
+TEST_CASE("every log line of a binding carries its name and SPIFFE ID for the journal") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_read = key_of_token;
+    auto o = options();
+    o.tuning.revoke_grace = 1s;
+    o.log_fields = log::binding_fields("openai", "spiffe://example.org/ai-agent");
+    log::Capture capture;
+    Engine engine("openai", clock, ops, o);
+    engine.start();
+    engine.rotate([](Result<void>) {});
+    clock.advance(1s);  // the superseded token is revoked
+    REQUIRE(ops.revoked.size() == 1);
+    REQUIRE(capture.count("delivered a new secret") == 2);
+    REQUIRE(capture.count("rotating on request") == 1);
+    REQUIRE(capture.count("revoked the login token") == 1);
+    for (size_t i = 0; i < capture.lines().size(); ++i) {
+        CAPTURE(capture.lines()[i]);
+        CHECK(capture.field(i, "CREDGATE_BINDING") == "openai");
+        CHECK(capture.field(i, "SPIFFE_ID") == "spiffe://example.org/ai-agent");
+    }
+
+    log::Capture plain;
+    FakeOps other_ops(clock);
+    Engine other("kv", clock, other_ops, options());  // no fields given: its name at least
+    other.start();
+    REQUIRE(plain.lines().size() == 1);
+    CHECK(plain.field(0, "CREDGATE_BINDING") == "kv");
+    CHECK(plain.field(0, "SPIFFE_ID").empty());
+}
