@@ -17,7 +17,6 @@
 namespace credgate::cli {
 namespace {
 constexpr const char* kDefaultSocket = "/run/credgate/control.sock";
-constexpr Duration kControlTimeout{std::chrono::seconds{30}};
 
 std::string socket_path(const ControlTarget& t) {
     if (!t.socket.empty()) return t.socket;
@@ -38,7 +37,8 @@ void add_control_options(CLI::App& app, ControlTarget& target) {
     app.add_option("-c,--config", target.config, "settings file to take the control socket from");
 }
 
-Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path) {
+Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path,
+                                     Duration timeout) {
     const std::string sock = socket_path(target);
     struct stat st {};
     if (::stat(sock.c_str(), &st) != 0) {
@@ -51,7 +51,7 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
     http::Request req;
     req.method = method;
     req.url = "unix:" + sock + ":" + path;
-    req.timeout = kControlTimeout;
+    req.timeout = timeout;
     if (method == "POST") req.headers.push_back({"Content-Type", "application/json"});
     auto r = http::fetch_sync(std::move(req));
     if (!r) {

@@ -3,6 +3,7 @@
 // file) and one HTTP exchange over the unix socket, with the "not running" case in plain words.
 #pragma once
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 
 #include <CLI/CLI.hpp>
@@ -24,8 +25,12 @@ struct ControlReply {
     std::string body;
 };
 
+// How long a request waits for credgated's answer, unless it says otherwise.
+inline constexpr Duration kControlTimeout{std::chrono::seconds{30}};
+
 // One request to credgated. Failures are full sentences ready to print.
-Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path);
+Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path,
+                                     Duration timeout = kControlTimeout);
 
 // The first entry of a JSON {"errors": [...]} body, or the body itself.
 std::string first_error(const std::string& body);

@@ -3,12 +3,15 @@
 #pragma once
 
 #include "cli/subcommand.hpp"
+#include "common/clock.hpp"
 
 namespace credgate::cli {
 
-Subcommand add_status(CLI::App& parent);
+// `clock` (which must outlive the subcommand) says what "12s ago" is measured from.
+Subcommand add_status(CLI::App& parent, const Clock& clock);
 Subcommand add_get(CLI::App& parent);
 Subcommand add_issuer(CLI::App& parent);
 Subcommand add_reload(CLI::App& parent);
+Subcommand add_rotate(CLI::App& parent);
 
 }  // namespace credgate::cli

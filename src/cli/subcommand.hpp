@@ -17,6 +17,8 @@ namespace credgate::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the command ran and found a problem (e.g. invalid policy)
 inline constexpr int kExitUsage = 2;    // bad command line or nothing to act on
+inline constexpr int kExitNotFound = 3;  // credgated has no binding of that name (rotate)
+inline constexpr int kExitBlocked = 4;   // the binding is BLOCKED and cannot act (rotate)
 
 struct Subcommand {
     CLI::App* app = nullptr;  // owned by the parent CLI::App

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// stderr sink for log lines; one write(2) per line so concurrent lines never interleave.
+// Where a log line goes: a test's Capture, journald (journal.cpp) when stderr is its stream, or
+// stderr, one write(2) per line so concurrent lines never interleave.
 #include "common/log.hpp"
+
+#include "common/journal.hpp"
 
 #include <unistd.h>
 
@@ -11,20 +14,8 @@ namespace credgate::log {
 namespace {
 std::atomic<int> max_level{static_cast<int>(Level::info)};
 Capture* capture = nullptr;
-}
 
-void set_max_level(Level level) noexcept { max_level.store(static_cast<int>(level)); }
-
-bool enabled(Level level) noexcept { return static_cast<int>(level) <= max_level.load(); }
-
-void write(Level level, std::string_view component, std::string_view message) {
-    if (!enabled(level)) return;
-    std::string line = fmt::format("<{}>{}: {}\n", static_cast<int>(level), component, message);
-    if (capture) {
-        line.pop_back();
-        capture->lines_.push_back(std::move(line));
-        return;
-    }
+void write_stderr(const std::string& line) {
     const char* p = line.data();
     size_t left = line.size();
     while (left > 0) {
@@ -34,11 +25,40 @@ void write(Level level, std::string_view component, std::string_view message) {
         left -= static_cast<size_t>(n);
     }
 }
+}  // namespace
+
+Fields binding_fields(std::string_view binding, std::string_view spiffe_id) {
+    Fields f{{std::string(kBindingField), std::string(binding)}};
+    if (!spiffe_id.empty()) f.push_back({std::string(kSpiffeIdField), std::string(spiffe_id)});
+    return f;
+}
+
+void set_max_level(Level level) noexcept { max_level.store(static_cast<int>(level)); }
+
+bool enabled(Level level) noexcept { return static_cast<int>(level) <= max_level.load(); }
+
+void write(Level level, std::string_view component, std::string_view message, const Fields& fields) {
+    if (!enabled(level)) return;
+    if (capture) {
+        capture->lines_.push_back(fmt::format("<{}>{}: {}", static_cast<int>(level), component, message));
+        capture->fields_.push_back(fields);
+        return;
+    }
+    // Through the stream, journald would keep the text but not the fields.
+    if (stderr_is_journal() && send_to_journal(journal_entry(level, component, message, fields))) return;
+    write_stderr(fmt::format("<{}>{}: {}\n", static_cast<int>(level), component, message));
+}
 
 Capture::Capture() { capture = this; }
 
 Capture::~Capture() {
     if (capture == this) capture = nullptr;
+}
+
+std::string Capture::field(size_t i, std::string_view name) const {
+    for (const auto& f : fields_.at(i))
+        if (f.name == name) return f.value;
+    return "";
 }
 
 size_t Capture::count(std::string_view needle) const {

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // credgated's wiring: loads the policy, starts the issuer, the sink, one refresh engine per binding
-// and the control API on one event loop; reloads all-or-nothing and stops gracefully.
+// and the control API on one event loop; reloads all-or-nothing, rotates on request, stops gracefully.
 #pragma once
 
 #include "common/result.hpp"
 #include "daemon/snapshot.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,7 +21,6 @@ struct AppOptions {
     bool insecure_no_enforcement = false;
 };
 
-inline constexpr const char* kVersion = "0.1.0";
 // After SIGTERM, revocations that have not answered by then are abandoned (tokens then expire).
 inline constexpr Duration kShutdownTimeout{std::chrono::seconds{15}};
 
@@ -35,6 +35,9 @@ public:
     virtual IssuerSnapshot issuer() const = 0;
     // All or nothing: a policy that does not load changes nothing.
     virtual ReloadOutcome reload() = 0;
+    // Fetches a fresh secret for `binding` now, exactly as a scheduled rotation does (new login, new
+    // secret, delivery, the previous token revoked after revokeGrace); `done` runs once it ended.
+    virtual void rotate(const std::string& binding, std::function<void(RotateOutcome)> done) = 0;
     // Graceful stop: revokes (revokeOnShutdown), removes files, then stops the loop.
     virtual void shutdown() = 0;
 };

@@ -17,6 +17,7 @@ DaemonBindingOps::DaemonBindingOps(const policy::BindingDefinition& d, vault::Va
       name_(d.binding.meta.name),
       output_(d.binding.output),
       spiffe_id_(d.spiffe_id),
+      log_fields_(log::binding_fields(name_, spiffe_id_)),
       audience_(d.source.vault.audience),
       issuer_(issuer),
       sink_(sink),
@@ -30,7 +31,7 @@ Result<std::string> DaemonBindingOps::mint_jwt() {
     req.extra = {{"binding", name_}};
     auto t = issuer_.mint(req);
     if (!t) return fail(t.error());
-    log::debug(kComponent, "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
+    log::debug(log_fields_, kComponent, "Minted JWT-SVID for binding '{}' (kid '{}', jti '{}')", name_, t->kid, t->jti);
     return std::move(t->jwt);
 }
 
@@ -59,16 +60,16 @@ Result<void> DaemonBindingOps::publish(const vault::SecretResult& secret) {
     published_ = true;
     file_uid_ = p->uid;
     file_mode_ = p->mode;
-    log::info(kComponent, "Published '{}' for binding '{}' (inode {}, uid {}, mode {:04o})", p->path, name_,
-              p->id.inode, p->uid, p->mode);
+    log::info(log_fields_, kComponent, "Published '{}' for binding '{}' (inode {}, uid {}, mode {:04o})", p->path,
+              name_, p->id.inode, p->uid, p->mode);
     return {};
 }
 
 void DaemonBindingOps::unpublish() {
     if (auto r = sink_.remove(target_.workload_uuid, target_.binding); !r)
-        log::error(kComponent, "Failed to remove the files of binding '{}': {}", name_, r.error().message);
+        log::error(log_fields_, kComponent, "Failed to remove the files of binding '{}': {}", name_, r.error().message);
     else if (published_)
-        log::info(kComponent, "Removed '{}'", sink_.path_of(target_));
+        log::info(log_fields_, kComponent, "Removed '{}'", sink_.path_of(target_));
     published_ = false;
 }
 

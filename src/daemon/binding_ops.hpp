@@ -3,6 +3,7 @@
 // delivery sink (with the kernel registration of every new file done by the sink's hook).
 #pragma once
 
+#include "common/log.hpp"
 #include "delivery/sink.hpp"
 #include "issuer/issuer.hpp"
 #include "policy/binding_definition.hpp"
@@ -43,6 +44,7 @@ private:
     std::string name_;
     policy::BindingOutput output_;
     std::string spiffe_id_;
+    log::Fields log_fields_;  // CREDGATE_BINDING and SPIFFE_ID
     std::vector<std::string> audience_;
     issuer::Issuer& issuer_;
     delivery::Sink& sink_;

@@ -19,6 +19,7 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 constexpr std::string_view kBindingsPrefix = "/v1/bindings/";
+constexpr std::string_view kRotateSuffix = "/rotate";
 
 void str(Writer& w, std::string_view key, std::string_view value) {
     w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
@@ -350,7 +351,37 @@ bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_ui
     return peer->uid == 0 || peer->uid == own_uid;
 }
 
-http::Handler control_handler(App& app, const Clock& clock) {
+namespace {
+
+// POST /v1/bindings/<name>/rotate: answered when the rotation ended, or at kRotateReplyTimeout.
+void rotate_binding(App& app, Clock& clock, const std::string& name, http::Responder respond) {
+    // Owned by the completion, so it goes with it; a Responder answers only once.
+    std::shared_ptr<Timer> deadline = clock.make_timer();
+    deadline->arm(clock.now() + kRotateReplyTimeout, [respond, name] {
+        respond(error_response(504, fmt::format("binding '{}' is still fetching a new secret after {} s; it goes on, "
+                                                "and 'credgatectl status' shows when it is delivered",
+                                                name, std::chrono::duration_cast<std::chrono::seconds>(
+                                                          kRotateReplyTimeout).count())));
+    });
+    app.rotate(name, [respond, name, deadline, &clock](RotateOutcome outcome) {
+        deadline->cancel();
+        using R = RotateOutcome::Result;
+        switch (outcome.result) {
+        case R::rotated: return respond(json_response(200, binding_json(*outcome.binding, clock.now())));
+        case R::no_such_binding: return respond(error_response(404, fmt::format("no binding named '{}'", name)));
+        case R::blocked:
+            return respond(error_response(409, fmt::format("binding '{}' is BLOCKED: {}", name, outcome.message)));
+        case R::failed:
+            return respond(error_response(502, fmt::format("binding '{}' could not fetch a new secret: {}", name,
+                                                           outcome.message)));
+        case R::stopping: return respond(error_response(503, outcome.message));
+        }
+    });
+}
+
+}  // namespace
+
+http::Handler control_handler(App& app, Clock& clock) {
     return [&app, &clock](const http::ServerRequest& req, http::Responder respond) {
         if (!peer_allowed(req.peer, ::geteuid())) {
             log::warning(
@@ -365,6 +396,13 @@ http::Handler control_handler(App& app, const Clock& clock) {
         if (req.path == "/v1/status") {
             if (req.method != "GET") return respond(error_response(405, "use GET /v1/status"));
             return respond(json_response(200, status_json(app.status(), now)));
+        }
+        if (req.path.starts_with(kBindingsPrefix) && req.path.ends_with(kRotateSuffix) &&
+            req.path.size() > kBindingsPrefix.size() + kRotateSuffix.size()) {
+            if (req.method != "POST") return respond(error_response(405, "use POST /v1/bindings/<name>/rotate"));
+            const std::string name = req.path.substr(
+                kBindingsPrefix.size(), req.path.size() - kBindingsPrefix.size() - kRotateSuffix.size());
+            return rotate_binding(app, clock, name, std::move(respond));
         }
         if (req.path.starts_with(kBindingsPrefix)) {
             if (req.method != "GET") return respond(error_response(405, "use GET /v1/bindings/<name>"));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The control API on the root-only unix socket (HTTP/1.1 + JSON): GET /v1/status,
-// GET /v1/bindings/<name>, GET /v1/issuer, POST /v1/reload.
+// GET /v1/bindings/<name>, POST /v1/bindings/<name>/rotate, GET /v1/issuer, POST /v1/reload.
 #pragma once
 
 #include "common/clock.hpp"
@@ -16,8 +16,12 @@ namespace credgate::daemon {
 // Whether a peer of the control socket may use it (see the comment in control_api.cpp).
 bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_uid);
 
-// `clock` gives "now" for expiresInSeconds; it must outlive the handler.
-http::Handler control_handler(App& app, const Clock& clock);
+// A rotation still fetching after this long is answered 504 (it goes on), well inside the server's
+// handler timeout, so the operator hears why rather than a closed connection.
+inline constexpr Duration kRotateReplyTimeout{std::chrono::seconds{45}};
+
+// `clock` gives "now" for expiresInSeconds and times rotations; it must outlive the handler.
+http::Handler control_handler(App& app, Clock& clock);
 
 // The JSON documents, rendered from snapshots (`now` for "expiresInSeconds").
 std::string binding_json(const BindingSnapshot& binding, TimePoint now);

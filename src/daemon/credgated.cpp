@@ -2,6 +2,7 @@
 // credgated: parses the command line, builds the App on one event loop and runs it.
 #include "common/log.hpp"
 #include "daemon/app.hpp"
+#include "daemon/build_info.hpp"
 #include "policy/loader.hpp"
 #include "protection/protection.hpp"
 #include "runtime/event_loop.hpp"

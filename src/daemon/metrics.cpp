@@ -28,13 +28,29 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+
 }  // namespace
 
 std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
     std::string out;
+    family(out, "credgate_build_info", "gauge", "credgated's version and source revision; always 1.");
+    out += fmt::format("credgate_build_info{{version=\"{}\",revision=\"{}\"}} 1\n", escape(s.version),
+                       escape(s.revision));
+
     family(out, "credgate_enforcement_mode", "gauge", "1 for the active publish gate: enforced, insecure or blocked.");
     for (const char* m : {"enforced", "insecure", "blocked"})
         out += fmt::format("credgate_enforcement_mode{{mode=\"{}\"}} {}\n", m, s.protection == m ? 1 : 0);
+
+    family(out, "credgate_issuer_key_age_seconds", "gauge",
+           "Seconds since the issuer's current signing key was generated, or its key file written.");
+    out += fmt::format("credgate_issuer_key_age_seconds {}\n", seconds(now - s.issuer_key_created));
+
+    family(out, "credgate_audit_events_total", "counter",
+           "Kernel decisions on protected objects, by binding (empty for objects of no binding) and verdict.");
+    for (const auto& [key, n] : s.audit_events)
+        out += fmt::format("credgate_audit_events_total{{binding=\"{}\",verdict=\"{}\"}} {}\n", escape(key.first),
+                           escape(key.second), n);
 
     std::map<std::string, int> by_state;
     for (refresh::State st : refresh::kStates) by_state[refresh::to_string(st)] = 0;
@@ -53,7 +69,7 @@ std::string render_metrics(const DaemonSnapshot& s, TimePoint now) {
         if (b.engine && b.engine->secret_expiry)
             out += fmt::format(
                 "credgate_secret_expiry_seconds{{binding=\"{}\"}} {}\n", escape(b.definition.binding.meta.name),
-                std::chrono::duration_cast<std::chrono::seconds>(*b.engine->secret_expiry - now).count());
+                seconds(*b.engine->secret_expiry - now));
 
     struct Counter {
         const char* name;

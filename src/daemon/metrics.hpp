@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Prometheus text exposition of the daemon's state: bindings by state, refresh counters, last
-// error class, seconds to expiry and the enforcement mode.
+// Prometheus text exposition of the daemon's state: build, enforcement mode, issuer key age, audit
+// verdicts, bindings by state, refresh counters, last error class and seconds to expiry.
 #pragma once
 
 #include "daemon/snapshot.hpp"

@@ -4,6 +4,7 @@
 
 #include "common/clock.hpp"
 #include "policy/binding_definition.hpp"
+#include "protection/protection.hpp"
 #include "refresh/engine.hpp"
 
 #include <chrono>
@@ -44,6 +45,20 @@ struct ReloadOutcome {
     policy::ReloadPlan plan;
 };
 
+// How an operator's rotation of one binding (`credgatectl rotate`) ended.
+struct RotateOutcome {
+    enum class Result {
+        rotated,          // a new secret was fetched and delivered
+        no_such_binding,
+        blocked,          // the binding is BLOCKED: it publishes nothing, so nothing rotates
+        failed,           // the fetch failed; it is retried as after any failure
+        stopping,         // credgated is shutting down
+    };
+    Result result = Result::failed;
+    std::string message;                     // why not, in plain words
+    std::optional<BindingSnapshot> binding;  // the binding afterwards; absent for no_such_binding
+};
+
 // Where the file backend keeps credentials, whether they can reach swap, and credgate.ko.
 struct DeliverySnapshot {
     std::string root;
@@ -58,6 +73,7 @@ struct DeliverySnapshot {
 
 struct DaemonSnapshot {
     std::string version;
+    std::string revision;  // of the source credgated was built from
     long pid = 0;
     std::string config_path;
     std::string trust_domain;
@@ -65,12 +81,15 @@ struct DaemonSnapshot {
     std::string protection;          // "enforced", "insecure", "blocked"
     std::string protection_problem;  // why enforcement is unavailable
     std::string issuer_url;
+    TimePoint issuer_key_created{};  // the current signing key: generated, or its key file written
     TimePoint started_at{};
     std::optional<ReloadOutcome> last_reload;
     DeliverySnapshot delivery;
     std::vector<BindingSnapshot> bindings;
     // Tokens of bindings a reload stopped or restarted that Vault has not yet confirmed revoked.
     size_t stopped_revocations_pending = 0;
+    // The kernel's audit decisions so far, by binding and verdict (none without enforcement).
+    protection::AuditCounts audit_events;
 };
 
 struct IssuerSnapshot {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Audit events as JSON lines: the subject's exe path, binding name and SPIFFE ID, verdict and hook.
+// Audit events as JSON lines: the subject's exe path, binding name and SPIFFE ID, verdict and hook;
+// which binding an event is about.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <unistd.h>
@@ -23,6 +24,16 @@ std::string exe_path(uint32_t tgid) {
 }
 
 }  // namespace
+
+bool audit_names_binding(const AuditEvent& event) noexcept {
+    return event.hook == "file_open" || event.hook == "file_receive" || event.hook == "file_permission" ||
+           event.hook == "mmap_file";
+}
+
+const identity::CompiledRules::Binding* audit_binding(const AuditEvent& event, const identity::CompiledRules* rules) {
+    if (!audit_names_binding(event) || !rules || event.binding >= rules->bindings.size()) return nullptr;
+    return &rules->bindings[event.binding];
+}
 
 std::string audit_json(const AuditEvent& event, const identity::CompiledRules* rules) {
     rapidjson::StringBuffer out;
@@ -50,13 +61,11 @@ std::string audit_json(const AuditEvent& event, const identity::CompiledRules* r
     w.Key("object_ino"); w.Uint64(event.object.ino);
     if (event.object.dev == CREDGATE_DEV_SYSFS) str("object_fs", "sysfs");
     // Decisions on reading a credential name its binding.
-    if (event.hook == "file_open" || event.hook == "file_receive" || event.hook == "file_permission" ||
-        event.hook == "mmap_file") {
+    if (audit_names_binding(event)) {
         w.Key("binding_index"); w.Uint(event.binding);
-        if (rules && event.binding < rules->bindings.size()) {
-            const auto& b = rules->bindings[event.binding];
-            str("binding", b.name);
-            if (!b.spiffe_id.empty()) str("spiffe_id", b.spiffe_id);
+        if (const auto* b = audit_binding(event, rules)) {
+            str("binding", b->name);
+            if (!b->spiffe_id.empty()) str("spiffe_id", b->spiffe_id);
         }
     }
     w.Key("suppressed_before"); w.Uint(event.suppressed);

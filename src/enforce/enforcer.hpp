@@ -134,6 +134,12 @@ private:
 // CREDGATE_DEV_SYSFS on sysfs, whatever super block the file was reached through.
 FileKey object_key(uint64_t st_dev, uint64_t ino, uint64_t fs_magic) noexcept;
 
+// Whether an event's hook decides on reading a credential, so its binding index names a binding
+// (file_open, file_receive, file_permission, mmap_file); other hooks guard objects of no binding.
+bool audit_names_binding(const AuditEvent& event) noexcept;
+// The binding an event's decision was about, when it names one and `rules` know it; else nothing.
+const identity::CompiledRules::Binding* audit_binding(const AuditEvent& event, const identity::CompiledRules* rules);
+
 // One JSON object (no newline) for an audit event; exe path from /proc/<tgid>/exe while the process
 // lives; binding name and SPIFFE ID from `rules` when the index is known.
 std::string audit_json(const AuditEvent& event, const identity::CompiledRules* rules);

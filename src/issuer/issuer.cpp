@@ -63,6 +63,7 @@ int64_t unix_seconds(TimePoint t) {
 
 struct PublishedKey {
     SigningKey key;
+    TimePoint created{};                   // generated, or its key file last written
     std::optional<TimePoint> last_expiry;  // of the newest token it signed
     std::optional<TimePoint> retire_at;    // set once it stops signing
 };
@@ -77,14 +78,14 @@ public:
         if (s.key_file) {
             auto key = load_or_create_key_file(*s.key_file, s.algorithm);
             if (!key) return fail(key.error());
-            keys_.push_front(PublishedKey{std::move(*key), {}, {}});
+            keys_.push_front(PublishedKey{std::move(key->key), key->written.value_or(clock_.now()), {}, {}});
             log::info("issuer", "Signing with persisted key {} ({}) from '{}'; rotation is off", current_kid(),
                       algorithm(), *s.key_file);
             return {};
         }
         auto key = SigningKey::generate(s.algorithm);
         if (!key) return fail(key.error());
-        keys_.push_front(PublishedKey{std::move(*key), {}, {}});
+        keys_.push_front(PublishedKey{std::move(*key), clock_.now(), {}, {}});
         log::info("issuer", "Signing with new in-memory key {} ({})", current_kid(), algorithm());
         rotation_timer_ = clock_.make_timer();
         retire_timer_ = clock_.make_timer();
@@ -230,6 +231,7 @@ public:
 
     std::string public_key_pem() const override { return keys_.front().key.public_key_pem(); }
     std::string current_kid() const override { return keys_.front().key.kid(); }
+    TimePoint current_key_created() const override { return keys_.front().created; }
     std::vector<std::string> published_kids() const override {
         std::vector<std::string> out;
         for (const auto& k : keys_) out.push_back(k.key.kid());
@@ -266,7 +268,7 @@ private:
         // is past expiry plus the verifier's skew allowance.
         old.retire_at = old.last_expiry ? std::max(*old.last_expiry + kVerifierClockSkew, now) : now;
         std::string old_kid = old.key.kid();
-        keys_.push_front(PublishedKey{std::move(*key), {}, {}});
+        keys_.push_front(PublishedKey{std::move(*key), now, {}, {}});
         log::info("issuer", "Rotated signing key {} -> {}", old_kid, current_kid());
         retire_due();
         schedule_rotation();

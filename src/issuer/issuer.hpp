@@ -68,6 +68,9 @@ public:
     // The current signing key's public key, SubjectPublicKeyInfo PEM (for jwt_validation_pubkeys).
     virtual std::string public_key_pem() const = 0;
     virtual std::string current_kid() const = 0;
+    // When the current signing key was made: generated (at start or by a rotation), or last
+    // written to its key file.
+    virtual TimePoint current_key_created() const = 0;
     // kids in the JWKS, current first.
     virtual std::vector<std::string> published_kids() const = 0;
     // "ES256", "RS256" or "EdDSA".

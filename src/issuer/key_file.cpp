@@ -23,7 +23,7 @@ std::string errno_text() { return std::strerror(errno); }
 
 using Fd = UniqueFd;
 
-Result<SigningKey> load(const std::string& path, int raw_fd, policy::SigningAlgorithm alg) {
+Result<PersistedKey> load(const std::string& path, int raw_fd, policy::SigningAlgorithm alg) {
     Fd fd(raw_fd);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
@@ -48,7 +48,10 @@ Result<SigningKey> load(const std::string& path, int raw_fd, policy::SigningAlgo
         got += static_cast<size_t>(n);
     }
     pem.resize(got);
-    return SigningKey::from_pkcs8_pem(pem, alg, path);
+    auto key = SigningKey::from_pkcs8_pem(pem, alg, path);
+    if (!key) return fail(key.error());
+    const auto written = std::chrono::seconds{st.st_mtim.tv_sec} + std::chrono::nanoseconds{st.st_mtim.tv_nsec};
+    return PersistedKey{std::move(*key), TimePoint{std::chrono::duration_cast<Duration>(written)}};
 }
 
 Result<void> write_atomically(const std::string& path, const std::string& content) {
@@ -81,15 +84,15 @@ Result<void> write_atomically(const std::string& path, const std::string& conten
 
 }  // namespace
 
-Result<SigningKey> load_or_create_key_file(const std::string& path, policy::SigningAlgorithm alg) {
+Result<PersistedKey> load_or_create_key_file(const std::string& path, policy::SigningAlgorithm alg) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) return load(path, fd, alg);
     if (errno != ENOENT) return fail(ErrorKind::config, "cannot open key file '" + path + "': " + errno_text());
     auto key = SigningKey::generate(alg);
-    if (!key) return key;
+    if (!key) return fail(key.error());
     if (auto r = write_atomically(path, key->pkcs8_pem()); !r) return fail(r.error());
     log::notice("issuer", "Created signing key file '{}' (kid {})", path, key->kid());
-    return key;
+    return PersistedKey{std::move(*key), std::nullopt};
 }
 
 }  // namespace credgate::issuer

@@ -37,18 +37,35 @@ constexpr const char* kHowToEnable =
     "on a kernel built with CONFIG_BPF_LSM=y and BTF; for development only, run credgated with "
     "--insecure-no-enforcement";
 
+// The log fields of the bindings applied so far, by name (a binding that went away keeps its own,
+// for the lines about its retired files).
+class BindingFields {
+public:
+    void update(const std::vector<policy::BindingDefinition>& bindings) {
+        for (const auto& b : bindings) spiffe_ids_[b.binding.meta.name] = b.spiffe_id;
+    }
+    log::Fields of(const std::string& binding) const {
+        auto it = spiffe_ids_.find(binding);
+        return log::binding_fields(binding, it == spiffe_ids_.end() ? std::string() : it->second);
+    }
+
+private:
+    std::map<std::string, std::string> spiffe_ids_;
+};
+
 class Unprotected final : public Protection {
 public:
     Unprotected(ProtectionMode mode, std::string problem) : mode_(mode), problem_(std::move(problem)) {}
     ProtectionMode mode() const override { return mode_; }
     const std::string& problem() const override { return problem_; }
-    Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>&) override {
+    Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>& bindings) override {
+        fields_.update(bindings);
         return std::map<std::string, std::string>{};
     }
     Result<void> protect(const std::string&, const delivery::Target& target, delivery::FileId) override {
         if (mode_ != ProtectionMode::insecure)
             return fail(ErrorKind::unsupported, "kernel enforcement is unavailable: " + problem_);
-        log::warning(kComponent,
+        log::warning(fields_.of(target.binding), kComponent,
                      "Publishing '{}/crb-{}/{}' WITHOUT kernel enforcement (--insecure-no-enforcement): any "
                      "process allowed by file permissions can read it",
                      target.workload_uuid, target.binding, target.file_name);
@@ -59,6 +76,7 @@ public:
 private:
     ProtectionMode mode_;
     std::string problem_;
+    BindingFields fields_;
 };
 
 #if CREDGATE_HAVE_ENFORCE
@@ -152,6 +170,7 @@ public:
             unwritten_.clear();
         rules_ = std::move(rules);
         warned_ = std::move(warned);
+        fields_.update(bindings);
         return refused;
     }
 
@@ -172,8 +191,9 @@ public:
         const identity::FileKey key = key_of(file);
         if (file.fs_magic == SYSFS_MAGIC) {
             if (auto r = enforcer_->forget(key); !r)
-                log::warning(kComponent, "Failed to drop the kernel entry of a removed file of binding '{}': {}",
-                             target.binding, r.error().message);
+                log::warning(fields_.of(target.binding), kComponent,
+                             "Failed to drop the kernel entry of a removed file of binding '{}': {}", target.binding,
+                             r.error().message);
             forget_removed_directories(root, target);
             return;
         }
@@ -185,7 +205,8 @@ public:
             return;
         }
         if (auto r = enforcer_->revoke_access(key); !r)
-            log::warning(kComponent, "Failed to revoke access to a retired file of binding '{}': {}", target.binding,
+            log::warning(fields_.of(target.binding), kComponent,
+                         "Failed to revoke access to a retired file of binding '{}': {}", target.binding,
                          r.error().message);
     }
 
@@ -207,9 +228,13 @@ public:
 
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
+            const auto* binding = enforce::audit_binding(e, &rules_);
+            ++audit_counts_[{binding ? binding->name : std::string(), e.verdict}];
+            log::Fields fields = binding ? log::binding_fields(binding->name, binding->spiffe_id) : log::Fields{};
+            fields.push_back({std::string(log::kVerdictField), e.verdict});
             // Not a message of this module: the kernel's decisions, one JSON object a line, filtered by "audit:".
             log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
-                       enforce::audit_json(e, &rules_));
+                       enforce::audit_json(e, &rules_), fields);
         });
         if (!n) {
             if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
@@ -218,6 +243,8 @@ public:
         }
         return *n;
     }
+
+    AuditCounts audit_counts() const override { return audit_counts_; }
 
 private:
     // A restarted credgated keeps every binding in the slot it had, so the files it published keep
@@ -247,7 +274,8 @@ private:
         if (it == retired_.end()) return;
         for (const auto& key : it->second)
             if (auto r = enforcer_->revoke_access(key); !r)
-                log::warning(kComponent, "Failed to revoke access to a retired file of binding '{}': {}", binding,
+                log::warning(fields_.of(binding), kComponent,
+                             "Failed to revoke access to a retired file of binding '{}': {}", binding,
                              r.error().message);
         retired_.erase(it);
     }
@@ -317,6 +345,8 @@ private:
     static constexpr size_t kRetiredPruneAt = 64;
     bool applied_once_ = false;
     bool audit_failed_ = false;  // logged once
+    AuditCounts audit_counts_;
+    BindingFields fields_;
     std::set<std::string> warned_;  // compile warnings of the applied rule set, logged once
 };
 #endif

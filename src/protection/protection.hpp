@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace credgate::protection {
@@ -41,6 +42,8 @@ struct SlotAssignment {
     size_t size = 0;                        // rule set length, reserved and unused slots included
 };
 SlotAssignment assign_slots(const std::map<std::string, uint32_t>& previous, const std::vector<std::string>& names);
+
+using AuditCounts = std::map<std::pair<std::string, std::string>, uint64_t>;
 
 class Protection {
 public:
@@ -75,8 +78,12 @@ public:
     // After a clean shutdown removed every credential file: the empty credential roots no longer need
     // protecting, so an operator may unmount or remove them.
     virtual void release_root() {}
-    // Logs the kernel's audit events (one JSON line each) without blocking; returns how many.
+    // Logs the kernel's audit events (one JSON line each, with the VERDICT, CREDGATE_BINDING and
+    // SPIFFE_ID fields) and counts them, without blocking; returns how many.
     virtual size_t drain_audit() { return 0; }
+    // The audit events drained so far, by binding name ("" for an object of no binding: a directory,
+    // credgated's pins, a workload's process) and verdict ("allow", "deny", "audit-deny").
+    virtual AuditCounts audit_counts() const { return {}; }
 };
 
 // How often credgated drains the kernel's audit ring buffer.

@@ -29,6 +29,11 @@ vault::VaultError local_error(vault::Operation op, std::string what) {
     return e;
 }
 
+EngineOptions with_default_fields(EngineOptions options, const std::string& name) {
+    if (options.log_fields.empty()) options.log_fields = log::binding_fields(name, "");
+    return options;
+}
+
 }  // namespace
 
 const char* to_string(State s) noexcept {
@@ -73,12 +78,12 @@ Engine::Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions op
     : name_(std::move(name)),
       clock_(clock),
       ops_(ops),
-      options_(std::move(options)),
+      options_(with_default_fields(std::move(options), name_)),
       backoff_(options_.backoff_min, options_.backoff_max,
                options_.random ? options_.random : (options_.random = default_random_source())),
       main_timer_(clock.make_timer()),
       expiry_timer_(clock.make_timer()),
-      revocations_(name_, clock, [this](const vault::Token& t, Callback<vault::Empty> done) {
+      revocations_(name_, options_.log_fields, clock, [this](const vault::Token& t, Callback<vault::Empty> done) {
           ++status_.requests;
           ++status_.revocations;
           ops_.revoke_self(t, std::move(done));
@@ -131,6 +136,24 @@ void Engine::refresh_now() {
     run(Action::fetch);
 }
 
+void Engine::rotate(RotationDone done) {
+    if (stopped_) {
+        done(fail(ErrorKind::unavailable, "the binding is stopped"));
+        return;
+    }
+    rotations_waiting_.push_back(std::move(done));
+    log::notice(options_.log_fields, kComponent, "Binding '{}': rotating on request: fetching a new secret{}", name_,
+                busy_ ? " once the request in flight has answered" : " now");
+    // While busy, the operation in flight ends in schedule() or on_failure(), whose arm_main starts it.
+    if (busy_) return;
+    main_timer_->cancel();
+    run(Action::fetch);
+}
+
+void Engine::answer_rotations(const Result<void>& outcome) {
+    for (auto& done : std::exchange(rotations_fetching_, {})) done(outcome);
+}
+
 void Engine::run(Action action) {
     if (stopped_ || busy_) return;
     status_.next_attempt.reset();
@@ -145,6 +168,7 @@ void Engine::run(Action action) {
 
 void Engine::run_fetch() {
     busy_ = true;
+    for (auto& done : std::exchange(rotations_waiting_, {})) rotations_fetching_.push_back(std::move(done));
     if (current_) {
         status_.state = State::refreshing;
         status_.message = "fetching a new secret; the current one stays delivered";
@@ -244,16 +268,19 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
             "dies with the token, so set token_ttl on the Vault role to at least the lease duration",
             rfc3339(*h.token_expiry), rfc3339(*h.lease_expiry),
             h.token_renewable ? " (token_num_uses leaves no use to spare for renew-self)" : "");
-        log::warning(kComponent, "Binding '{}': {}", name_, why);
+        log::warning(options_.log_fields, kComponent, "Binding '{}': {}", name_, why);
         status_.message += "; warning: " + why;
     }
     if (current_->leased)
-        log::info(kComponent, "Binding '{}': delivered a new secret (lease '{}', expires {}; token accessor '{}')",
-                  name_, current_->lease_id, expiry ? rfc3339(*expiry) : "never", current_->accessor);
+        log::info(options_.log_fields, kComponent,
+                  "Binding '{}': delivered a new secret (lease '{}', expires {}; token accessor '{}')", name_,
+                  current_->lease_id, expiry ? rfc3339(*expiry) : "never", current_->accessor);
     else
-        log::info(kComponent, "Binding '{}': delivered a secret without lease{} (token accessor '{}')", name_,
+        log::info(options_.log_fields, kComponent,
+                  "Binding '{}': delivered a secret without lease{} (token accessor '{}')", name_,
                   secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string(),
                   current_->accessor);
+    answer_rotations({});
 }
 
 // A refresh succeeded: the backoff starts over, and the last error, if any, is now a past one.
@@ -290,7 +317,8 @@ void Engine::run_reread() {
             }
             ++status_.publishes;
             held->data_json = r->data_json;
-            log::info(kComponent, "Binding '{}': the secret changed and was delivered again", name_);
+            log::info(options_.log_fields, kComponent, "Binding '{}': the secret changed and was delivered again",
+                      name_);
         }
         held->read_at = now;
         succeeded(now);
@@ -310,7 +338,8 @@ void Engine::run_renew_token() {
         if (alive.expired() || !answered_with_current(held)) return;
         const TimePoint now = clock_.now();
         if (!r) {
-            log::warning(kComponent, "Binding '{}': Failed to renew the login token: {}", name_, r.error().describe());
+            log::warning(options_.log_fields, kComponent, "Binding '{}': Failed to renew the login token: {}", name_,
+                         r.error().describe());
             if (r.error().error_class == vault::ErrorClass::permission) {
                 // The token is gone, and the lease with it: fetch a new secret now.
                 held->uses_left = 0;
@@ -344,8 +373,8 @@ void Engine::run_renew_lease() {
         if (alive.expired() || !answered_with_current(held)) return;
         const TimePoint now = clock_.now();
         if (!r) {
-            log::warning(kComponent, "Binding '{}': Failed to renew lease '{}': {}", name_, held->lease_id,
-                         r.error().describe());
+            log::warning(options_.log_fields, kComponent, "Binding '{}': Failed to renew lease '{}': {}", name_,
+                         held->lease_id, r.error().describe());
             if (r.error().error_class == vault::ErrorClass::permission && r.error().retryable) {
                 held->uses_left = 0;
                 run_fetch();
@@ -420,6 +449,11 @@ void Engine::schedule() {
 }
 
 void Engine::arm_main(TimePoint when, Action action) {
+    if (!rotations_waiting_.empty()) {
+        // An operator asked for a rotation while a request was in flight: it starts now.
+        when = clock_.now();
+        action = Action::fetch;
+    }
     status_.next_attempt = when;
     main_timer_->arm(when, [this, action] { run(action); });
 }
@@ -436,8 +470,8 @@ void Engine::on_expired() {
     const bool failing = status_.last_error && !status_.last_error->resolved_at;
     const std::string reason =
         failing ? "refreshing failed: " + status_.last_error->explanation : "no refresh succeeded in time";
-    log::warning(kComponent, "Binding '{}': secret (lease '{}') expired at {}; removing it ({})", name_,
-                 current_->lease_id, rfc3339(now), reason);
+    log::warning(options_.log_fields, kComponent, "Binding '{}': secret (lease '{}') expired at {}; removing it ({})",
+                 name_, current_->lease_id, rfc3339(now), reason);
     ops_.unpublish();
     auto old = std::move(current_);
     // A token that outlived its lease holds nothing any more.
@@ -467,10 +501,12 @@ void Engine::on_failure(const vault::VaultError& error) {
         delay = options_.config_error_retry;
     }
     const TimePoint retry_at = now + delay;
-    log::warning(kComponent, "Binding '{}': Failed to refresh (attempt {}): {}; next attempt at {}", name_,
-                 status_.attempts, error.describe(), rfc3339(retry_at));
+    log::warning(options_.log_fields, kComponent,
+                 "Binding '{}': Failed to refresh (attempt {}): {}; next attempt at {}", name_, status_.attempts,
+                 error.describe(), rfc3339(retry_at));
     set_state_after_failure(error, retry_at);
     arm_main(retry_at, Action::fetch);
+    answer_rotations(fail(error.to_error().kind, error.describe()));
 }
 
 void Engine::set_state_after_failure(const vault::VaultError& error, TimePoint retry_at) {
@@ -511,6 +547,8 @@ void Engine::stop(bool revoke, std::function<void()> done) {
     }
     stopped_ = true;
     revoke_on_stop_ = revoke;
+    for (auto& waiting : std::exchange(rotations_waiting_, {})) rotations_fetching_.push_back(std::move(waiting));
+    answer_rotations(fail(ErrorKind::unavailable, "the binding was stopped before a new secret was delivered"));
     main_timer_->cancel();
     expiry_timer_->cancel();
     status_.next_attempt.reset();

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
+#include "common/result.hpp"
 #include "policy/model.hpp"
 #include "refresh/backoff.hpp"
 #include "refresh/operations.hpp"
@@ -78,7 +80,12 @@ struct EngineOptions {
     // is not hammered, short enough that a fix is picked up without a restart.
     Duration config_error_retry{std::chrono::minutes{5}};
     RandomSource random;  // default: a seeded Mersenne Twister
+    // Carried by every log line of the binding; default: CREDGATE_BINDING=<name>.
+    log::Fields log_fields;
 };
+
+// How a rotation an operator asked for ended: the new secret delivered, or why not.
+using RotationDone = std::function<void(Result<void>)>;
 
 class Engine {
 public:
@@ -93,6 +100,11 @@ public:
     // Attempts a fresh fetch now (after a policy reload, or an operator's request), cancelling any
     // backoff wait. Ignored while a request is in flight or after stop().
     void refresh_now();
+    // An operator's rotation: fetches a fresh secret now exactly as a scheduled rotation does (a new
+    // login, a new secret, its delivery, the previous token revoked after revokeGrace). An operation
+    // in flight is answered first. `done` runs once the new secret is delivered, or with the
+    // failure (which is then handled as any other: logged, backed off, retried), or at stop().
+    void rotate(RotationDone done);
     // Cancels the refresh timers and revokes at once every superseded token still waiting, including
     // those whose revocation failed before. With `revoke`, also the current token (which revokes its
     // lease), and one a login still in flight returns, and removes the delivered file, since it would
@@ -120,6 +132,8 @@ private:
     void succeeded(TimePoint now);
     void schedule();
     void arm_main(TimePoint when, Action action);
+    // Answers the rotations waiting for the fetch that just ended.
+    void answer_rotations(const Result<void>& outcome);
     void arm_expiry();
     void on_expired();
     void retire(const Held& held, TimePoint revoke_at);
@@ -150,6 +164,8 @@ private:
     bool revoke_on_stop_ = false;
     bool awaiting_inflight_ = false;  // stop(revoke) waits for the answer of an operation in flight
     std::function<void()> stop_done_;
+    std::vector<RotationDone> rotations_waiting_;   // asked for; answered by the next fetch to start
+    std::vector<RotationDone> rotations_fetching_;  // answered when the fetch in flight ends
     Status status_;
     std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

@@ -15,9 +15,10 @@ namespace {
 constexpr std::string_view kComponent = "refresh";
 }
 
-Revocations::Revocations(std::string binding, Clock& clock, RevokeFn revoke, Duration backoff_min,
-                         Duration backoff_max, RandomSource random)
+Revocations::Revocations(std::string binding, log::Fields fields, Clock& clock, RevokeFn revoke,
+                         Duration backoff_min, Duration backoff_max, RandomSource random)
     : binding_(std::move(binding)),
+      fields_(std::move(fields)),
       clock_(clock),
       revoke_(std::move(revoke)),
       backoff_min_(backoff_min),
@@ -61,13 +62,14 @@ void Revocations::attempt(uint64_t id) {
     if (e.token.expiry && *e.token.expiry <= now) {
         // Vault revokes an expired token (and its leases) itself: nothing is left to do.
         if (e.failed_attempts > 0)
-            log::warning(kComponent,
+            log::warning(fields_, kComponent,
                          "Binding '{}': the login token ({}) expired at {} before it could be revoked ({} "
                          "failed attempt(s)); dropping it",
                          binding_, name_of(e.token), rfc3339(*e.token.expiry), e.failed_attempts);
         else
-            log::info(kComponent, "Binding '{}': the login token ({}) expired at {}, before its revocation was due",
-                      binding_, name_of(e.token), rfc3339(*e.token.expiry));
+            log::info(fields_, kComponent,
+                      "Binding '{}': the login token ({}) expired at {}, before its revocation was due", binding_,
+                      name_of(e.token), rfc3339(*e.token.expiry));
         settle(id);
         return;
     }
@@ -87,25 +89,26 @@ void Revocations::answered(uint64_t id, const vault::VaultResult<vault::Empty>& 
     e.in_flight = false;
     if (r) {
         if (e.failed_attempts > 0)
-            log::notice(kComponent, "Binding '{}': revoked the login token ({}) after {} failed attempt(s)",
+            log::notice(fields_, kComponent, "Binding '{}': revoked the login token ({}) after {} failed attempt(s)",
                         binding_, name_of(e.token), e.failed_attempts);
         else
-            log::info(kComponent, "Binding '{}': revoked the login token ({})", binding_, name_of(e.token));
+            log::info(fields_, kComponent, "Binding '{}': revoked the login token ({})", binding_, name_of(e.token));
         settle(id);
         return;
     }
     const vault::VaultError& err = r.error();
     if (err.error_class == vault::ErrorClass::permission) {
         // 403 on revoke-self: the token is already expired, revoked or used up, and so is its lease.
-        log::info(kComponent, "Binding '{}': the login token ({}) was already invalid when revoked", binding_,
+        log::info(fields_, kComponent, "Binding '{}': the login token ({}) was already invalid when revoked", binding_,
                   name_of(e.token));
         settle(id);
         return;
     }
     if (err.error_class == vault::ErrorClass::bad_request && !err.retryable) {
         // A batch token: Vault cannot revoke it; it and its leases end at its expiry.
-        log::warning(kComponent, "Binding '{}': Failed to revoke the login token ({}): {}; it stays valid until {}",
-                     binding_, name_of(e.token), err.describe(),
+        log::warning(fields_, kComponent,
+                     "Binding '{}': Failed to revoke the login token ({}): {}; it stays valid until {}", binding_,
+                     name_of(e.token), err.describe(),
                      e.token.expiry ? rfc3339(*e.token.expiry) : std::string("revoked by an operator"));
         settle(id);
         return;
@@ -120,14 +123,15 @@ void Revocations::answered(uint64_t id, const vault::VaultResult<vault::Empty>& 
     // At its expiry the token is dropped (attempt() checks it): no attempt is wasted after it.
     if (e.token.expiry && e.due > *e.token.expiry) e.due = *e.token.expiry;
     if (e.failed_attempts == 1)
-        log::warning(kComponent,
+        log::warning(fields_, kComponent,
                      "Binding '{}': Failed to revoke the login token ({}): {}; retrying with backoff until it is "
                      "revoked or expires ({})",
                      binding_, name_of(e.token), e.last_failure,
                      e.token.expiry ? rfc3339(*e.token.expiry) : std::string("it has no TTL"));
     else
-        log::debug(kComponent, "Binding '{}': revocation attempt {} of the login token ({}) failed: {}; next at {}",
-                   binding_, e.failed_attempts, name_of(e.token), e.last_failure, rfc3339(e.due));
+        log::debug(fields_, kComponent,
+                   "Binding '{}': revocation attempt {} of the login token ({}) failed: {}; next at {}", binding_,
+                   e.failed_attempts, name_of(e.token), e.last_failure, rfc3339(e.due));
     arm();
 }
 

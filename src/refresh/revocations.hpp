@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "refresh/backoff.hpp"
 #include "refresh/operations.hpp"
 #include "vault/token.hpp"
@@ -30,9 +31,10 @@ class Revocations {
 public:
     using RevokeFn = std::function<void(const vault::Token&, Callback<vault::Empty>)>;
 
-    // `binding` names the binding in logs. `clock` must outlive this object.
-    Revocations(std::string binding, Clock& clock, RevokeFn revoke, Duration backoff_min, Duration backoff_max,
-                RandomSource random);
+    // `binding` names the binding in log lines, which carry `fields` (log::binding_fields). `clock`
+    // must outlive this object.
+    Revocations(std::string binding, log::Fields fields, Clock& clock, RevokeFn revoke, Duration backoff_min,
+                Duration backoff_max, RandomSource random);
     ~Revocations();
     Revocations(const Revocations&) = delete;
     Revocations& operator=(const Revocations&) = delete;
@@ -72,6 +74,7 @@ private:
     std::string name_of(const RetiredToken& t) const;
 
     std::string binding_;
+    log::Fields fields_;
     Clock& clock_;
     RevokeFn revoke_;
     Duration backoff_min_;

@@ -258,12 +258,15 @@ revokeOnShutdown: {"true" if revoke_on_shutdown else "false"}
             f.write(yaml_text)
         os.rename(tmp, path)
 
-    def start(self, insecure=True, wait=True):
+    def start(self, insecure=True, wait=True, output=None, env=None):
+        """`output`: where credgated's stdout and stderr go instead of its log file (e.g. a journal
+        stream); `env`: its environment instead of this one."""
         args = [CREDGATED, "--config", self.config]
         if insecure:
             args.append("--insecure-no-enforcement")
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        out = output if output is not None else self.log
+        self.proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
         if wait:
             deadline = time.time() + START_TIMEOUT_S
             while time.time() < deadline:
@@ -362,11 +365,11 @@ class IntegrationCase(unittest.TestCase):
         return d
 
     def seed_node(self, jwt="discovery", ttl="15m", role_overrides=None, refresh=None, insecure=True,
-                  issuer_extra="", **policy_kw):
+                  issuer_extra="", output=None, env=None, **policy_kw):
         """The seed scenario in the operator's order: the node (and so its issuer) comes up first,
         Vault is configured to trust it, then the binding is installed with a reload."""
         node = self.credgated("", issuer_extra=issuer_extra)
-        node.start(insecure=insecure)
+        node.start(insecure=insecure, output=output, env=env)
         _, iss = node.api("GET", "/v1/issuer")
         if jwt == "discovery":
             cfg = {"oidc_discovery_url": node.issuer}

@@ -373,3 +373,31 @@ TEST_CASE("metrics expose tokens pending revocation, and a resolved error is no 
     m = render_metrics(d, kNow);
     CHECK(m.find("credgate_last_error{binding=") == std::string::npos);
 }
+
+TEST_CASE("metrics carry the build, the issuer key's age and the audit verdicts by binding") {
+    DaemonSnapshot d;
+    d.version = "0.1.0";
+    d.revision = "v0.1.0-12-gabcdef0";
+    d.issuer_key_created = kNow - std::chrono::seconds{3600 + 5};
+    d.audit_events[{"openai", "allow"}] = 7;
+    d.audit_events[{"openai", "deny"}] = 2;
+    d.audit_events[{"", "deny"}] = 1;  // a tamper decision on an object of no binding
+    const std::string m = render_metrics(d, kNow);
+    CHECK(m.find("# TYPE credgate_build_info gauge\n"
+                 "credgate_build_info{version=\"0.1.0\",revision=\"v0.1.0-12-gabcdef0\"} 1\n") != std::string::npos);
+    CHECK(m.find("# TYPE credgate_issuer_key_age_seconds gauge\ncredgate_issuer_key_age_seconds 3605\n") !=
+          std::string::npos);
+    CHECK(m.find("# TYPE credgate_audit_events_total counter\n") != std::string::npos);
+    CHECK(m.find("credgate_audit_events_total{binding=\"openai\",verdict=\"allow\"} 7\n") != std::string::npos);
+    CHECK(m.find("credgate_audit_events_total{binding=\"openai\",verdict=\"deny\"} 2\n") != std::string::npos);
+    CHECK(m.find("credgate_audit_events_total{binding=\"\",verdict=\"deny\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("without audit events the audit family is declared and has no samples") {
+    DaemonSnapshot d;
+    d.issuer_key_created = kNow;
+    const std::string m = render_metrics(d, kNow);
+    CHECK(m.find("# TYPE credgate_audit_events_total counter\n") != std::string::npos);
+    CHECK(m.find("credgate_audit_events_total{") == std::string::npos);
+    CHECK(m.find("credgate_issuer_key_age_seconds 0\n") != std::string::npos);
+}

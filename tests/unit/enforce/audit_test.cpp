@@ -64,6 +64,26 @@ TEST_CASE("a refused read through an fd names its binding; a refused ptrace of a
     CHECK_FALSE(doc.HasMember("binding_index"));
 }
 
+TEST_CASE("the binding an event is counted and logged under is the one its read decision names") {
+    identity::CompiledRules rules;
+    rules.bindings.push_back({"openai", "spiffe://example.org/ai-agent", {}});
+    enforce::AuditEvent e;
+    e.verdict = "deny";
+    e.hook = "file_open";
+    e.binding = 0;
+    const auto* b = enforce::audit_binding(e, &rules);
+    REQUIRE(b != nullptr);
+    CHECK(b->name == "openai");
+    CHECK(b->spiffe_id == "spiffe://example.org/ai-agent");
+    CHECK(enforce::audit_binding(e, nullptr) == nullptr);
+    e.binding = 1;  // a slot the rules do not know
+    CHECK(enforce::audit_binding(e, &rules) == nullptr);
+    e.binding = 0;
+    e.hook = "inode_unlink";  // a tamper decision: its index names no binding
+    CHECK_FALSE(enforce::audit_names_binding(e));
+    CHECK(enforce::audit_binding(e, &rules) == nullptr);
+}
+
 TEST_CASE("a binding's slot hash is stable, never zero and tells names apart") {
     using credgate::enforce::binding_name_hash;
     CHECK(binding_name_hash("agent-key") == binding_name_hash("agent-key"));

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <rapidjson/document.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -305,7 +306,11 @@ TEST_CASE("rotation keeps the previous key in the JWKS until its last token expi
     REQUIRE(issuer);
     std::string first_kid = (*issuer)->current_kid();
 
+    const TimePoint start = clock.now();
+    CHECK((*issuer)->current_key_created() == start);
+
     clock.advance(std::chrono::minutes{59});
+    CHECK((*issuer)->current_key_created() == start);  // its age is now 59 min
     auto old_token = (*issuer)->mint(request());  // expires at 64 min
     REQUIRE(old_token);
     CHECK(old_token->kid == first_kid);
@@ -313,6 +318,7 @@ TEST_CASE("rotation keeps the previous key in the JWKS until its last token expi
     clock.advance(std::chrono::minutes{1});  // rotation at 60 min
     std::string second_kid = (*issuer)->current_kid();
     CHECK(second_kid != first_kid);
+    CHECK((*issuer)->current_key_created() == start + std::chrono::minutes{60});
     CHECK((*issuer)->published_kids() == std::vector<std::string>{second_kid, first_kid});
     auto new_token = (*issuer)->mint(request());
     REQUIRE(new_token);
@@ -334,7 +340,7 @@ TEST_CASE("rotation keeps the previous key in the JWKS until its last token expi
     CHECK((*issuer)->current_kid() != second_kid);
 }
 
-TEST_CASE("a persisted key file is created 0600, reloaded with the same kid, and never rotated") {
+TEST_CASE("a persisted key file is created 0600, reloaded with the same kid and its age, and never rotated") {
     TempDir dir;
     ManualClock clock;
     auto opts = options();
@@ -346,6 +352,7 @@ TEST_CASE("a persisted key file is created 0600, reloaded with the same kid, and
         REQUIRE(issuer);
         kid = (*issuer)->current_kid();
         pem = (*issuer)->public_key_pem();
+        CHECK((*issuer)->current_key_created() == clock.now());  // created just now
         CHECK(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
         struct stat st {};
         REQUIRE(::stat(opts.settings.key_file->c_str(), &st) == 0);
@@ -357,9 +364,14 @@ TEST_CASE("a persisted key file is created 0600, reloaded with the same kid, and
     content << in.rdbuf();
     CHECK(content.str().starts_with("-----BEGIN PRIVATE KEY-----"));
 
+    // Reloaded, the key is as old as its file.
+    const TimePoint written{std::chrono::seconds{1'600'000'000}};
+    const struct timespec times[2] = {{1'600'000'000, 0}, {1'600'000'000, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, opts.settings.key_file->c_str(), times, 0) == 0);
     auto again = Issuer::create(opts, clock);
     REQUIRE(again);
     CHECK((*again)->current_kid() == kid);
+    CHECK((*again)->current_key_created() == written);
     CHECK((*again)->public_key_pem() == pem);
     auto token = (*again)->mint(request());
     REQUIRE(token);

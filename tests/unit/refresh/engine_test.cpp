@@ -887,3 +887,156 @@ TEST_CASE("every state has its own upper-case name, the one status documents and
     CHECK(std::string(to_string(State::ok)) == "OK");
     CHECK(std::string(to_string(State::retrying)) == "RETRYING");
 }
+
+namespace {
+// Each login's token reads its own key, so a rotation is visible in the lease id.
+vault::VaultResult<vault::SecretResult> key_of_token(const vault::Token& t) {
+    return openai_secret(3600s, false, "sk-" + t.reveal());
+}
+}  // namespace
+
+TEST_CASE("an operator's rotation logs in and delivers at once, and revokes the old token after the grace") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.async = true;
+    ops.on_read = key_of_token;
+    auto o = options();
+    o.tuning.revoke_grace = 30s;
+    Engine engine("b", clock, ops, o);
+    engine.start();
+    ops.complete_all();
+    REQUIRE(ops.publishes == 1);
+    const TimePoint scheduled = *engine.status().next_attempt;
+    clock.advance(10min);
+
+    std::optional<Result<void>> outcome;
+    engine.rotate([&outcome](Result<void> r) { outcome = std::move(r); });
+    CHECK(ops.logins == 2);  // now, not at the scheduled time
+    CHECK(engine.status().state == State::refreshing);
+    ops.complete_next();  // login
+    CHECK_FALSE(outcome);
+    ops.complete_next();  // read, then delivery
+    REQUIRE(outcome);
+    CHECK(outcome->has_value());
+    CHECK(ops.publishes == 2);
+    const auto st = engine.status();
+    CHECK(st.state == State::ok);
+    CHECK(st.lease_id == "openai/creds/my-role/sk-hvs.t2");
+    CHECK(*st.secret_expiry == clock.now() + 3600s);
+    CHECK(*st.next_attempt == scheduled + 10min);  // the schedule starts over from the new lease
+    CHECK(st.tokens_held == 2);
+
+    clock.advance(30s - 1ms);
+    CHECK(ops.revoked.empty());
+    clock.advance(1ms);
+    CHECK(ops.revoked == std::vector<std::string>{"hvs.t1"});
+    ops.complete_all();
+    CHECK(engine.status().tokens_held == 1);
+}
+
+TEST_CASE("a rotation asked for while a request is in flight starts once that request has answered") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.async = true;
+    ops.on_read = key_of_token;
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    ops.complete_all();
+    clock.advance(*engine.status().next_attempt - clock.now());  // the scheduled rotation starts
+    REQUIRE(ops.logins == 2);
+
+    std::optional<Result<void>> outcome;
+    engine.rotate([&outcome](Result<void> r) { outcome = std::move(r); });
+    CHECK(ops.logins == 2);
+    ops.complete_next();  // the scheduled rotation's login
+    ops.complete_next();  // and read: delivered, but it began before the request
+    CHECK(ops.publishes == 2);
+    CHECK_FALSE(outcome);
+    CHECK(*engine.status().next_attempt == clock.now());
+    clock.advance(0ms);
+    CHECK(ops.logins == 3);
+    ops.complete_next();
+    ops.complete_next();
+    REQUIRE(outcome);
+    CHECK(outcome->has_value());
+    CHECK(engine.status().lease_id == "openai/creds/my-role/sk-hvs.t3");
+}
+
+TEST_CASE("a failed rotation answers with Vault's error, keeps the current secret and backs off") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    REQUIRE(ops.published);
+    const auto delivered = ops.published;
+    ops.on_login = [] {
+        return vault::VaultResult<vault::LoginResult>(
+            std::unexpected(vault_error(vault::ErrorClass::unavailable, 503, true, "Vault is sealed")));
+    };
+    std::optional<Result<void>> outcome;
+    engine.rotate([&outcome](Result<void> r) { outcome = std::move(r); });
+    REQUIRE(outcome);
+    REQUIRE_FALSE(outcome->has_value());
+    CHECK(outcome->error().kind == ErrorKind::unavailable);
+    CHECK(outcome->error().message.find("HTTP 503") != std::string::npos);
+    CHECK(outcome->error().message.find("Vault is sealed") != std::string::npos);
+    CHECK(ops.published == delivered);
+    const auto st = engine.status();
+    CHECK(st.state == State::retrying);
+    REQUIRE(st.next_attempt);
+    CHECK(*st.next_attempt > clock.now());
+}
+
+TEST_CASE("a rotation is refused by a stopped binding, and answered when the binding stops during it") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.async = true;
+    Engine engine("b", clock, ops, options());
+    engine.start();
+    ops.complete_all();
+    std::optional<Result<void>> during;
+    engine.rotate([&during](Result<void> r) { during = std::move(r); });
+    REQUIRE(ops.logins == 2);
+    engine.stop(true);
+    REQUIRE(during);
+    CHECK_FALSE(during->has_value());
+    CHECK(during->error().message.find("stopped") != std::string::npos);
+    ops.complete_all();
+
+    std::optional<Result<void>> after;
+    engine.rotate([&after](Result<void> r) { after = std::move(r); });
+    REQUIRE(after);
+    CHECK_FALSE(after->has_value());
+    CHECK(ops.logins == 2);
+}
+
+TEST_CASE("every log line of a binding carries its name and SPIFFE ID for the journal") {
+    ManualClock clock;
+    FakeOps ops(clock);
+    ops.on_read = key_of_token;
+    auto o = options();
+    o.tuning.revoke_grace = 1s;
+    o.log_fields = log::binding_fields("openai", "spiffe://example.org/ai-agent");
+    log::Capture capture;
+    Engine engine("openai", clock, ops, o);
+    engine.start();
+    engine.rotate([](Result<void>) {});
+    clock.advance(1s);  // the superseded token is revoked
+    REQUIRE(ops.revoked.size() == 1);
+    REQUIRE(capture.count("delivered a new secret") == 2);
+    REQUIRE(capture.count("rotating on request") == 1);
+    REQUIRE(capture.count("revoked the login token") == 1);
+    for (size_t i = 0; i < capture.lines().size(); ++i) {
+        CAPTURE(capture.lines()[i]);
+        CHECK(capture.field(i, "CREDGATE_BINDING") == "openai");
+        CHECK(capture.field(i, "SPIFFE_ID") == "spiffe://example.org/ai-agent");
+    }
+
+    log::Capture plain;
+    FakeOps other_ops(clock);
+    Engine other("kv", clock, other_ops, options());  // no fields given: its name at least
+    other.start();
+    REQUIRE(plain.lines().size() == 1);
+    CHECK(plain.field(0, "CREDGATE_BINDING") == "kv");
+    CHECK(plain.field(0, "SPIFFE_ID").empty());
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// BindingSet: starting a binding (or blocking it), retrying it after a reload, and stopping it.
+#include "daemon/binding_set.hpp"
+
+#include "common/log.hpp"
+#include "daemon/delivery_sinks.hpp"
+#include "http/client_factory.hpp"
+#include "protection/protection.hpp"
+#include "runtime/event_loop.hpp"
+
+#include <fmt/format.h>
+
+namespace credgate::daemon {
+namespace {
+constexpr const char* kComponent = "daemon";
+}
+
+BindingSet::~BindingSet() {
+    // Engines first (they hold ops), then ops, then the clients they call through.
+    for (auto& [n, rt] : running_) rt->engine.reset();
+    for (auto& rt : retired_) rt->engine.reset();
+    running_.clear();
+    retired_.clear();
+}
+
+http::Client* BindingSet::client_for(const std::optional<std::string>& ca_file) {
+    const std::string key = ca_file.value_or("");
+    if (auto it = clients_.find(key); it != clients_.end()) return it->second.get();
+    http::ClientOptions o;
+    o.ca_file = ca_file;
+    auto c = http::make_client(context_.loop, o);
+    if (!c) return nullptr;
+    return (clients_[key] = std::move(*c)).get();
+}
+
+void BindingSet::start(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
+    auto rt = std::make_unique<BindingRuntime>();
+    const std::string name = def.binding.meta.name;
+    rt->backend = context_.sinks.backend_of(def);
+    rt->def = std::move(def);
+    const delivery::Target target{rt->def.workload_uuid, name, rt->def.binding.output.file_name};
+    auto sink = context_.sinks.sink_for(rt->backend, name);
+    rt->path = context_.sinks.path_of(rt->backend, target);
+    if (context_.protection.mode() == protection::ProtectionMode::blocked) {
+        rt->blocked = context_.protection.blocked_message();
+    } else if (!sink) {
+        rt->blocked = sink.error().message;
+    } else if (auto it = refused.find(name); it != refused.end()) {
+        rt->blocked = fmt::format("the identity '{}' cannot be turned into kernel rules: {}",
+                                  rt->def.identity.meta.name, it->second);
+    }
+    if (rt->blocked.empty()) {
+        auto* http = client_for(rt->def.source.vault.ca_file);
+        auto vc = http ? vault::VaultClient::create(*http, rt->def.source.vault)
+                       : Result<vault::VaultClient>(
+                             fail(ErrorKind::config,
+                                  fmt::format("cannot use CA file '{}'", rt->def.source.vault.ca_file.value_or(""))));
+        if (!vc) {
+            rt->blocked = "the credential source cannot be used: " + vc.error().message;
+        } else {
+            rt->ops = std::make_unique<DaemonBindingOps>(rt->def, std::move(*vc), context_.issuer, **sink);
+            refresh::EngineOptions eo;
+            eo.tuning = rt->def.binding.refresh;
+            eo.log_fields = rt->log_fields();
+            rt->engine = std::make_unique<refresh::Engine>(name, context_.loop.clock(), *rt->ops, eo);
+        }
+    }
+    if (!rt->blocked.empty())
+        log::error(rt->log_fields(), kComponent, "Binding '{}' is blocked: {}", name, rt->blocked);
+    auto* raw = rt.get();
+    running_[name] = std::move(rt);
+    if (raw->engine) raw->engine->start();
+}
+
+void BindingSet::retry(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
+    auto it = running_.find(def.binding.meta.name);
+    if (it == running_.end()) return;
+    auto& rt = *it->second;
+    if (!rt.engine) {
+        // Blocked (credgate.ko was not loaded, enforcement was missing, …): tried again.
+        running_.erase(it);
+        start(std::move(def), refused);
+        return;
+    }
+    auto st = rt.engine->status().state;
+    if (st == refresh::State::failed || st == refresh::State::retrying || st == refresh::State::expired)
+        rt.engine->refresh_now();
+}
+
+void BindingSet::stop(const std::string& name, bool revoke, std::function<void()> done) {
+    auto it = running_.find(name);
+    if (it == running_.end()) {
+        if (done) done();
+        return;
+    }
+    auto rt = std::move(it->second);
+    running_.erase(it);
+    BindingRuntime* raw = rt.get();
+    retired_.push_back(std::move(rt));
+    if (!raw->engine) {
+        if (done) done();
+        return;
+    }
+    raw->engine->stop(revoke, std::move(done));
+    // Removed now, before a restarted binding can publish at the same path. Without revocation
+    // the engine keeps the file; the secret must still not outlive the binding.
+    raw->ops->unpublish();
+}
+
+const BindingRuntime* BindingSet::find(const std::string& name) const {
+    auto it = running_.find(name);
+    return it == running_.end() ? nullptr : it->second.get();
+}
+
+BindingRuntime* BindingSet::find(const std::string& name) {
+    auto it = running_.find(name);
+    return it == running_.end() ? nullptr : it->second.get();
+}
+
+void BindingSet::unpublish_retired() {
+    for (auto& rt : retired_)
+        if (rt->ops) rt->ops->unpublish();
+}
+
+}  // namespace credgate::daemon
