@@ -17,6 +17,7 @@
 
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
+#include "identity/caching_resolver.hpp"
 #include "identity/compile.hpp"
 #include "identity/host_resolver.hpp"
 #include "protection/rule_swap.hpp"
@@ -62,37 +63,6 @@ private:
 };
 
 #if CREDGATE_HAVE_ENFORCE
-// process:sha256 values are looked up among every program the policy names by process:path (in any
-// identity), so an identity may name its program by content alone; each file is hashed once per apply.
-std::vector<std::string> program_paths(const std::vector<policy::BindingDefinition>& bindings) {
-    std::vector<std::string> paths;
-    for (const auto& b : bindings)
-        for (const auto& alternative : b.identity.selectors)
-            for (const auto& term : alternative.terms)
-                if (term.key == policy::SelectorKey::process_path)
-                    paths.insert(paths.end(), term.values.begin(), term.values.end());
-    std::sort(paths.begin(), paths.end());
-    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
-    return paths;
-}
-
-class HashCachingResolver final : public identity::Resolver {
-public:
-    Result<identity::FileKey> file(const std::string& path) override { return system_.file(path); }
-    Result<std::string> sha256_hex(const std::string& path) override {
-        if (auto it = hashes_.find(path); it != hashes_.end()) return it->second;
-        return hashes_.emplace(path, system_.sha256_hex(path)).first->second;
-    }
-    Result<uint32_t> user(const std::string& name) override { return system_.user(name); }
-    Result<uint32_t> group(const std::string& name) override { return system_.group(name); }
-    Result<uint64_t> cgroup(const std::string& path) override { return system_.cgroup(path); }
-    Result<identity::UnitCgroup> unit_cgroup(const std::string& unit) override { return system_.unit_cgroup(unit); }
-
-private:
-    identity::SystemResolver system_;
-    std::map<std::string, Result<std::string>> hashes_;
-};
-
 class Enforced final : public Protection {
 public:
     Enforced(std::unique_ptr<enforce::Enforcer> e, Clock& clock)
@@ -105,8 +75,11 @@ public:
     const std::string& problem() const override { return problem_; }
 
     Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>& bindings) override {
-        HashCachingResolver resolver;
-        const std::vector<std::string> candidates = program_paths(bindings);
+        identity::SystemResolver host;
+        identity::CachingResolver resolver(host);
+        std::vector<policy::WorkloadIdentity> identities;
+        for (const auto& b : bindings) identities.push_back(b.identity);
+        const std::vector<std::string> candidates = identity::program_paths(identities);
         std::map<std::string, std::string> refused;
         std::set<std::string> warned;
         std::vector<std::string> names;
