@@ -17,6 +17,7 @@
 
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
+#include "enforce/exec_records.hpp"
 #include "identity/caching_resolver.hpp"
 #include "identity/compile.hpp"
 #include "identity/host_resolver.hpp"
@@ -65,8 +66,9 @@ private:
 #if CREDGATE_HAVE_ENFORCE
 class Enforced final : public Protection {
 public:
-    Enforced(std::unique_ptr<enforce::Enforcer> e, Clock& clock)
+    Enforced(std::unique_ptr<enforce::Enforcer> e, Clock& clock, std::string pin_dir)
         : enforcer_(std::move(e)),
+          pin_dir_(std::move(pin_dir)),
           swap_(clock,
                 {[this] { return enforcer_->inactive_half_clean(); }, [this] { return enforcer_->clear_inactive_half(); },
                  [this](const identity::CompiledRules& r) { return enforcer_->apply_rules(r); }},
@@ -181,8 +183,9 @@ public:
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
             // Not a message of this module: the kernel's decisions, one JSON object a line, filtered by "audit:".
-            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
-                       enforce::audit_json(e, &rules_));
+            const std::string line = enforce::audit_json(e, &rules_);
+            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit", line);
+            if (audit_observer_) audit_observer_(line);
         });
         if (!n) {
             if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
@@ -190,6 +193,17 @@ public:
             return 0;
         }
         return *n;
+    }
+
+    void on_audit(std::function<void(const std::string&)> observer) override { audit_observer_ = std::move(observer); }
+
+    Result<std::optional<identity::FileKey>> executed_file(pid_t pid) const override {
+        if (!exec_records_) {
+            auto opened = enforce::ExecRecords::open(pin_dir_);
+            if (!opened) return fail(opened.error());
+            exec_records_ = std::move(*opened);
+        }
+        return exec_records_->executed_file(pid);
     }
 
 private:
@@ -277,6 +291,8 @@ private:
     }
 
     std::unique_ptr<enforce::Enforcer> enforcer_;
+    std::string pin_dir_;
+    mutable std::optional<enforce::ExecRecords> exec_records_;  // opened at the first question
     RuleSwap swap_;  // after enforcer_: its timer goes first
     // Bindings a rule set still waiting in swap_ removes, by slot (the kernel's rules still name them).
     std::map<std::string, uint32_t> unwritten_;
@@ -290,6 +306,7 @@ private:
     static constexpr size_t kRetiredPruneAt = 64;
     bool applied_once_ = false;
     bool audit_failed_ = false;  // logged once
+    std::function<void(const std::string&)> audit_observer_;
     std::set<std::string> warned_;  // compile warnings of the applied rule set, logged once
 };
 #endif
@@ -361,7 +378,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
         if (e) {
             log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
                         (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
-            return std::make_unique<Enforced>(std::move(*e), clock);
+            return std::make_unique<Enforced>(std::move(*e), clock, s.pin_dir);
         }
         problem = fmt::format("cannot load the BPF LSM programs under '{}': {}", s.pin_dir, e.error().message);
     } else {
