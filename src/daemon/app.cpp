@@ -3,6 +3,7 @@
 #include "daemon/app.hpp"
 
 #include "common/log.hpp"
+#include "daemon/audit_feed.hpp"
 #include "daemon/backend_choice.hpp"
 #include "daemon/binding_ops.hpp"
 #include "daemon/control_api.hpp"
@@ -112,6 +113,7 @@ public:
         if (!defs) return refuse(defs.error(), fmt::format("resolve the bindings in '{}'", config_.policies_dir));
 
         protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement, loop_.clock());
+        protection_->on_audit([this](const std::string& line) { audit_.add(line); });
         if (protection_->mode() == protection::ProtectionMode::enforced) watch_cgroups();
 
         issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};
@@ -578,6 +580,10 @@ public:
         return s;
     }
 
+    std::vector<policy::BindingDefinition> definitions() const override { return applied_; }
+    const protection::Protection& protection() const override { return *protection_; }
+    AuditFeed& audit() override { return audit_; }
+
 private:
     runtime::EventLoop& loop_;
     AppOptions options_;
@@ -603,6 +609,7 @@ private:
     bool stopping_ = false;
     bool finished_ = false;
     size_t pending_stops_ = 0;
+    AuditFeed audit_{loop_.clock()};  // for credgatectl audit
 };
 
 }  // namespace

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Control API handlers and their JSON rendering (the only place in src/daemon that sees rapidjson).
+// Control API handlers and their JSON rendering (the control_*.cpp files and audit_feed.cpp are the
+// only places in src/daemon that see rapidjson).
 #include "daemon/control_api.hpp"
 
 #include "common/log.hpp"
+#include "daemon/control_audit.hpp"
+#include "daemon/control_identities.hpp"
 #include "common/time_text.hpp"
 #include "policy/values.hpp"
 #include "protection/file_owner.hpp"
@@ -382,6 +385,7 @@ http::Handler control_handler(App& app, const Clock& clock) {
             auto outcome = app.reload();
             return respond(json_response(outcome.ok ? 200 : 422, reload_json(outcome)));
         }
+        if (serve_identities(app, req, respond) || serve_audit(app, req, respond)) return;
         respond(error_response(404, fmt::format("no such endpoint: {} {}", req.method, req.path)));
     };
 }
