@@ -62,6 +62,9 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
                                                         "(connecting failed: {})",
                                                         sock, r.error().message));
     }
+    if (r->status == 403)  // credgated's own check of the caller (see peer_allowed in the daemon)
+        return fail(ErrorKind::permission, fmt::format("credgated refused this user on the control socket {}: {}",
+                                                       sock, first_error(r->body)));
     return ControlReply{r->status, std::move(r->body)};
 }
 

@@ -77,12 +77,12 @@ int run_status(const ControlTarget& target, bool json) {
     auto reply = control_request(target, "GET", "/v1/status");
     if (!reply) {
         std::fprintf(stderr, "credgatectl status: %s\n", reply.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (reply->status != 200) {
         std::fprintf(stderr, "credgatectl status: credgated answered %d: %s\n", reply->status,
                      first_error(reply->body).c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (json) {
         std::fputs(reply->body.c_str(), stdout);
@@ -92,7 +92,7 @@ int run_status(const ControlTarget& target, bool json) {
     d.Parse(reply->body.c_str());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("bindings") || !d["bindings"].IsArray()) {
         std::fprintf(stderr, "credgatectl status: credgated sent a status document that is not valid JSON\n");
-        return kExitFailure;
+        return kExitUnavailable;
     }
     const auto& daemon = d["daemon"];
     const std::string mode = get_string(daemon["enforcement"], "mode");
@@ -170,6 +170,7 @@ Subcommand add_status(CLI::App& parent) {
     auto json = std::make_shared<bool>(false);
     add_control_options(*app, *target);
     app->add_flag("--json", *json, "print credgated's status document as JSON");
+    app->footer("Exit codes: 0 status printed; 2 usage; 3 credgated could not be asked (not running, no socket, not root).");
     return {app, [target, json] { return run_status(*target, *json); }};
 }
 
