@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -75,6 +76,15 @@ std::string first_error(const std::string& body) {
         d["errors"][0].IsString())
         return d["errors"][0].GetString();
     return body;
+}
+
+std::string query_value(std::string_view value) {
+    std::string out;
+    for (unsigned char c : value) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+        else out += fmt::format("%{:02X}", c);
+    }
+    return out;
 }
 
 }  // namespace credgate::cli
