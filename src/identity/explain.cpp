@@ -69,8 +69,8 @@ std::string has_text(Fact fact, const ProcessFacts& f, const std::vector<std::pa
                 return fmt::format("{} ({}), recorded by the kernel at its exec{}", name.empty() ? "a file" : name,
                                    file_key_text(*f.exe),
                                    name.empty() && !f.exe_path.empty() ? fmt::format("; it runs {}", f.exe_path) : "");
-            return fmt::format("{} ({}), from /proc/{}/exe{}", f.exe_path, file_key_text(*f.exe), f.pid,
-                               "; for a script this is its interpreter, the kernel matches the script");
+            // From /proc (no kernel to ask): for a script, its interpreter; the explain document says so once.
+            return fmt::format("{} ({})", f.exe_path, file_key_text(*f.exe));
         }
         case Fact::uid:
             return f.real_uid == f.uid ? fmt::format("uid {}", f.uid)
