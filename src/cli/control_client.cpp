@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -62,6 +63,9 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
                                                         "(connecting failed: {})",
                                                         sock, r.error().message));
     }
+    if (r->status == 403)  // credgated's own check of the caller (see peer_allowed in the daemon)
+        return fail(ErrorKind::permission, fmt::format("credgated refused this user on the control socket {}: {}",
+                                                       sock, first_error(r->body)));
     return ControlReply{r->status, std::move(r->body)};
 }
 
@@ -72,6 +76,15 @@ std::string first_error(const std::string& body) {
         d["errors"][0].IsString())
         return d["errors"][0].GetString();
     return body;
+}
+
+std::string query_value(std::string_view value) {
+    std::string out;
+    for (unsigned char c : value) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+        else out += fmt::format("%{:02X}", c);
+    }
+    return out;
 }
 
 }  // namespace credgate::cli

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace credgate::cli {
 
@@ -34,5 +35,8 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
 
 // The first entry of a JSON {"errors": [...]} body, or the body itself.
 std::string first_error(const std::string& body);
+
+// A value percent-encoded for a request's query string.
+std::string query_value(std::string_view value);
 
 }  // namespace credgate::cli

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
     subcommands.push_back(add_get(app));
     subcommands.push_back(add_issuer(app));
     subcommands.push_back(add_reload(app));
+    subcommands.push_back(add_identities(app));
+    subcommands.push_back(add_explain(app));
+    subcommands.push_back(add_audit(app));
     subcommands.push_back(add_rotate(app));
 
     try {

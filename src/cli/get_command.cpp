@@ -29,7 +29,7 @@ int run_get(const GetOptions& o) {
     auto reply = control_request(o.target, "GET", "/v1/bindings/" + o.name);
     if (!reply) {
         std::fprintf(stderr, "credgatectl get: %s\n", reply.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (reply->status == 404) {
         std::fprintf(stderr, "credgatectl get: credgated has no binding named '%s'\n", o.name.c_str());
@@ -38,7 +38,7 @@ int run_get(const GetOptions& o) {
     if (reply->status != 200) {
         std::fprintf(stderr, "credgatectl get: credgated answered %d: %s\n", reply->status,
                      first_error(reply->body).c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (o.output == "json") {
         std::fputs(reply->body.c_str(), stdout);
@@ -47,7 +47,7 @@ int run_get(const GetOptions& o) {
     auto yaml = json_to_yaml(reply->body);
     if (!yaml) {
         std::fprintf(stderr, "credgatectl get: %s\n", yaml.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     std::fputs(yaml->c_str(), stdout);
     return kExitOk;
@@ -65,6 +65,8 @@ Subcommand add_get(CLI::App& parent) {
     app->add_option("-o,--output", o->output, "yaml or json")
         ->check(CLI::IsMember({"yaml", "json"}))
         ->capture_default_str();
+    app->footer("Exit codes: 0 printed; 1 credgated has no such binding; 2 usage; 3 credgated could not be asked "
+                "(not running, no socket, not root).");
     return {app, [o] { return run_get(*o); }};
 }
 

@@ -70,18 +70,18 @@ int run_issuer(const ControlTarget& target, const std::string& cli) {
     auto reply = control_request(target, "GET", "/v1/issuer");
     if (!reply) {
         std::fprintf(stderr, "credgatectl issuer: %s\n", reply.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (reply->status != 200) {
         std::fprintf(stderr, "credgatectl issuer: credgated answered %d: %s\n", reply->status,
                      first_error(reply->body).c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     rapidjson::Document d;
     d.Parse(reply->body.c_str());
     if (d.HasParseError() || !d.IsObject()) {
         std::fprintf(stderr, "credgatectl issuer: credgated sent a document that is not valid JSON\n");
-        return kExitFailure;
+        return kExitUnavailable;
     }
     const std::string url = str(d, "issuer");
     const bool key_file = d.HasMember("keyFile");
@@ -150,6 +150,7 @@ Subcommand add_issuer(CLI::App& parent) {
     app->add_option("--cli", *cli, "command name to print: bao or vault")
         ->check(CLI::IsMember({"bao", "vault"}))
         ->capture_default_str();
+    app->footer("Exit codes: 0 printed; 2 usage; 3 credgated could not be asked (not running, no socket, not root).");
     return {app, [target, cli] { return run_issuer(*target, *cli); }};
 }
 

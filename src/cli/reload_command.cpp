@@ -22,14 +22,14 @@ int run_reload(const ControlTarget& target) {
     auto reply = control_request(target, "POST", "/v1/reload");
     if (!reply) {
         std::fprintf(stderr, "credgatectl reload: %s\n", reply.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     rapidjson::Document d;
     d.Parse(reply->body.c_str());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("ok")) {
         std::fprintf(stderr, "credgatectl reload: credgated answered %d: %s\n", reply->status,
                      first_error(reply->body).c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     for (const auto& w : d["warnings"].GetArray()) std::fprintf(stderr, "%s\n", w.GetString());
     if (!d["ok"].GetBool()) {
@@ -49,6 +49,8 @@ Subcommand add_reload(CLI::App& parent) {
     auto* app = parent.add_subcommand("reload", "Reload credgated's policies (all or nothing)");
     auto target = std::make_shared<ControlTarget>();
     add_control_options(*app, *target);
+    app->footer("Exit codes: 0 reloaded; 1 refused (the running policy is unchanged); 2 usage; 3 credgated could not "
+                "be asked (not running, no socket, not root).");
     return {app, [target] { return run_reload(*target); }};
 }
 

@@ -49,14 +49,14 @@ int run_rotate(const RotateOptions& o) {
     auto reply = control_request(o.target, "POST", "/v1/bindings/" + o.name + "/rotate", kRotateTimeout);
     if (!reply) {
         std::fprintf(stderr, "credgatectl rotate: %s\n", reply.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     switch (reply->status) {
     case 200: break;
     case 404:
         std::fprintf(stderr, "credgatectl rotate: credgated has no binding named '%s' (see credgatectl status)\n",
                      o.name.c_str());
-        return kExitNotFound;
+        return kExitUsage;
     case 409:
         std::fprintf(stderr, "credgatectl rotate: %s; fix that, then run credgatectl reload\n",
                      first_error(reply->body).c_str());
@@ -74,7 +74,7 @@ int run_rotate(const RotateOptions& o) {
         auto yaml = json_to_yaml(reply->body);
         if (!yaml) {
             std::fprintf(stderr, "credgatectl rotate: %s\n", yaml.error().message.c_str());
-            return kExitFailure;
+            return kExitUnavailable;
         }
         std::fputs(yaml->c_str(), stdout);
         return kExitOk;
@@ -89,8 +89,8 @@ Subcommand add_rotate(CLI::App& parent) {
     auto* app = parent.add_subcommand("rotate", "Fetch a fresh secret for a binding now, as a scheduled rotation does");
     app->footer("As a scheduled rotation: a new login, a new secret delivered, and the login token it replaces "
                 "revoked after the binding's revokeGrace. Waits for the outcome.\n"
-                "Exit status: 0 rotated, 1 the rotation failed or credgated could not be asked, 2 usage, 3 no such "
-                "binding, 4 the binding is BLOCKED.");
+                "Exit codes: 0 rotated; 1 the rotation failed (the binding keeps its secret); 2 usage, or no binding of "
+                "that name; 3 credgated could not be asked; 4 the binding is BLOCKED.");
     auto o = std::make_shared<RotateOptions>();
     add_control_options(*app, o->target);
     app->add_option("binding", o->name, "CredentialBinding name")->required();

@@ -16,12 +16,12 @@ int run_status(const ControlTarget& target, bool json, const Clock& clock) {
     auto reply = control_request(target, "GET", "/v1/status");
     if (!reply) {
         std::fprintf(stderr, "credgatectl status: %s\n", reply.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (reply->status != 200) {
         std::fprintf(stderr, "credgatectl status: credgated answered %d: %s\n", reply->status,
                      first_error(reply->body).c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     if (json) {
         std::fputs(reply->body.c_str(), stdout);
@@ -30,7 +30,7 @@ int run_status(const ControlTarget& target, bool json, const Clock& clock) {
     auto text = status_text(reply->body, clock.now());
     if (!text) {
         std::fprintf(stderr, "credgatectl status: %s\n", text.error().message.c_str());
-        return kExitFailure;
+        return kExitUnavailable;
     }
     std::fputs(text->c_str(), stdout);
     return kExitOk;
@@ -44,6 +44,7 @@ Subcommand add_status(CLI::App& parent, const Clock& clock) {
     auto json = std::make_shared<bool>(false);
     add_control_options(*app, *target);
     app->add_flag("--json", *json, "print credgated's status document as JSON");
+    app->footer("Exit codes: 0 status printed; 2 usage; 3 credgated could not be asked (not running, no socket, not root).");
     return {app, [target, json, &clock] { return run_status(*target, *json, clock); }};
 }
 

@@ -3,6 +3,7 @@
 // in plain words and how long ago), after lines on enforcement and delivery; then notes and each
 // binding's warnings (e.g. a bound program another uid could replace).
 #include "cli/status_table.hpp"
+#include "cli/table.hpp"
 
 #include "common/time_text.hpp"
 
@@ -126,15 +127,7 @@ Result<std::string> status_text(std::string_view json, TimePoint now) {
         rows.push_back({name, get_string(st, "spiffeID"), get_string(b["spec"], "credentialSource"), state, file,
                         expires_in(st), last_error(st, state, now)});
     }
-    std::vector<size_t> width(rows[0].size(), 0);
-    for (const auto& r : rows)
-        for (size_t i = 0; i + 1 < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-    for (const auto& r : rows) {
-        std::string line;
-        for (size_t i = 0; i < r.size(); ++i)
-            line += i + 1 < r.size() ? fmt::format("{:<{}}   ", r[i], width[i]) : r[i];
-        out += line + "\n";
-    }
+    out += render_table(rows);
     if (rows.size() == 1) out += "(no bindings)\n";
     const char* kStopped = "stoppedBindingsRevocationsPending";
     if (daemon.HasMember(kStopped) && daemon[kStopped].IsUint64() && daemon[kStopped].GetUint64() > 0)

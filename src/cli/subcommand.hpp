@@ -13,12 +13,15 @@
 
 namespace credgate::cli {
 
-// Exit codes shared by every subcommand.
+// Exit codes shared by every subcommand (the README's "Exit codes" lists them per command).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // the command ran and found a problem (e.g. invalid policy)
-inline constexpr int kExitUsage = 2;    // bad command line or nothing to act on
-inline constexpr int kExitNotFound = 3;  // credgated has no binding of that name (rotate)
-inline constexpr int kExitBlocked = 4;   // the binding is BLOCKED and cannot act (rotate)
+// The command ran and the answer is no: a problem found (an invalid policy, a refused reload, an
+// unknown binding for get), access denied (explain), nothing matched (identities, audit).
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;        // bad command line or nothing to act on (explain, rotate: no such pid or binding)
+// credgated could not be asked (not running, no socket, not root) or its answer could not be used.
+inline constexpr int kExitUnavailable = 3;
+inline constexpr int kExitBlocked = 4;  // the binding is BLOCKED and cannot act (rotate)
 
 struct Subcommand {
     CLI::App* app = nullptr;  // owned by the parent CLI::App

@@ -118,6 +118,7 @@ Subcommand add_validate(CLI::App& parent) {
                     fmt::format("agent settings file (default {}; optional when PATHs are given and it does not exist)",
                                 policy::kDefaultConfigPath));
     app->add_option("paths", opts->paths, "policy files or directories (default: policies.dir from the settings)");
+    app->footer("Exit codes: 0 valid; 1 invalid; 2 usage (nothing to check).");
     return Subcommand{app, [opts] { return run_validate(*opts); }};
 }
 

@@ -9,12 +9,18 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace credgate::runtime {
 class EventLoop;
 }
+namespace credgate::protection {
+class Protection;
+}
 
 namespace credgate::daemon {
+
+class AuditFeed;
 
 struct AppOptions {
     std::string config_path;
@@ -40,6 +46,12 @@ public:
     virtual void rotate(const std::string& binding, std::function<void(RotateOutcome)> done) = 0;
     // Graceful stop: revokes (revokeOnShutdown), removes files, then stops the loop.
     virtual void shutdown() = 0;
+
+    // For credgatectl identities, explain and audit: the definitions whose rules are applied (blocked
+    // bindings included), the kernel gate, and the kernel's recent decisions.
+    virtual std::vector<policy::BindingDefinition> definitions() const = 0;
+    virtual const protection::Protection& protection() const = 0;
+    virtual AuditFeed& audit() = 0;
 };
 
 }  // namespace credgate::daemon

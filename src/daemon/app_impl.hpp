@@ -5,6 +5,7 @@
 #pragma once
 
 #include "daemon/app.hpp"
+#include "daemon/audit_feed.hpp"
 #include "daemon/audit_poll.hpp"
 #include "daemon/binding_set.hpp"
 #include "daemon/delivery_sinks.hpp"
@@ -44,6 +45,9 @@ public:
     ReloadOutcome reload() override;
     void rotate(const std::string& binding, std::function<void(RotateOutcome)> done) override;
     void shutdown() override;
+    std::vector<policy::BindingDefinition> definitions() const override;
+    const protection::Protection& protection() const override { return *protection_; }
+    AuditFeed& audit() override { return audit_feed_; }
 
 private:
     Result<void> serve_metrics();
@@ -59,6 +63,7 @@ private:
     policy::AgentConfig config_;
     std::string node_;
     TimePoint started_at_{};
+    AuditFeed audit_feed_;  // the kernel's recent decisions, for credgatectl audit
 
     // Declared in the order they start; destroyed in reverse.
     std::unique_ptr<protection::Protection> protection_;

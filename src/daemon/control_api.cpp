@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// Control API handlers and their JSON rendering (the only place in src/daemon that sees rapidjson).
+// Control API handlers and their JSON rendering (the control_*.cpp files and audit_feed.cpp are the
+// only places in src/daemon that see rapidjson).
 #include "daemon/control_api.hpp"
 
 #include "common/log.hpp"
 #include "common/time_text.hpp"
+#include "daemon/control_audit.hpp"
+#include "daemon/control_identities.hpp"
+#include "daemon/control_json.hpp"
 #include "policy/values.hpp"
 #include "protection/file_owner.hpp"
 
@@ -17,20 +21,9 @@
 namespace credgate::daemon {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using namespace control_json;
 constexpr std::string_view kBindingsPrefix = "/v1/bindings/";
 constexpr std::string_view kRotateSuffix = "/rotate";
-
-void str(Writer& w, std::string_view key, std::string_view value) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-void key(Writer& w, std::string_view k) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
-void string(Writer& w, std::string_view v) {
-    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
 
 void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     const auto& d = b.definition;
@@ -185,22 +178,6 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     }
     w.EndObject();
     w.EndObject();
-}
-
-http::ServerResponse json_response(int status, std::string body) {
-    return http::text_response(status, std::move(body) + "\n", "application/json");
-}
-
-http::ServerResponse error_response(int status, std::string_view message) {
-    rapidjson::StringBuffer sb;
-    Writer w(sb);
-    w.StartObject();
-    key(w, "errors");
-    w.StartArray();
-    string(w, message);
-    w.EndArray();
-    w.EndObject();
-    return json_response(status, sb.GetString());
 }
 
 }  // namespace
@@ -420,6 +397,7 @@ http::Handler control_handler(App& app, Clock& clock) {
             auto outcome = app.reload();
             return respond(json_response(outcome.ok ? 200 : 422, reload_json(outcome)));
         }
+        if (serve_identities(app, req, respond) || serve_audit(app, req, respond)) return;
         respond(error_response(404, fmt::format("no such endpoint: {} {}", req.method, req.path)));
     };
 }

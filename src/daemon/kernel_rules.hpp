@@ -35,6 +35,8 @@ public:
     Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>& definitions);
     // Stops following units and cgroups.
     void stop_following();
+    // The definitions of the rules in the kernel (blocked bindings included).
+    const std::vector<policy::BindingDefinition>& applied() const { return applied_; }
 
 private:
     void watch_cgroups(runtime::EventLoop& loop);

@@ -58,7 +58,7 @@ std::unexpected<Error> refuse(const std::vector<policy::Diagnostic>& problems, s
 }  // namespace
 
 AppImpl::AppImpl(runtime::EventLoop& loop, AppOptions options)
-    : loop_(loop), options_(std::move(options)), notifier_(loop.clock()) {}
+    : loop_(loop), options_(std::move(options)), notifier_(loop.clock()), audit_feed_(loop.clock()) {}
 
 AppImpl::~AppImpl() {
     if (rules_) rules_->stop_following();
@@ -81,6 +81,7 @@ Result<void> AppImpl::init() {
     if (!defs) return refuse(defs.error(), fmt::format("resolve the bindings in '{}'", config_.policies_dir));
 
     protection_ = protection::Protection::create(config_, options_.insecure_no_enforcement, loop_.clock());
+    protection_->on_audit([this](const std::string& line) { audit_feed_.add(line); });
     rules_ = std::make_unique<KernelRules>(loop_, *protection_);
 
     issuer::IssuerOptions io{config_.issuer, config_.trust_domain, node_};

@@ -59,6 +59,10 @@ DaemonSnapshot AppImpl::status() const {
     return d;
 }
 
+std::vector<policy::BindingDefinition> AppImpl::definitions() const {
+    return rules_ ? rules_->applied() : std::vector<policy::BindingDefinition>{};
+}
+
 IssuerSnapshot AppImpl::issuer() const {
     IssuerSnapshot s;
     s.url = issuer_->issuer_url();

@@ -35,6 +35,8 @@ std::vector<T> intersect(std::optional<std::vector<T>>& current, std::vector<T> 
     return out;
 }
 
+}  // namespace
+
 Comm to_comm(const std::string& name) {
     Comm c{};
     // The kernel keeps TASK_COMM_LEN - 1 bytes of the name.
@@ -42,7 +44,17 @@ Comm to_comm(const std::string& name) {
     return c;
 }
 
-}  // namespace
+std::vector<std::string> program_paths(const std::vector<policy::WorkloadIdentity>& identities) {
+    std::vector<std::string> paths;
+    for (const auto& identity : identities)
+        for (const auto& alternative : identity.selectors)
+            for (const auto& term : alternative.terms)
+                if (term.key == policy::SelectorKey::process_path)
+                    paths.insert(paths.end(), term.values.begin(), term.values.end());
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    return paths;
+}
 
 uint64_t kernel_dev(uint64_t st_dev) noexcept {
     return (static_cast<uint64_t>(major(st_dev)) << 20) | static_cast<uint64_t>(minor(st_dev));

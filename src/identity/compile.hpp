@@ -40,6 +40,9 @@ inline constexpr size_t kCommLength = CREDGATE_COMM_LEN;  // TASK_COMM_LEN, NUL 
 
 using Comm = std::array<char, kCommLength>;
 
+// A name as the kernel keeps it in `comm`: its first kCommLength - 1 bytes, NUL padded.
+Comm to_comm(const std::string& name);
+
 // Every fact whose bit is in fact_mask must be a member of its set; an empty set matches nobody.
 struct CompiledAlternative {
     uint32_t fact_mask = 0;
@@ -88,6 +91,10 @@ public:
     // Only the system manager's own unit; an error (naming what was passed over) when none runs.
     virtual Result<UnitCgroup> unit_cgroup(const std::string& unit) = 0;
 };
+
+// The files process:sha256 values are looked up among: every program the identities name by
+// process:path (any identity may name its program by content alone), sorted, each once.
+std::vector<std::string> program_paths(const std::vector<policy::WorkloadIdentity>& identities);
 
 // `sha256_candidates`: executables hashed to resolve process:sha256 (besides this identity's
 // process:path files). A value that resolves to nothing is a warning and leaves its set smaller:

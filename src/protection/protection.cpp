@@ -17,6 +17,8 @@
 
 #if CREDGATE_HAVE_ENFORCE
 #include "enforce/enforcer.hpp"
+#include "enforce/exec_records.hpp"
+#include "identity/caching_resolver.hpp"
 #include "identity/compile.hpp"
 #include "identity/host_resolver.hpp"
 #include "protection/rule_swap.hpp"
@@ -80,41 +82,11 @@ private:
 };
 
 #if CREDGATE_HAVE_ENFORCE
-// process:sha256 values are looked up among every program the policy names by process:path (in any
-// identity), so an identity may name its program by content alone; each file is hashed once per apply.
-std::vector<std::string> program_paths(const std::vector<policy::BindingDefinition>& bindings) {
-    std::vector<std::string> paths;
-    for (const auto& b : bindings)
-        for (const auto& alternative : b.identity.selectors)
-            for (const auto& term : alternative.terms)
-                if (term.key == policy::SelectorKey::process_path)
-                    paths.insert(paths.end(), term.values.begin(), term.values.end());
-    std::sort(paths.begin(), paths.end());
-    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
-    return paths;
-}
-
-class HashCachingResolver final : public identity::Resolver {
-public:
-    Result<identity::FileKey> file(const std::string& path) override { return system_.file(path); }
-    Result<std::string> sha256_hex(const std::string& path) override {
-        if (auto it = hashes_.find(path); it != hashes_.end()) return it->second;
-        return hashes_.emplace(path, system_.sha256_hex(path)).first->second;
-    }
-    Result<uint32_t> user(const std::string& name) override { return system_.user(name); }
-    Result<uint32_t> group(const std::string& name) override { return system_.group(name); }
-    Result<uint64_t> cgroup(const std::string& path) override { return system_.cgroup(path); }
-    Result<identity::UnitCgroup> unit_cgroup(const std::string& unit) override { return system_.unit_cgroup(unit); }
-
-private:
-    identity::SystemResolver system_;
-    std::map<std::string, Result<std::string>> hashes_;
-};
-
 class Enforced final : public Protection {
 public:
-    Enforced(std::unique_ptr<enforce::Enforcer> e, Clock& clock)
+    Enforced(std::unique_ptr<enforce::Enforcer> e, Clock& clock, std::string pin_dir)
         : enforcer_(std::move(e)),
+          pin_dir_(std::move(pin_dir)),
           swap_(clock,
                 {[this] { return enforcer_->inactive_half_clean(); }, [this] { return enforcer_->clear_inactive_half(); },
                  [this](const identity::CompiledRules& r) { return enforcer_->apply_rules(r); }},
@@ -123,8 +95,11 @@ public:
     const std::string& problem() const override { return problem_; }
 
     Result<std::map<std::string, std::string>> apply(const std::vector<policy::BindingDefinition>& bindings) override {
-        HashCachingResolver resolver;
-        const std::vector<std::string> candidates = program_paths(bindings);
+        identity::SystemResolver host;
+        identity::CachingResolver resolver(host);
+        std::vector<policy::WorkloadIdentity> identities;
+        for (const auto& b : bindings) identities.push_back(b.identity);
+        const std::vector<std::string> candidates = identity::program_paths(identities);
         std::map<std::string, std::string> refused;
         std::set<std::string> warned;
         std::vector<std::string> names;
@@ -233,8 +208,9 @@ public:
             log::Fields fields = binding ? log::binding_fields(binding->name, binding->spiffe_id) : log::Fields{};
             fields.push_back({std::string(log::kVerdictField), e.verdict});
             // Not a message of this module: the kernel's decisions, one JSON object a line, filtered by "audit:".
-            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit",
-                       enforce::audit_json(e, &rules_), fields);
+            const std::string line = enforce::audit_json(e, &rules_);
+            log::write(e.verdict == "allow" ? log::Level::info : log::Level::notice, "audit", line, fields);
+            if (audit_observer_) audit_observer_(line);
         });
         if (!n) {
             if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
@@ -245,6 +221,16 @@ public:
     }
 
     AuditCounts audit_counts() const override { return audit_counts_; }
+    void on_audit(std::function<void(const std::string&)> observer) override { audit_observer_ = std::move(observer); }
+
+    Result<std::optional<identity::FileKey>> executed_file(pid_t pid) const override {
+        if (!exec_records_) {
+            auto opened = enforce::ExecRecords::open(pin_dir_);
+            if (!opened) return fail(opened.error());
+            exec_records_ = std::move(*opened);
+        }
+        return exec_records_->executed_file(pid);
+    }
 
 private:
     // A restarted credgated keeps every binding in the slot it had, so the files it published keep
@@ -332,6 +318,8 @@ private:
     }
 
     std::unique_ptr<enforce::Enforcer> enforcer_;
+    std::string pin_dir_;
+    mutable std::optional<enforce::ExecRecords> exec_records_;  // opened at the first question
     RuleSwap swap_;  // after enforcer_: its timer goes first
     // Bindings a rule set still waiting in swap_ removes, by slot (the kernel's rules still name them).
     std::map<std::string, uint32_t> unwritten_;
@@ -347,6 +335,7 @@ private:
     bool audit_failed_ = false;  // logged once
     AuditCounts audit_counts_;
     BindingFields fields_;
+    std::function<void(const std::string&)> audit_observer_;
     std::set<std::string> warned_;  // compile warnings of the applied rule set, logged once
 };
 #endif
@@ -418,7 +407,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
         if (e) {
             log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
                         (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
-            return std::make_unique<Enforced>(std::move(*e), clock);
+            return std::make_unique<Enforced>(std::move(*e), clock, s.pin_dir);
         }
         problem = fmt::format("cannot load the BPF LSM programs under '{}': {}", s.pin_dir, e.error().message);
     } else {

@@ -6,16 +6,21 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "delivery/sink.hpp"
+#include "identity/compile.hpp"
 #include "policy/binding_definition.hpp"
 #include "policy/model.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace credgate::protection {
 
@@ -84,6 +89,15 @@ public:
     // The audit events drained so far, by binding name ("" for an object of no binding: a directory,
     // credgated's pins, a workload's process) and verdict ("allow", "deny", "audit-deny").
     virtual AuditCounts audit_counts() const { return {}; }
+    // Each audit line drain_audit logs is also handed to `observer` (the control API's recent events).
+    virtual void on_audit(std::function<void(const std::string& json_line)> observer) { (void)observer; }
+    // The program the kernel programs recorded at `pid`'s last exec (the script for #!), which is what
+    // process:path rules match: nullopt when the process has no record (it predates the programs).
+    // ErrorKind::unsupported when there is no kernel to ask (not enforcing); not_found: no such process.
+    virtual Result<std::optional<identity::FileKey>> executed_file(pid_t pid) const {
+        (void)pid;
+        return fail(ErrorKind::unsupported, "kernel enforcement is not active");
+    }
 };
 
 // How often credgated drains the kernel's audit ring buffer.

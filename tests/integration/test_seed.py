@@ -103,7 +103,7 @@ class SeedScenario(IntegrationCase):
             os.chmod(d, 0o755)
         r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", CREDGATECTL, "status",
                             "--socket", node.socket], capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.returncode, 3, r.stdout)
         self.assertIn("permission denied", r.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(node.socket).st_mode), 0o600)
 
@@ -127,7 +127,7 @@ class SeedScenario(IntegrationCase):
     def test_credgatectl_explains_a_missing_socket(self):
         node = self.credgated(self.policy())
         r = node.ctl("status")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 3)
         self.assertIn("credgated is not running or the control socket", r.stderr)
         self.assertIn(node.socket, r.stderr)
 

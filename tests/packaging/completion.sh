@@ -51,4 +51,8 @@ expect "" get binding ''
 expect "json yaml" get binding openai -o ''
 expect "bao vault" issuer --cli ''
 expect "--json" status --j
+expect "json yaml" explain --pid 1 -o ''
+expect "json" audit -o ''
+expect "allow audit-deny deny" audit --verdict ''
+expect "--follow" audit --fo
 finish

@@ -5,40 +5,18 @@
 
 #include <map>
 
+#include "identity/caching_resolver.hpp"
 #include "identity/compile.hpp"
 #include "policy/values.hpp"
+#include "table_resolver.hpp"
 
 using namespace credgate;
 using identity::Fact;
 using identity::FileKey;
 using policy::SelectorKey;
+using TableResolver = identity::test::TableResolver;
 
 namespace {
-
-class TableResolver final : public identity::Resolver {
-public:
-    std::map<std::string, FileKey> files;
-    std::map<std::string, std::string> hashes;
-    std::map<std::string, uint32_t> users, groups;
-    std::map<std::string, uint64_t> cgroups, units;
-
-    template <typename M>
-    static auto find(const M& m, const std::string& k, const char* what) -> Result<typename M::mapped_type> {
-        auto it = m.find(k);
-        if (it == m.end()) return fail(ErrorKind::not_found, std::string("no ") + what + " " + k);
-        return it->second;
-    }
-    Result<FileKey> file(const std::string& p) override { return find(files, p, "file"); }
-    Result<std::string> sha256_hex(const std::string& p) override { return find(hashes, p, "file"); }
-    Result<uint32_t> user(const std::string& n) override { return find(users, n, "user"); }
-    Result<uint32_t> group(const std::string& n) override { return find(groups, n, "group"); }
-    Result<uint64_t> cgroup(const std::string& p) override { return find(cgroups, p, "cgroup"); }
-    Result<identity::UnitCgroup> unit_cgroup(const std::string& u) override {
-        auto id = find(units, u, "unit");
-        if (!id) return fail(id.error());
-        return identity::UnitCgroup{*id, "system.slice/" + u, {}};
-    }
-};
 
 policy::WorkloadIdentity identity_of(std::vector<std::vector<policy::SelectorTerm>> alternatives) {
     policy::WorkloadIdentity id;
@@ -152,4 +130,30 @@ TEST_CASE("more alternatives than the kernel holds, or an empty one, are refused
                                                         {term(SelectorKey::process_uid, {"1"})});
     CHECK_FALSE(identity::compile_identity(identity_of(many), r));
     CHECK_FALSE(identity::compile_identity(identity_of({{}}), r));
+}
+
+TEST_CASE("program_paths lists every identity's process:path programs once, sorted, for process:sha256") {
+    auto a = identity_of({{term(SelectorKey::process_path, {"/usr/bin/b", "/usr/bin/a"}), term(SelectorKey::process_uid, {"1"})}});
+    auto b = identity_of({{term(SelectorKey::process_uid, {"2"})}, {term(SelectorKey::process_path, {"/usr/bin/a"})}});
+    CHECK(identity::program_paths({a, b}) == std::vector<std::string>{"/usr/bin/a", "/usr/bin/b"});
+}
+
+TEST_CASE("a caching resolver asks its host once per value, failures included") {
+    struct Counting final : public identity::Resolver {
+        TableResolver table;
+        int asked = 0;
+        Result<FileKey> file(const std::string& p) override { ++asked; return table.file(p); }
+        Result<std::string> sha256_hex(const std::string& p) override { ++asked; return table.sha256_hex(p); }
+        Result<uint32_t> user(const std::string& n) override { ++asked; return table.user(n); }
+        Result<uint32_t> group(const std::string& n) override { ++asked; return table.group(n); }
+        Result<uint64_t> cgroup(const std::string& p) override { ++asked; return table.cgroup(p); }
+        Result<identity::UnitCgroup> unit_cgroup(const std::string& u) override { ++asked; return table.unit_cgroup(u); }
+    } host;
+    host.table.files["/bin/agent"] = FileKey{1, 2};
+    identity::CachingResolver cache(host);
+    CHECK(cache.file("/bin/agent").value() == FileKey{1, 2});
+    CHECK(cache.file("/bin/agent").value() == FileKey{1, 2});
+    CHECK_FALSE(cache.user("nobody-here"));
+    CHECK_FALSE(cache.user("nobody-here"));
+    CHECK(host.asked == 2);
 }
