@@ -95,18 +95,10 @@ int run_explain(const ExplainOptions& o) {
         return kExitUnavailable;
     }
     const int rc = flag(d, "allowed") ? kExitOk : kExitFailure;
-    if (o.output == "json") {
-        std::fputs(reply->body.c_str(), stdout);
-    } else if (o.output == "yaml") {
-        auto yaml = json_to_yaml(reply->body);
-        if (!yaml) {
-            std::fprintf(stderr, "credgatectl explain: %s\n", yaml.error().message.c_str());
-            return kExitUnavailable;
-        }
-        std::fputs(yaml->c_str(), stdout);
-    } else {
+    if (o.output.empty())
         print_text(d);
-    }
+    else if (!print_document("explain", reply->body, o.output))
+        return kExitUnavailable;
     return rc;
 }
 

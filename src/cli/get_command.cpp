@@ -40,17 +40,7 @@ int run_get(const GetOptions& o) {
                      first_error(reply->body).c_str());
         return kExitUnavailable;
     }
-    if (o.output == "json") {
-        std::fputs(reply->body.c_str(), stdout);
-        return kExitOk;
-    }
-    auto yaml = json_to_yaml(reply->body);
-    if (!yaml) {
-        std::fprintf(stderr, "credgatectl get: %s\n", yaml.error().message.c_str());
-        return kExitUnavailable;
-    }
-    std::fputs(yaml->c_str(), stdout);
-    return kExitOk;
+    return print_document("get", reply->body, o.output) ? kExitOk : kExitUnavailable;
 }
 
 }  // namespace

@@ -104,18 +104,10 @@ int run_identities(const IdentitiesOptions& o) {
         return kExitUnavailable;
     }
     const int rc = d["matches"].Empty() ? kExitFailure : kExitOk;
-    if (o.output == "json") {
-        std::fputs(reply->body.c_str(), stdout);
-    } else if (o.output == "yaml") {
-        auto yaml = json_to_yaml(reply->body);
-        if (!yaml) {
-            std::fprintf(stderr, "credgatectl identities: %s\n", yaml.error().message.c_str());
-            return kExitUnavailable;
-        }
-        std::fputs(yaml->c_str(), stdout);
-    } else {
+    if (o.output.empty())
         print_tables(d);
-    }
+    else if (!print_document("identities", reply->body, o.output))
+        return kExitUnavailable;
     return rc;
 }
 

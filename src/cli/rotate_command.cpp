@@ -66,19 +66,7 @@ int run_rotate(const RotateOptions& o) {
                      first_error(reply->body).c_str());
         return kExitFailure;
     }
-    if (o.output == "json") {
-        std::fputs(reply->body.c_str(), stdout);
-        return kExitOk;
-    }
-    if (o.output == "yaml") {
-        auto yaml = json_to_yaml(reply->body);
-        if (!yaml) {
-            std::fprintf(stderr, "credgatectl rotate: %s\n", yaml.error().message.c_str());
-            return kExitUnavailable;
-        }
-        std::fputs(yaml->c_str(), stdout);
-        return kExitOk;
-    }
+    if (!o.output.empty()) return print_document("rotate", reply->body, o.output) ? kExitOk : kExitUnavailable;
     std::printf("%s\n", summary(o.name, reply->body).c_str());
     return kExitOk;
 }

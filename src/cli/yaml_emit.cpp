@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdio>
 #include <string>
 
 namespace credgate::cli {
@@ -144,6 +145,21 @@ Result<std::string> json_to_yaml(std::string_view json, const YamlComments& comm
     Emitter e(comments);
     e.document(d);
     return e.take();
+}
+
+bool print_document(std::string_view command, const std::string& json, std::string_view output) {
+    if (output == "json") {
+        std::fputs(json.c_str(), stdout);
+        return true;
+    }
+    auto yaml = json_to_yaml(json);
+    if (!yaml) {
+        std::fprintf(stderr, "credgatectl %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+                     yaml.error().message.c_str());
+        return false;
+    }
+    std::fputs(yaml->c_str(), stdout);
+    return true;
 }
 
 }  // namespace credgate::cli

@@ -18,4 +18,8 @@ using YamlComments = std::map<std::string, std::vector<std::string>>;
 
 Result<std::string> json_to_yaml(std::string_view json, const YamlComments& comments = {});
 
+// Prints credgated's JSON answer on stdout as `output` ("json": as it came; "yaml": json_to_yaml).
+// False when it cannot be rendered, with "credgatectl <command>: <reason>" on stderr.
+bool print_document(std::string_view command, const std::string& json, std::string_view output);
+
 }  // namespace credgate::cli

@@ -6,17 +6,12 @@
 #include "common/log.hpp"
 #include "common/url.hpp"
 #include "http/client_factory.hpp"
+#include "http/detail/beast.hpp"
 #include "http/location.hpp"
 #include "runtime/detail/io_context.hpp"
 #include "runtime/event_loop.hpp"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 
 #include <openssl/ssl.h>
 
@@ -27,12 +22,6 @@
 #include <variant>
 
 namespace credgate::http {
-namespace net = boost::asio;
-namespace ssl = boost::asio::ssl;
-namespace bhttp = boost::beast::http;
-using tcp = net::ip::tcp;
-using unix_socket = net::local::stream_protocol;
-using boost::system::error_code;
 
 // Response headers larger than this are a protocol error (Vault's are a few hundred bytes).
 inline constexpr uint32_t kClientMaxHeaderBytes = 64 * 1024;

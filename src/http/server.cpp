@@ -4,15 +4,10 @@
 #include "http/server.hpp"
 
 #include "common/log.hpp"
+#include "http/detail/beast.hpp"
 #include "runtime/detail/io_context.hpp"
 #include "runtime/event_loop.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -25,12 +20,6 @@
 #include <list>
 
 namespace credgate::http {
-namespace net = boost::asio;
-namespace ssl = boost::asio::ssl;
-namespace bhttp = boost::beast::http;
-using tcp = net::ip::tcp;
-using unix_socket = net::local::stream_protocol;
-using boost::system::error_code;
 
 namespace {
 
