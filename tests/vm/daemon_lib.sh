@@ -38,6 +38,26 @@ bao() {  # bao METHOD PATH JSON: the HTTP call behind a `bao` command
   [[ $code == 200 || $code == 204 ]] || die "$1 /v1/$2 answered $code: $(head -c 300 "$w/bao.out")"
 }
 
+# The seed's operator steps in devvault (after `start_devvault ROOT_TOKEN proj_seed`), which
+# tests/vm/openai_agent.py's headers match. seed_openai: steps 1-4, the OpenAI engine of org-seed,
+# its role my-role for project proj_seed, and the ACL policy read-openai-apikeys that reads its keys.
+seed_openai() {
+  bao POST sys/mounts/openai '{"type":"openai"}'
+  bao POST openai/config '{"admin_api_key":"sk-admin-seed","admin_api_key_id":"key_admin_seed","organization_id":"org-seed"}'
+  bao POST openai/roles/my-role '{"project_id":"proj_seed","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
+  bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
+}
+# seed_jwt ISSUER_URL: steps 5-6, the JWT auth method trusting the issuer's discovery document. The
+# issuer must be serving: Vault fetches the document when the configuration is written.
+seed_jwt() {
+  bao POST sys/auth/jwt '{"type":"jwt"}'
+  bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$1\"}"
+}
+# seed_jwt_role ROLE WORKLOAD_ID: step 7, a role for spiffe://example.org/WORKLOAD_ID that reads the keys.
+seed_jwt_role() {
+  bao POST "auth/jwt/role/$1" "{\"role_type\":\"jwt\",\"user_claim\":\"sub\",\"bound_audiences\":\"vault\",\"bound_subject\":\"spiffe://example.org/$2\",\"token_policies\":\"read-openai-apikeys\",\"token_type\":\"service\",\"token_num_uses\":2}"
+}
+
 # write_credgate_yaml NODE [BACKEND]: settings for a credgated whose delivery.backend is BACKEND
 # (default file: files under $root; auto: credgate.ko when it is loaded).
 write_credgate_yaml() {

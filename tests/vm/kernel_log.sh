@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run-in-vm judges the guest's kernel log: a command that passes but leaves a kernel warning in the log
-# fails, and run-in-vm names the record; a command that leaves a benign record passes. Two boots.
+# fails, and run-in-vm names the record; a command that leaves a benign record passes. Two boots, in
+# the mode CREDGATE_VM_INIT names (chroot or systemd).
 set -u
 harness=${1:?usage: kernel_log.sh RUN_IN_VM}
 failures=0

@@ -32,29 +32,7 @@ insmod "$ko" || die "insmod $ko failed"
 mount -t tmpfs -o mode=0755 tmpfs /opt
 mkdir -p /opt/ai-agent/bin
 agent=/opt/ai-agent/bin/ai-agent
-cat >"$agent" <<'EOF'
-#!/usr/bin/python3
-# The agent: reads one field from one file and calls GET /v1/models with it.
-import json, sys, urllib.error, urllib.request
-path, url, keep = sys.argv[1:4]
-try:
-    data = json.load(open(path))
-except OSError as e:
-    print(f"agent: {path}: {e.strerror}")
-    sys.exit(1)
-request = urllib.request.Request(url + "/v1/models", headers={
-    "Authorization": "Bearer " + data["api_key"], "OpenAI-Organization": "org-seed", "OpenAI-Project": "proj_seed"})
-try:
-    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=60) as r:
-        status = r.status
-except urllib.error.HTTPError as e:
-    status = e.code
-with open(keep, "w") as f:
-    f.write(data["api_key"])
-print(f"agent: fields {sorted(data)}; GET /v1/models -> {status}")
-sys.exit(0 if status == 200 else 1)
-EOF
-chmod 0755 "$agent"
+install -m 0755 "$(dirname "$0")/openai_agent.py" "$agent"
 cp "$agent" "$w/intruder/copy-of-agent"
 mkdir -p "$w/intruder/bin"; cp /bin/cat "$w/intruder/bin/ai-agent"   # comm "ai-agent"
 chmod -R 0755 "$w/intruder"
@@ -71,13 +49,9 @@ poll 90 ctl status || die "credgated did not answer on its control socket"
 [[ $(ctl status --json | json_get daemon.delivery.sysfs.moduleLoaded) == True ]] || die "credgated does not see credgate.ko"
 pass "credgated enforcing, credgate.ko loaded (credgatectl status)"
 
-bao POST sys/mounts/openai '{"type":"openai"}'                                              # step 1
-bao POST openai/config '{"admin_api_key":"sk-admin-seed","admin_api_key_id":"key_admin_seed","organization_id":"org-seed"}'
-bao POST openai/roles/my-role '{"project_id":"proj_seed","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
-bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
-bao POST sys/auth/jwt '{"type":"jwt"}'                                                      # step 5
-bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$issuer\"}"
-bao POST auth/jwt/role/openai-apikeys '{"role_type":"jwt","user_claim":"sub","bound_audiences":"vault","bound_subject":"spiffe://example.org/ai-agent","token_policies":"read-openai-apikeys","token_type":"service","token_num_uses":2}'
+seed_openai                                                                                 # steps 1-4
+seed_jwt "$issuer"                                                                          # steps 5-6
+seed_jwt_role openai-apikeys ai-agent                                                       # step 7
 
 # ---- the shipped example, unchanged ------------------------------------------------------------
 cp "$example" "$w/policies.d/ai-agent-openai.yaml"
