@@ -36,7 +36,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader before load (src/enforce/enforcer.cpp). */
+/* Set by the loader before load (src/enforce/lifecycle.cpp). */
 const volatile char credgate_pin_prefix[32] = "/sys/fs/bpf/credgate";
 
 extern const void bpf_link_fops __ksym;
