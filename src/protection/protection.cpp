@@ -201,6 +201,8 @@ public:
         }
     }
 
+    void register_owners() override { enforcer_->register_owners(); }
+
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
             const auto* binding = enforce::audit_binding(e, &rules_);
@@ -403,6 +405,7 @@ std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config
         enforce::Settings s;
         s.mode = config.enforcement.mode;
         s.pin_dir = config.enforcement.pin_dir;
+        s.owner_executables = config.enforcement.owner_executables;
         auto e = enforce::Enforcer::create(s);
         if (e) {
             log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
