@@ -764,6 +764,12 @@ int BPF_PROG(credgate_sb_umount, struct vfsmount *mnt, int flags, int ret)
 
 	if (ret)
 		return ret;
+#ifdef CREDGATE_TEST_VARIANT
+	/* Only in the test build's second object (tests/vm/meson.build), never in an installed one: one
+	 * more store, so that this program's tag differs and an upgrade to it replaces the programs. */
+	volatile __u32 credgate_variant = CREDGATE_TEST_VARIANT;
+	(void)credgate_variant;
+#endif
 	/* The credential file system: its root directory is one of ours. */
 	ret = credgate_guard(BPF_CORE_READ(mnt, mnt_root, d_inode), CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_SB_UMOUNT);
 	if (ret)
