@@ -39,6 +39,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load (src/enforce/lifecycle.cpp). */
 const volatile char credgate_pin_prefix[32] = "/sys/fs/bpf/credgate";
 
+/* Typeless: libbpf takes its address from /proc/kallsyms, and the probe (src/enforce/probe.cpp)
+ * refuses to enforce when that reads 0. */
 extern const void bpf_link_fops __ksym;
 
 struct {

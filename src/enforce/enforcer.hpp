@@ -31,8 +31,10 @@ struct Support {
     std::string message;  // empty when supported
 };
 
-// Checks /sys/kernel/security/lsm, kernel BTF, and that a no-op LSM program loads and attaches.
-// Cached: the first result is returned on every later call.
+// Checks /sys/kernel/security/lsm, kernel BTF, that a no-op LSM program loads and attaches, and that
+// /proc/kallsyms shows this process the real addresses of the kernel symbols the programs are built
+// with (kernel.kptr_restrict and CAP_SYSLOG decide). Cached: the first result is returned on every
+// later call.
 const Support& probe();
 
 struct Settings {
@@ -65,7 +67,8 @@ public:
     // pinned, keeps the maps (and the state in them) and compares the pinned programs with this
     // build's: the same tags and constants adopt them, detaching nothing; others are replaced with
     // no moment unprotected, this build's links attached before the old ones are unpinned. Fails
-    // with ErrorKind::unsupported (probe()'s message) on kernels that cannot enforce.
+    // with ErrorKind::unsupported (probe()'s message) on kernels that cannot enforce, before anything
+    // pinned is touched. A failure is logged here; callers only decide what follows from it.
     static Result<std::unique_ptr<Enforcer>> create(const Settings& settings);
     ~Enforcer();
     Enforcer(const Enforcer&) = delete;

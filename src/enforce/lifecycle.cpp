@@ -369,19 +369,32 @@ Result<void> load_or_adopt(Enforcer::Impl& impl) {
 Enforcer::Enforcer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Enforcer::~Enforcer() = default;
 
-Result<std::unique_ptr<Enforcer>> Enforcer::create(const Settings& settings) {
+namespace {
+
+Result<void> start(Enforcer::Impl& impl) {
     const Support& support = probe();
     if (!support.supported) return fail(ErrorKind::unsupported, support.message);
+    impl.self_path = detail::self_executable_path();
+    if (auto r = load_or_adopt(impl); !r) return r;
+    // New maps hold no rules; pinned ones hold whatever the last flip, perhaps a moment ago, retired.
+    impl.inactive_clean = !impl.adopted;
+    if (impl.adopted) {
+        if (auto r = impl.maps.write_state(std::nullopt, impl.settings.mode); !r) return r;
+        if (auto r = impl.maps.record_pin_dev(impl.settings.pin_dir); !r) return r;
+        if (auto r = detail::register_self_and_listed(impl); !r) return r;
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Enforcer>> Enforcer::create(const Settings& settings) {
     auto impl = std::make_unique<Impl>();
     impl->settings = settings;
-    impl->self_path = detail::self_executable_path();
-    if (auto r = load_or_adopt(*impl); !r) return fail(r.error());
-    // New maps hold no rules; pinned ones hold whatever the last flip, perhaps a moment ago, retired.
-    impl->inactive_clean = !impl->adopted;
-    if (impl->adopted) {
-        if (auto r = impl->maps.write_state(std::nullopt, settings.mode); !r) return fail(r.error());
-        if (auto r = impl->maps.record_pin_dev(settings.pin_dir); !r) return fail(r.error());
-        if (auto r = detail::register_self_and_listed(*impl); !r) return fail(r.error());
+    if (auto r = start(*impl); !r) {
+        // The one place a refusal to enforce is logged: callers only decide what follows from it.
+        log::error(kComponent, "Failed to start BPF LSM enforcement under '{}': {}", settings.pin_dir, r.error().message);
+        return fail(r.error());
     }
     return std::unique_ptr<Enforcer>(new Enforcer(std::move(impl)));
 }

@@ -3,6 +3,7 @@
 // holder that closes it. Private to src/enforce.
 #pragma once
 
+#include <string>
 #include <vector>
 
 struct credgate_bpf;  // the generated skeleton (bpf/credgate.skel.h)
@@ -12,6 +13,11 @@ namespace credgate::enforce::detail {
 // The one function that embeds the object's bytes (skeleton.cpp): a test build links another object
 // of the same programs and maps in its place (tests/vm/meson.build), never an installed binary.
 credgate_bpf* open_skeleton();
+
+// The object's kernel symbols that libbpf resolves from /proc/kallsyms when it loads the programs:
+// its typeless __ksym externs (`extern const void sym __ksym;`), whose addresses the kernel's BTF
+// does not give. Empty when the object cannot be opened.
+std::vector<std::string> kallsyms_externs();
 
 // The opened skeleton and the fds opened from pins; closing them leaves pinned links attached.
 class Skeleton {
