@@ -89,14 +89,14 @@ Result<size_t> AuditRing::poll(int map_fd, std::chrono::milliseconds timeout,
                                const std::function<void(const AuditEvent&)>& on_event) {
     if (!ring_) {
         ring_ = ring_buffer__new(map_fd, &AuditRing::on_record, this, nullptr);
-        if (!ring_) return fail(ErrorKind::internal, fmt::format("cannot open the audit ring buffer: {}", errno_text(errno)));
+        if (!ring_) return fail(ErrorKind::internal, fmt::format("ring_buffer__new: {}", errno_text(errno)));
     }
     on_event_ = &on_event;
     delivered_ = 0;
     const int n = ring_buffer__poll(ring_, static_cast<int>(timeout.count()));
     on_event_ = nullptr;
     if (n < 0 && n != -EINTR)
-        return fail(ErrorKind::internal, fmt::format("cannot read the audit ring buffer: {}", errno_text(n)));
+        return fail(ErrorKind::internal, fmt::format("ring_buffer__poll: {}", errno_text(n)));
     return delivered_;
 }
 

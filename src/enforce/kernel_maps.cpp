@@ -92,7 +92,7 @@ Result<void> KernelMaps::add_owner(const std::string& exe) {
     credgate_object_key k{key->dev, key->ino};
     uint8_t one = 1;
     if (bpf_map_update_elem(owners, &k, &one, BPF_ANY) != 0)
-        return fail(ErrorKind::internal, fmt::format("cannot register '{}' as credgated: {}", exe, errno_text(errno)));
+        return fail(ErrorKind::internal, fmt::format("cannot update credgate_owners: {}", errno_text(errno)));
     // Root must not be able to rewrite credgated in place either.
     return put_object(*key, 0, CREDGATE_OBJ_NO_WRITE, true);
 }

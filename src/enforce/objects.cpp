@@ -55,8 +55,8 @@ Result<void> Enforcer::release_directory(FileKey dir) {
 Result<void> Enforcer::forget(FileKey file) {
     credgate_object_key k{file.dev, file.ino};
     if (bpf_map_delete_elem(impl_->maps.objects, &k) != 0 && errno != ENOENT)
-        return fail(ErrorKind::internal, fmt::format("cannot drop the kernel entry of ({}, {}): {}", file.dev, file.ino,
-                                                     errno_text(errno)));
+        return fail(ErrorKind::internal, fmt::format("cannot delete inode {}:{} from credgate_objects: {}", file.dev,
+                                                     file.ino, errno_text(errno)));
     return {};
 }
 

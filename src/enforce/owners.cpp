@@ -4,8 +4,10 @@
 #include "enforce/owners.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <vector>
 
@@ -25,12 +27,13 @@ constexpr std::string_view kComponent = "enforce";
 size_t register_paths(Enforcer::Impl& impl, const std::vector<std::string>& paths) {
     size_t registered = 0;
     for (const auto& path : paths) {
-        auto key = stat_key(path);
-        if (!key) {
-            log::warning(kComponent, "Failed to register '{}' as a credgated executable: {}", path, key.error().message);
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) {
+            log::warning(kComponent, "Failed to register '{}' as a credgated executable: {}", path, errno_text(errno));
             continue;
         }
-        if (impl.maps.is_owner_exe(*key)) continue;
+        const FileKey key{identity::kernel_dev(st.st_dev), st.st_ino};
+        if (impl.maps.is_owner_exe(key)) continue;
         // Root processes of the file become credgated: only root may be able to put it there.
         auto risks = identity::replaceable_by_non_root(path);
         if (!risks || !risks->empty()) {
@@ -44,8 +47,8 @@ size_t register_paths(Enforcer::Impl& impl, const std::vector<std::string>& path
             log::warning(kComponent, "Failed to register '{}' as a credgated executable: {}", path, r.error().message);
             continue;
         }
-        log::notice(kComponent, "Registered '{}' (device {}, inode {}) as a credgated executable", path, key->dev,
-                    key->ino);
+        log::notice(kComponent, "Registered '{}' (device {}, inode {}) as a credgated executable", path, key.dev,
+                    key.ino);
         ++registered;
     }
     return registered;
@@ -60,7 +63,8 @@ std::string self_executable_path() {
 }
 
 Result<void> register_self_and_listed(Enforcer::Impl& impl) {
-    if (auto r = impl.maps.add_owner("/proc/self/exe"); !r) return r;
+    if (auto r = impl.maps.add_owner("/proc/self/exe"); !r)
+        return fail(r.error().kind, fmt::format("cannot register credgated's own executable: {}", r.error().message));
     register_paths(impl, impl.settings.owner_executables);
     return {};
 }

@@ -212,7 +212,9 @@ public:
             if (audit_observer_) audit_observer_(line);
         });
         if (!n) {
-            if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
+            if (!audit_failed_)
+                log::error(kComponent, "Failed to read the kernel's audit events from 'credgate_audit': {}",
+                           n.error().message);
             audit_failed_ = true;
             return 0;
         }
