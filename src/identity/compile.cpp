@@ -35,6 +35,26 @@ std::vector<T> intersect(std::optional<std::vector<T>>& current, std::vector<T> 
     return out;
 }
 
+// The ids a process:uid or process:gid term names (`numeric`), or those its process:user or
+// process:group names resolve to through `lookup`: a name that resolves to nothing is a warning.
+template <typename Lookup, typename Warn>
+Result<std::vector<uint32_t>> account_ids(const policy::SelectorTerm& term, bool numeric, std::string_view key,
+                                          Lookup lookup, Warn warn) {
+    std::vector<uint32_t> ids;
+    for (const auto& v : term.values) {
+        if (numeric) {
+            auto id = parse_id(v, key);
+            if (!id) return fail(id.error());
+            ids.push_back(*id);
+        } else if (auto id = lookup(v)) {
+            ids.push_back(*id);
+        } else {
+            warn(fmt::format("{} '{}' matches nothing: {}", key, v, id.error().message));
+        }
+    }
+    return ids;
+}
+
 }  // namespace
 
 Comm to_comm(const std::string& name) {
@@ -122,37 +142,19 @@ Result<CompiledIdentity> compile_identity(const policy::WorkloadIdentity& identi
                 }
                 case policy::SelectorKey::process_uid:
                 case policy::SelectorKey::process_user: {
-                    std::vector<uint32_t> ids;
-                    for (const auto& v : term.values) {
-                        if (term.key == policy::SelectorKey::process_uid) {
-                            auto id = parse_id(v, key);
-                            if (!id) return fail(id.error());
-                            ids.push_back(*id);
-                        } else if (auto id = resolver.user(v)) {
-                            ids.push_back(*id);
-                        } else {
-                            warn(fmt::format("{} '{}' matches nothing: {}", key, v, id.error().message));
-                        }
-                    }
-                    uids = intersect(uids, std::move(ids));
+                    auto ids = account_ids(term, term.key == policy::SelectorKey::process_uid, key,
+                                           [&](const std::string& v) { return resolver.user(v); }, warn);
+                    if (!ids) return fail(ids.error());
+                    uids = intersect(uids, std::move(*ids));
                     strong = true;
                     break;
                 }
                 case policy::SelectorKey::process_gid:
                 case policy::SelectorKey::process_group: {
-                    std::vector<uint32_t> ids;
-                    for (const auto& v : term.values) {
-                        if (term.key == policy::SelectorKey::process_gid) {
-                            auto id = parse_id(v, key);
-                            if (!id) return fail(id.error());
-                            ids.push_back(*id);
-                        } else if (auto id = resolver.group(v)) {
-                            ids.push_back(*id);
-                        } else {
-                            warn(fmt::format("{} '{}' matches nothing: {}", key, v, id.error().message));
-                        }
-                    }
-                    gids = intersect(gids, std::move(ids));
+                    auto ids = account_ids(term, term.key == policy::SelectorKey::process_gid, key,
+                                           [&](const std::string& v) { return resolver.group(v); }, warn);
+                    if (!ids) return fail(ids.error());
+                    gids = intersect(gids, std::move(*ids));
                     strong = true;
                     break;
                 }
