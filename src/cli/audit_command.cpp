@@ -44,11 +44,8 @@ Outcome fetch(const AuditOptions& o, Cursor& c, bool wait, bool& more) {
     if (!o.binding.empty()) path += "&binding=" + query_value(o.binding);
     if (!o.verdict.empty()) path += "&verdict=" + query_value(o.verdict);
     if (wait) path += "&wait=1";
-    auto reply = control_request(o.target, "GET", path);
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl audit: %s\n", reply.error().message.c_str());
-        return Outcome::unavailable;
-    }
+    auto reply = ask_credgated("audit", o.target, "GET", path);
+    if (!reply) return Outcome::unavailable;
     if (reply->status == 404 || reply->status == 400) {
         std::fprintf(stderr, "credgatectl audit: %s\n", first_error(reply->body).c_str());
         return Outcome::usage;
@@ -57,8 +54,7 @@ Outcome fetch(const AuditOptions& o, Cursor& c, bool wait, bool& more) {
     d.Parse(reply->body.c_str());
     if (reply->status != 200 || d.HasParseError() || !d.IsObject() || !d.HasMember("events") ||
         !d["events"].IsArray() || !d.HasMember("next") || !d["next"].IsUint64()) {
-        std::fprintf(stderr, "credgatectl audit: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("audit", *reply);
         return Outcome::unavailable;
     }
     const std::string enforcement =

@@ -13,6 +13,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace credgate::cli {
@@ -67,6 +68,22 @@ Result<ControlReply> control_request(const ControlTarget& target, const std::str
         return fail(ErrorKind::permission, fmt::format("credgated refused this user on the control socket {}: {}",
                                                        sock, first_error(r->body)));
     return ControlReply{r->status, std::move(r->body)};
+}
+
+std::optional<ControlReply> ask_credgated(std::string_view command, const ControlTarget& target,
+                                          const std::string& method, const std::string& path, Duration timeout) {
+    auto reply = control_request(target, method, path, timeout);
+    if (!reply) {
+        std::fprintf(stderr, "credgatectl %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+                     reply.error().message.c_str());
+        return std::nullopt;
+    }
+    return std::move(*reply);
+}
+
+void report_unusable(std::string_view command, const ControlReply& reply) {
+    std::fprintf(stderr, "credgatectl %.*s: credgated answered %d: %s\n", static_cast<int>(command.size()),
+                 command.data(), reply.status, first_error(reply.body).c_str());
 }
 
 std::string first_error(const std::string& body) {

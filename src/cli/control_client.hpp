@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,16 @@ inline constexpr Duration kControlTimeout{std::chrono::seconds{30}};
 // One request to credgated. Failures are full sentences ready to print.
 Result<ControlReply> control_request(const ControlTarget& target, const std::string& method, const std::string& path,
                                      Duration timeout = kControlTimeout);
+
+// control_request for `credgatectl <command>`: when credgated cannot be asked, says why on stderr
+// ("credgatectl <command>: <sentence>") and returns nothing.
+std::optional<ControlReply> ask_credgated(std::string_view command, const ControlTarget& target,
+                                          const std::string& method, const std::string& path,
+                                          Duration timeout = kControlTimeout);
+
+// Says on stderr that an answer cannot be used: "credgatectl <command>: credgated answered <status>:
+// <its first error>".
+void report_unusable(std::string_view command, const ControlReply& reply);
 
 // The first entry of a JSON {"errors": [...]} body, or the body itself.
 std::string first_error(const std::string& body);

@@ -77,11 +77,8 @@ void print_text(const rapidjson::Document& d) {
 int run_explain(const ExplainOptions& o) {
     std::string path = fmt::format("/v1/explain?pid={}", o.pid);
     if (!o.binding.empty()) path += "&binding=" + query_value(o.binding);
-    auto reply = control_request(o.target, "GET", path);
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl explain: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("explain", o.target, "GET", path);
+    if (!reply) return kExitUnavailable;
     if (reply->status == 404 || reply->status == 400) {
         std::fprintf(stderr, "credgatectl explain: %s\n", first_error(reply->body).c_str());
         return kExitUsage;
@@ -90,8 +87,7 @@ int run_explain(const ExplainOptions& o) {
     d.Parse(reply->body.c_str());
     if (reply->status != 200 || d.HasParseError() || !d.IsObject() || !d.HasMember("process") ||
         !d["process"].IsObject() || !d.HasMember("bindings") || !d["bindings"].IsArray() || !d.HasMember("allowed")) {
-        std::fprintf(stderr, "credgatectl explain: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("explain", *reply);
         return kExitUnavailable;
     }
     const int rc = flag(d, "allowed") ? kExitOk : kExitFailure;

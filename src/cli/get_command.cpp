@@ -26,18 +26,14 @@ int run_get(const GetOptions& o) {
         std::fprintf(stderr, "credgatectl get: unknown resource kind '%s'; use 'binding'\n", o.kind.c_str());
         return kExitUsage;
     }
-    auto reply = control_request(o.target, "GET", "/v1/bindings/" + o.name);
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl get: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("get", o.target, "GET", "/v1/bindings/" + o.name);
+    if (!reply) return kExitUnavailable;
     if (reply->status == 404) {
         std::fprintf(stderr, "credgatectl get: credgated has no binding named '%s'\n", o.name.c_str());
         return kExitFailure;
     }
     if (reply->status != 200) {
-        std::fprintf(stderr, "credgatectl get: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("get", *reply);
         return kExitUnavailable;
     }
     return print_document("get", reply->body, o.output) ? kExitOk : kExitUnavailable;

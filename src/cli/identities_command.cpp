@@ -89,18 +89,14 @@ void print_tables(const rapidjson::Document& d) {
 }
 
 int run_identities(const IdentitiesOptions& o) {
-    auto reply = control_request(o.target, "GET", "/v1/identities");
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl identities: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("identities", o.target, "GET", "/v1/identities");
+    if (!reply) return kExitUnavailable;
     rapidjson::Document d;
     d.Parse(reply->body.c_str());
     if (reply->status != 200 || d.HasParseError() || !d.IsObject() || !d.HasMember("matches") ||
         !d["matches"].IsArray() || !d.HasMember("programMismatches") || !d["programMismatches"].IsArray() ||
         !d.HasMember("identities") || !d["identities"].IsArray()) {
-        std::fprintf(stderr, "credgatectl identities: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("identities", *reply);
         return kExitUnavailable;
     }
     const int rc = d["matches"].Empty() ? kExitFailure : kExitOk;

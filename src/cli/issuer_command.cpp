@@ -67,14 +67,10 @@ TokenTtlAdvice advise_token_ttl(const rapidjson::Value& b) {
 }
 
 int run_issuer(const ControlTarget& target, const std::string& cli) {
-    auto reply = control_request(target, "GET", "/v1/issuer");
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl issuer: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("issuer", target, "GET", "/v1/issuer");
+    if (!reply) return kExitUnavailable;
     if (reply->status != 200) {
-        std::fprintf(stderr, "credgatectl issuer: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("issuer", *reply);
         return kExitUnavailable;
     }
     rapidjson::Document d;

@@ -19,16 +19,12 @@ std::string joined(const rapidjson::Value& list) {
 }
 
 int run_reload(const ControlTarget& target) {
-    auto reply = control_request(target, "POST", "/v1/reload");
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl reload: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("reload", target, "POST", "/v1/reload");
+    if (!reply) return kExitUnavailable;
     rapidjson::Document d;
     d.Parse(reply->body.c_str());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("ok")) {
-        std::fprintf(stderr, "credgatectl reload: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("reload", *reply);
         return kExitUnavailable;
     }
     for (const auto& w : d["warnings"].GetArray()) std::fprintf(stderr, "%s\n", w.GetString());

@@ -46,11 +46,8 @@ std::string summary(const std::string& name, const std::string& record) {
 }
 
 int run_rotate(const RotateOptions& o) {
-    auto reply = control_request(o.target, "POST", "/v1/bindings/" + o.name + "/rotate", kRotateTimeout);
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl rotate: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("rotate", o.target, "POST", "/v1/bindings/" + o.name + "/rotate", kRotateTimeout);
+    if (!reply) return kExitUnavailable;
     switch (reply->status) {
     case 200: break;
     case 404:
@@ -62,8 +59,7 @@ int run_rotate(const RotateOptions& o) {
                      first_error(reply->body).c_str());
         return kExitBlocked;
     default:
-        std::fprintf(stderr, "credgatectl rotate: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("rotate", *reply);
         return kExitFailure;
     }
     if (!o.output.empty()) return print_document("rotate", reply->body, o.output) ? kExitOk : kExitUnavailable;

@@ -13,14 +13,10 @@ namespace credgate::cli {
 namespace {
 
 int run_status(const ControlTarget& target, bool json, const Clock& clock) {
-    auto reply = control_request(target, "GET", "/v1/status");
-    if (!reply) {
-        std::fprintf(stderr, "credgatectl status: %s\n", reply.error().message.c_str());
-        return kExitUnavailable;
-    }
+    auto reply = ask_credgated("status", target, "GET", "/v1/status");
+    if (!reply) return kExitUnavailable;
     if (reply->status != 200) {
-        std::fprintf(stderr, "credgatectl status: credgated answered %d: %s\n", reply->status,
-                     first_error(reply->body).c_str());
+        report_unusable("status", *reply);
         return kExitUnavailable;
     }
     if (json) {
