@@ -74,10 +74,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     str(w, "state", b.state);
     str(w, "message", b.message);
     if (!b.warnings.empty()) {
-        key(w, "warnings");
-        w.StartArray();
-        for (const auto& text : b.warnings) string(w, text);
-        w.EndArray();
+        strings(w, "warnings", b.warnings);
     }
     str(w, "spiffeID", d.spiffe_id);
     str(w, "workloadIdentity", d.identity.meta.name);
@@ -88,10 +85,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     str(w, "path", d.source.vault.path);
     str(w, "authMount", d.source.vault.jwt_auth_method_path);
     str(w, "role", d.source.vault.role);
-    key(w, "audience");
-    w.StartArray();
-    for (const auto& a : d.source.vault.audience) string(w, a);
-    w.EndArray();
+    strings(w, "audience", d.source.vault.audience);
     w.EndObject();
     key(w, b.propagation);
     w.StartObject();
@@ -102,8 +96,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
         w.StartObject();
         str(w, "path", b.path);
         str(w, "type", "CREDENTIAL");
-        key(w, "uid");
-        w.Uint(b.file_uid);
+        u64(w, "uid", b.file_uid);
         str(w, "mode", fmt::format("{:04o}", b.file_mode));
         w.EndObject();
     }
@@ -111,8 +104,7 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     if (!b.engine) {
         // Blocked: nothing is published, so nothing is said about who could read it.
     } else if (b.pinned_uid) {
-        key(w, "ownerUID");
-        w.Uint(*b.pinned_uid);
+        u64(w, "ownerUID", *b.pinned_uid);
     } else {
         str(w, "note", protection::kOnlyKernelGate);
     }
@@ -123,18 +115,16 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
             key(w, "lease");
             w.StartObject();
             str(w, "id", e.lease_id);
-            key(w, "durationSeconds");
-            w.Int64(b.lease_duration.count());
+            i64(w, "durationSeconds", b.lease_duration.count());
             w.EndObject();
         }
         if (b.token_ttl.count() > 0) {
-            key(w, "tokenTTLSeconds");
-            w.Int64(b.token_ttl.count());
+            i64(w, "tokenTTLSeconds", b.token_ttl.count());
         }
         if (e.secret_expiry) {
             str(w, "expiresAt", rfc3339(*e.secret_expiry));
-            key(w, "expiresInSeconds");
-            w.Int64(std::chrono::duration_cast<std::chrono::seconds>(*e.secret_expiry - now).count());
+            i64(w, "expiresInSeconds",
+                std::chrono::duration_cast<std::chrono::seconds>(*e.secret_expiry - now).count());
         }
         if (e.next_attempt) str(w, "nextAttemptAt", rfc3339(*e.next_attempt));
         if (e.last_success) str(w, "lastSuccessAt", rfc3339(*e.last_success));
@@ -144,12 +134,10 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
             w.StartObject();
             str(w, "class", vault::to_string(le.error_class));
             str(w, "operation", vault::to_string(le.operation));
-            key(w, "httpStatus");
-            w.Int(le.http_status);
+            i64(w, "httpStatus", le.http_status);
             str(w, "explanation", le.explanation);
             str(w, "vaultMessage", le.vault_message);
-            key(w, "retryable");
-            w.Bool(le.retryable);
+            boolean(w, "retryable", le.retryable);
             str(w, "at", rfc3339(le.at));
             if (le.resolved_at) str(w, "resolvedAt", rfc3339(*le.resolved_at));
             w.EndObject();
@@ -167,12 +155,9 @@ void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
             key(w, k);
             w.Uint64(v);
         }
-        key(w, "tokensHeld");
-        w.Uint64(e.tokens_held);
-        key(w, "revocationsPending");
-        w.Uint64(e.revocations_pending);
-        key(w, "revocationFailures");
-        w.Uint64(e.revocation_failures);
+        u64(w, "tokensHeld", e.tokens_held);
+        u64(w, "revocationsPending", e.revocations_pending);
+        u64(w, "revocationFailures", e.revocation_failures);
         w.EndObject();
         if (e.next_revocation) str(w, "nextRevocationAt", rfc3339(*e.next_revocation));
     }
@@ -196,8 +181,7 @@ std::string status_json(const DaemonSnapshot& s, TimePoint now) {
     key(w, "daemon");
     w.StartObject();
     str(w, "version", s.version);
-    key(w, "pid");
-    w.Int64(s.pid);
+    i64(w, "pid", s.pid);
     str(w, "config", s.config_path);
     str(w, "trustDomain", s.trust_domain);
     str(w, "node", s.node);
@@ -212,32 +196,23 @@ std::string status_json(const DaemonSnapshot& s, TimePoint now) {
     w.StartObject();
     str(w, "root", s.delivery.root);
     str(w, "filesystem", s.delivery.filesystem);
-    key(w, "maySwap");
-    w.Bool(s.delivery.may_swap);
+    boolean(w, "maySwap", s.delivery.may_swap);
     str(w, "reason", s.delivery.reason);
-    key(w, "publishedBytes");
-    w.Uint64(s.delivery.published_bytes);
-    key(w, "maxBytes");
-    w.Uint64(s.delivery.max_bytes);
+    u64(w, "publishedBytes", s.delivery.published_bytes);
+    u64(w, "maxBytes", s.delivery.max_bytes);
     key(w, "sysfs");
     w.StartObject();
     str(w, "root", s.delivery.sysfs_root);
-    key(w, "moduleLoaded");
-    w.Bool(s.delivery.sysfs_loaded);
+    boolean(w, "moduleLoaded", s.delivery.sysfs_loaded);
     w.EndObject();
     w.EndObject();
-    key(w, "stoppedBindingsRevocationsPending");
-    w.Uint64(s.stopped_revocations_pending);
+    u64(w, "stoppedBindingsRevocationsPending", s.stopped_revocations_pending);
     if (s.last_reload) {
         key(w, "lastReload");
         w.StartObject();
-        key(w, "ok");
-        w.Bool(s.last_reload->ok);
+        boolean(w, "ok", s.last_reload->ok);
         str(w, "at", rfc3339(s.last_reload->at));
-        key(w, "errors");
-        w.StartArray();
-        for (const auto& e : s.last_reload->errors) string(w, e);
-        w.EndArray();
+        strings(w, "errors", s.last_reload->errors);
         w.EndObject();
     }
     w.EndObject();
@@ -258,16 +233,11 @@ std::string issuer_json(const IssuerSnapshot& s) {
     str(w, "jwksURL", s.jwks_url);
     str(w, "algorithm", s.algorithm);
     str(w, "currentKid", s.current_kid);
-    key(w, "publishedKids");
-    w.StartArray();
-    for (const auto& k : s.published_kids) string(w, k);
-    w.EndArray();
+    strings(w, "publishedKids", s.published_kids);
     str(w, "publicKeyPEM", s.public_key_pem);
     if (s.key_file) str(w, "keyFile", *s.key_file);
-    key(w, "tokenTTLSeconds");
-    w.Int64(s.token_ttl.count());
-    key(w, "keyRotationSeconds");
-    w.Int64(s.key_rotation.count());
+    i64(w, "tokenTTLSeconds", s.token_ttl.count());
+    i64(w, "keyRotationSeconds", s.key_rotation.count());
     key(w, "bindings");
     w.StartArray();
     for (const auto& b : s.bindings) {
@@ -280,18 +250,12 @@ std::string issuer_json(const IssuerSnapshot& s) {
         str(w, "authMount", v.jwt_auth_method_path);
         str(w, "role", v.role);
         str(w, "path", v.path);
-        key(w, "audience");
-        w.StartArray();
-        for (const auto& a : v.audience) string(w, a);
-        w.EndArray();
-        key(w, "leaseSeconds");
-        w.Int64(b.lease_duration.count());
-        key(w, "revokeGraceSeconds");
-        w.Int64(b.definition.binding.refresh.revoke_grace.count());
-        key(w, "staticIntervalSeconds");
-        w.Int64(b.definition.binding.refresh.static_interval.count());
-        key(w, "secretRead");  // leaseSeconds 0 with a secret read: the secret has no lease (KV)
-        w.Bool(b.engine && b.engine->last_success.has_value());
+        strings(w, "audience", v.audience);
+        i64(w, "leaseSeconds", b.lease_duration.count());
+        i64(w, "revokeGraceSeconds", b.definition.binding.refresh.revoke_grace.count());
+        i64(w, "staticIntervalSeconds", b.definition.binding.refresh.static_interval.count());
+        // leaseSeconds 0 with a secret read: the secret has no lease (KV)
+        boolean(w, "secretRead", b.engine && b.engine->last_success.has_value());
         w.EndObject();
     }
     w.EndArray();
@@ -303,8 +267,7 @@ std::string reload_json(const ReloadOutcome& o) {
     rapidjson::StringBuffer sb;
     Writer w(sb);
     w.StartObject();
-    key(w, "ok");
-    w.Bool(o.ok);
+    boolean(w, "ok", o.ok);
     for (auto [k, list] : {std::pair<const char*, const std::vector<std::string>*>{"errors", &o.errors},
                            {"warnings", &o.warnings},
                            {"started", &o.plan.added},

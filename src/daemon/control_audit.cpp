@@ -65,12 +65,9 @@ std::string audit_page_json(const AuditPage& page, const std::string& enforcemen
     w.StartArray();
     for (const auto& e : page.events) w.RawValue(e.json.data(), e.json.size(), rapidjson::kObjectType);
     w.EndArray();
-    key(w, "next");
-    w.Uint64(page.next);
-    key(w, "missed");
-    w.Uint64(page.missed);
-    key(w, "more");
-    w.Bool(page.more);
+    u64(w, "next", page.next);
+    u64(w, "missed", page.missed);
+    boolean(w, "more", page.more);
     w.EndObject();
     return sb.GetString();
 }

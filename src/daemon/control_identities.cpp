@@ -66,16 +66,12 @@ private:
 std::string enforcement_of(const App& app) { return protection::to_string(app.protection().mode()); }
 
 void write_process_fields(Writer& w, const identity::ProcessFacts& f) {
-    key(w, "pid");
-    w.Int64(f.pid);
-    key(w, "uid");
-    w.Uint(f.uid);
+    i64(w, "pid", f.pid);
+    u64(w, "uid", f.uid);
     if (f.real_uid != f.uid) {
-        key(w, "realUID");
-        w.Uint(f.real_uid);
+        u64(w, "realUID", f.real_uid);
     }
-    key(w, "gid");
-    w.Uint(f.gid);
+    u64(w, "gid", f.gid);
     str(w, "exe", f.exe_path);
     if (f.exe) str(w, "exeFile", identity::file_key_text(*f.exe));
     str(w, "exeSource", identity::to_string(f.exe_source));
@@ -91,8 +87,7 @@ void write_key(Writer& w, const identity::KeyCheck& k, bool with_result) {
     strings(w, "compiledTo", k.resolved);
     str(w, "has", k.has);
     if (with_result) {
-        key(w, "matched");
-        w.Bool(k.matched);
+        boolean(w, "matched", k.matched);
     }
     w.EndObject();
 }
@@ -147,8 +142,7 @@ std::string identities_json(const App& app) {
                 w.StartObject();
                 write_process_fields(w, f);
                 write_identity_ref(w, name, g);
-                key(w, "alternative");
-                w.Uint64(*check.alternative + 1);
+                u64(w, "alternative", *check.alternative + 1);
                 w.EndObject();
                 continue;
             }
@@ -249,13 +243,11 @@ std::string explain_json(const identity::ProcessFacts& f, const std::vector<Bind
     w.StartArray();
     for (auto id : f.cgroup_ids) w.Uint64(id);
     w.EndArray();
-    key(w, "traced");
-    w.Bool(f.traced);
+    boolean(w, "traced", f.traced);
     w.EndObject();
     bool any = false;
     for (const auto& b : bindings) any = any || b.verdict.allowed;
-    key(w, "allowed");
-    w.Bool(any);
+    boolean(w, "allowed", any);
     key(w, "bindings");
     w.StartArray();
     for (const auto& b : bindings) {
@@ -263,12 +255,10 @@ std::string explain_json(const identity::ProcessFacts& f, const std::vector<Bind
         str(w, "binding", b.binding);
         str(w, "identity", b.identity);
         str(w, "spiffeID", b.spiffe_id);
-        key(w, "allowed");
-        w.Bool(b.verdict.allowed);
+        boolean(w, "allowed", b.verdict.allowed);
         str(w, "reason", b.verdict.reason);
         if (b.check.alternative) {
-            key(w, "matchedAlternative");
-            w.Uint64(*b.check.alternative + 1);
+            u64(w, "matchedAlternative", *b.check.alternative + 1);
         }
         if (!b.check.refused.empty()) str(w, "refused", b.check.refused);
         key(w, "alternatives");
@@ -276,10 +266,8 @@ std::string explain_json(const identity::ProcessFacts& f, const std::vector<Bind
         for (size_t a = 0; a < b.check.alternatives.size(); ++a) {
             const auto& alt = b.check.alternatives[a];
             w.StartObject();
-            key(w, "alternative");
-            w.Uint64(a + 1);
-            key(w, "matched");
-            w.Bool(alt.matched);
+            u64(w, "alternative", a + 1);
+            boolean(w, "matched", alt.matched);
             key(w, "keys");
             w.StartArray();
             for (const auto& k : alt.keys) write_key(w, k, true);

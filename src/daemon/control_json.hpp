@@ -8,6 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,18 @@ inline void string(Writer& w, std::string_view v) {
 inline void str(Writer& w, std::string_view k, std::string_view v) {
     key(w, k);
     string(w, v);
+}
+inline void u64(Writer& w, std::string_view k, uint64_t v) {
+    key(w, k);
+    w.Uint64(v);
+}
+inline void i64(Writer& w, std::string_view k, int64_t v) {
+    key(w, k);
+    w.Int64(v);
+}
+inline void boolean(Writer& w, std::string_view k, bool v) {
+    key(w, k);
+    w.Bool(v);
 }
 inline void strings(Writer& w, std::string_view k, const std::vector<std::string>& values) {
     key(w, k);
