@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, ed448, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
-from .backend import Backend, require_ops
+from .backend import require_ops
 from .records import AuthSpec, Response
+from .framework import FrameworkBackend
 from .wire import (DurationError, addr_in_cidrs, comma_list, internal_error, parse_duration, to_bool, to_int,
                    sanitize_policies, unsupported_path, user_error, PERMISSION_DENIED_PLAIN)
 
@@ -334,44 +335,29 @@ TOKEN_TYPES = {"service": "service", "batch": "batch", "default-service": "servi
                "default": "service", "": "service"}
 
 
-class JWTBackend(Backend):
+class JWTBackend(FrameworkBackend):
     type_name = "jwt"
 
+    role_folder = "role"
+
     def __init__(self, core):
-        self.core = core
-        self.config = None
-        self.roles = {}
-        self.mount = None
+        super().__init__(core)
         self.validator = None
         self.validator_lock = threading.Lock()
 
     def unauthenticated(self, req):
         return req.subpath == "login"
 
-    def handle(self, req):
-        p = req.subpath
-        if p == "login":
+    def handle_other(self, req, subpath):
+        if subpath == "login":
             require_ops(req, "update")
             return self.login(req)
-        if p == "config":
-            return self.config_op(req)
-        if p in ("role", "role/"):
-            require_ops(req, "list")
-            with self.core.lock:
-                keys = sorted(self.roles)
-            return Response(data={"keys": keys}) if keys else None
-        if p.startswith("role/"):
-            return self.role_op(req, p[len("role/"):].lower())
         raise unsupported_path()
 
     # ---- config ---------------------------------------------------------------------------------
     def config_op(self, req):
         if req.op == "read":
-            with self.core.lock:
-                c = self.config
-            if c is None:
-                return None
-            return Response(data={
+            return self.read_config(lambda c: {
                 "bound_issuer": c["bound_issuer"], "default_role": c["default_role"], "jwks_ca_pem": c["jwks_ca_pem"],
                 "jwks_url": c["jwks_url"], "jwt_supported_algs": c["jwt_supported_algs"],
                 "jwt_validation_pubkeys": c["jwt_validation_pubkeys"], "namespace_in_state": False,
@@ -458,24 +444,12 @@ class JWTBackend(Backend):
             return ks
 
     # ---- roles ----------------------------------------------------------------------------------
-    def role_op(self, req, name):
-        if name == "":
-            raise unsupported_path()
-        if req.op == "read":
-            with self.core.lock:
-                r = self.roles.get(name)
-            if r is None:
-                return None
-            out = dict(r)
-            out.pop("token_type_resolved", None)
-            return Response(data=out)
-        if req.op == "delete":
-            with self.core.lock:
-                self.roles.pop(name, None)
-            return None
-        require_ops(req, "update")
-        with self.core.lock:
-            existing = self.roles.get(name)
+    def role_view(self, role):
+        out = dict(role)
+        out.pop("token_type_resolved", None)
+        return out
+
+    def update_role(self, req, existing):
         r = dict(existing) if existing else {
             "role_type": "oidc", "user_claim": "", "user_claim_json_pointer": False, "bound_subject": "",
             "bound_audiences": [], "bound_claims": None, "bound_claims_type": "string", "claim_mappings": None,
@@ -579,9 +553,7 @@ class JWTBackend(Backend):
                 raise user_error("must have at least one bound constraint when creating/updating a role")
         if r["role_type"] == "oidc" and not r["allowed_redirect_uris"]:
             raise user_error("'allowed_redirect_uris' must be set if 'role_type' is 'oidc' or unspecified.")
-        with self.core.lock:
-            self.roles[name] = r
-        return None
+        return r
 
     # ---- login ----------------------------------------------------------------------------------
     def login(self, req):

@@ -8,8 +8,9 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from .backend import Backend, require_ops
+from .backend import require_ops
 from .records import Response, Secret
+from .framework import FrameworkBackend
 from .wire import (DurationError, internal_error, parse_duration, rand_lower, unsupported_path,
                    user_error)
 
@@ -81,41 +82,22 @@ def _render_template(tmpl, role_name, project_name):
     return re.sub(r"[^a-zA-Z0-9_-]", "-", out)
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(FrameworkBackend):
     type_name = "openai"
 
-    def __init__(self, core):
-        self.core = core
-        self.config = None
-        self.roles = {}
-        self.mount = None
-
-    def handle(self, req):
-        p = req.subpath
-        if p == "config":
-            return self.config_op(req)
-        if p in ("roles", "roles/"):
-            require_ops(req, "list")
-            with self.core.lock:
-                keys = sorted(self.roles)
-            return Response(data={"keys": keys}) if keys else None
-        if p.startswith("roles/"):
-            return self.role_op(req, p[len("roles/"):].lower())
-        if p.startswith("creds/"):
+    def handle_other(self, req, subpath):
+        if subpath.startswith("creds/"):
             require_ops(req, "read")
-            return self.creds(req, p[len("creds/"):])
+            return self.creds(req, subpath[len("creds/"):])
         raise unsupported_path()
 
     # ---- config ---------------------------------------------------------------------------------
     def config_op(self, req):
         if req.op == "read":
-            with self.core.lock:
-                c = self.config
-            if c is None:
-                return None
-            return Response(data={"admin_api_key_id": c["admin_api_key_id"], "api_endpoint": c["api_endpoint"],
-                                  "organization_id": c["organization_id"], "disable_automated_rotation": False,
-                                  "rotation_period": 0, "rotation_schedule": "", "rotation_window": 0})
+            return self.read_config(lambda c: {
+                "admin_api_key_id": c["admin_api_key_id"], "api_endpoint": c["api_endpoint"],
+                "organization_id": c["organization_id"], "disable_automated_rotation": False,
+                "rotation_period": 0, "rotation_schedule": "", "rotation_window": 0})
         if req.op == "delete":
             with self.core.lock:
                 self.config = None
@@ -153,23 +135,8 @@ class OpenAIBackend(Backend):
             return False
         return True
 
-    def role_op(self, req, name):
-        if name == "":
-            raise unsupported_path()
-        if req.op == "read":
-            with self.core.lock:
-                r = self.roles.get(name)
-            if r is None:
-                return None
-            return Response(data=dict(r))
-        if req.op == "delete":
-            with self.core.lock:
-                self.roles.pop(name, None)
-            return None
-        require_ops(req, "update")
+    def update_role(self, req, existing):
         d = req.data
-        with self.core.lock:
-            existing = self.roles.get(name)
         r = dict(existing) if existing else {"project_id": "", "service_account_name_template": DEFAULT_TEMPLATE,
                                               "service_account_description": DEFAULT_DESCRIPTION,
                                               "ttl": DEFAULT_TTL, "max_ttl": DEFAULT_MAX_TTL}
@@ -191,9 +158,7 @@ class OpenAIBackend(Backend):
             raise user_error("ttl cannot be greater than max_ttl")
         if not self._validate_project(r["project_id"]):
             raise user_error(f'project_id "{r["project_id"]}" does not exist')
-        with self.core.lock:
-            self.roles[name] = r
-        return None
+        return r
 
     # ---- creds ----------------------------------------------------------------------------------
     def creds(self, req, role_name):
