@@ -44,18 +44,13 @@ class SystemBackend(Backend):
             return self.list_mounts(auth=True)
         if p.startswith("auth/"):
             return self.mount_op(req, p[len("auth/"):], auth=True)
-        if p in ("policies/acl", "policies/acl/"):
+        if p in ("policies/acl", "policies/acl/", "policy", "policy/"):
             require_ops(req, "list", "read")
             with self.core.lock:
                 keys = sorted(set(self.core.policies) | {"root"})
             return Response(data={"keys": keys, "policies": keys})
         if p.startswith("policies/acl/"):
             return self.policy_op(req, p[len("policies/acl/"):], legacy=False)
-        if p in ("policy", "policy/"):
-            require_ops(req, "read", "list")
-            with self.core.lock:
-                keys = sorted(set(self.core.policies) | {"root"})
-            return Response(data={"keys": keys, "policies": keys})
         if p.startswith("policy/"):
             return self.policy_op(req, p[len("policy/"):], legacy=True)
         if p == "seal":

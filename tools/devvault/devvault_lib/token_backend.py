@@ -32,36 +32,38 @@ class TokenBackend(Backend):
             return self.lookup(str(req.data.get("token", "")), explicit=True)
         if p == "lookup-accessor":
             require_ops(req, "update")
-            with self.core.lock:
-                tid = self.core.accessors.get(str(req.data.get("accessor", "")), "")
-            if not tid:
-                raise user_error("invalid accessor")
-            resp = self.lookup(tid, explicit=True)
+            resp = self.lookup(self._accessor_token(req), explicit=True)
             resp.data["id"] = ""
             return resp
         if p == "renew":
             require_ops(req, "update")
-            tid = str(req.data.get("token", ""))
-            if not tid:
-                raise user_error("missing token ID")
-            return self.renew(req, tid)
+            return self.renew(req, self._named_token(req))
         if p in ("revoke", "revoke-orphan"):
             require_ops(req, "update")
-            tid = str(req.data.get("token", ""))
-            if not tid:
-                raise user_error("missing token ID")
-            return self.revoke(tid, orphan=(p == "revoke-orphan"))
+            return self.revoke(self._named_token(req), orphan=(p == "revoke-orphan"))
         if p == "revoke-accessor":
             require_ops(req, "update")
-            with self.core.lock:
-                tid = self.core.accessors.get(str(req.data.get("accessor", "")), "")
-            if not tid:
-                raise user_error("invalid accessor")
-            return self.revoke(tid)
+            return self.revoke(self._accessor_token(req))
         if p in ("create", "create-orphan"):
             require_ops(req, "update")
             return self.create(req, orphan=(p == "create-orphan"))
         raise unsupported_path()
+
+    @staticmethod
+    def _named_token(req):
+        """The token ID a request's `token` parameter names."""
+        tid = str(req.data.get("token", ""))
+        if not tid:
+            raise user_error("missing token ID")
+        return tid
+
+    def _accessor_token(self, req):
+        """The token ID of the accessor a request's `accessor` parameter names."""
+        with self.core.lock:
+            tid = self.core.accessors.get(str(req.data.get("accessor", "")), "")
+        if not tid:
+            raise user_error("invalid accessor")
+        return tid
 
     def lookup(self, tid, explicit=False):
         if not tid:
