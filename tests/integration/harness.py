@@ -4,7 +4,7 @@
 import http.client
 import json
 import os
-import select
+import re
 import shutil
 import signal
 import socket
@@ -13,18 +13,18 @@ import sys
 import tempfile
 import time
 import unittest
-from urllib.parse import urlsplit
 
 SOURCE_ROOT = os.environ.get("CREDGATE_SOURCE_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_ROOT = os.environ.get("CREDGATE_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
-DEVVAULT = os.path.join(SOURCE_ROOT, "tools", "devvault", "devvault")
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tools", "devvault", "tests"))
+
+import devvault_client  # noqa: E402
+from devvault_client import DEVVAULT, ORG, PROJECT, request, seed_role  # noqa: E402
+
 CREDGATED = os.path.join(BUILD_ROOT, "src", "daemon", "credgated")
 CREDGATECTL = os.path.join(BUILD_ROOT, "src", "cli", "credgatectl")
 TRUST_DOMAIN = "example.org"
 SPIFFE_ID = f"spiffe://{TRUST_DOMAIN}/ai-agent"
-ORG = "org-credgate-test"
-PROJECT = "proj_default"
-READ_POLICY = 'path "openai/creds/my-role" {\n  capabilities = ["read"]\n}\n'
 START_TIMEOUT_S = 15
 
 NOTICE_PRINTED = False
@@ -62,18 +62,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def request(url, method="GET", body=None, headers=None, timeout=10):
-    u = urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        path = u.path + (("?" + u.query) if u.query else "")
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
-
-
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout=10):
         super().__init__("localhost", timeout=timeout)
@@ -85,44 +73,17 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.unix_path)
 
 
-class DevVault:
-    """One devvault process on 127.0.0.1 port 0."""
+class DevVault(devvault_client.DevVault):
+    """One devvault process on 127.0.0.1 port 0 whose OpenAI organisation has the seed's project."""
 
     def __init__(self, root_token="root-token", flavor="openbao"):
-        self.root = root_token
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", DEVVAULT, "--listen", "127.0.0.1:0", "--openai-listen", "127.0.0.1:0",
-             "--flavor", flavor, "--root-token", root_token, "--openai-project", PROJECT],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
-        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("devvault ready "):
-            self.proc.kill()
-            raise RuntimeError(f"devvault did not start: {line!r}")
-        fields = dict(kv.split("=", 1) for kv in line.split()[2:])
-        self.vault = fields["vault"]
-        self.openai = fields["openai"]
+        super().__init__("--openai-project", PROJECT, flavor=flavor, root_token=root_token,
+                         stderr=subprocess.DEVNULL, start_timeout=START_TIMEOUT_S)
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-
-    def call(self, method, path, body=None, token=None):
-        h = {"X-Vault-Token": token} if token else {}
-        data = json.dumps(body).encode() if body is not None else None
-        return request(self.vault + "/v1/" + path, method, data, h)
-
-    def root_call(self, method, path, body=None):
-        status, _, out = self.call(method, path, body, token=self.root)
-        if status not in (200, 204):
-            raise AssertionError(f"{method} {path} -> {status} {out!r}")
-        return json.loads(out) if out else None
+    def lookup_accessor(self, accessor):
+        """devvault's answer to auth/token/lookup-accessor: (status, body)."""
+        status, _, body = self.call("POST", "auth/token/lookup-accessor", {"accessor": accessor}, token=self.root)
+        return status, body.decode()
 
     def models(self, key):
         status, _, body = request(self.openai + "/v1/models", headers={
@@ -146,22 +107,14 @@ class DevVault:
         return sum(per.values()) if method is None else per.get(method, 0)
 
 
+def seed_role_for(subject, **over):
+    """The seed scenario's JWT role for `subject` as these tests use it: unlimited uses, a 2h token."""
+    return seed_role(subject, **{"token_num_uses": 0, "token_ttl": "2h", **over})
+
+
 def configure_seed(dv, jwt_config, ttl="15m", role_overrides=None):
     """The seed scenario's `bao` steps, over the HTTP API with the root token."""
-    dv.root_call("POST", "sys/mounts/openai", {"type": "openai"})
-    dv.root_call("POST", "openai/config", {"admin_api_key": "sk-admin-test", "admin_api_key_id": "key_admin",
-                                            "organization_id": ORG})
-    dv.root_call("POST", "openai/roles/my-role",
-                 {"project_id": PROJECT, "service_account_name_template": "vault-{{.RoleName}}-{{.RandomSuffix}}",
-                  "ttl": ttl, "max_ttl": "1h"})
-    dv.root_call("PUT", "sys/policies/acl/read-openai-apikeys", {"policy": READ_POLICY})
-    dv.root_call("POST", "sys/auth/jwt", {"type": "jwt"})
-    dv.root_call("POST", "auth/jwt/config", jwt_config)
-    role = {"user_claim": "sub", "bound_audiences": "vault", "bound_subject": SPIFFE_ID,
-            "token_policies": "read-openai-apikeys", "token_type": "service", "token_num_uses": 0,
-            "token_ttl": "2h", "role_type": "jwt"}
-    role.update(role_overrides or {})
-    dv.root_call("POST", "auth/jwt/role/openai-apikeys", role)
+    devvault_client.configure_seed(dv, jwt_config, seed_role_for(SPIFFE_ID, **(role_overrides or {})), ttl=ttl)
 
 
 def seed_policy(vault_addr, name="vault-openai-apikeys-binding", refresh=None, workload="ai-agent",
@@ -394,6 +347,12 @@ class IntegrationCase(unittest.TestCase):
                 return last
             time.sleep(interval)
         self.fail(f"timed out after {timeout}s waiting for {what}")
+
+    def accessor_of(self, node, lease_id):
+        """The token accessor credgated logged when it delivered the secret of `lease_id`."""
+        m = re.search(re.escape(f"lease '{lease_id}',") + r"[^\n]*token accessor '([^']+)'", node.log_text())
+        self.assertIsNotNone(m, f"no delivery line for lease {lease_id}:\n{node.log_text()}")
+        return m.group(1)
 
     def read_secret(self, daemon, name="vault-openai-apikeys-binding"):
         with open(daemon.file_path(name)) as f:

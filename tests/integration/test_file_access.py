@@ -10,7 +10,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import IntegrationCase, configure_seed, seed_policy, TRUST_DOMAIN
+from harness import IntegrationCase, configure_seed, seed_policy, seed_role_for, TRUST_DOMAIN
 
 ONLY_GATE = "the kernel programs are the only gate (the identity pins no single uid)"
 NOBODY = 65534
@@ -67,11 +67,7 @@ class FileAccess(IntegrationCase):
         node = self.credgated("")
         node.start()
         configure_seed(self.dv, {"oidc_discovery_url": node.issuer})
-        self.dv.root_call("POST", "auth/jwt/role/other-apikeys",
-                          {"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault",
-                           "bound_subject": f"spiffe://{TRUST_DOMAIN}/any-python",
-                           "token_policies": "read-openai-apikeys", "token_type": "service", "token_num_uses": 0,
-                           "token_ttl": "2h"})
+        self.dv.root_call("POST", "auth/jwt/role/other-apikeys", seed_role_for(f"spiffe://{TRUST_DOMAIN}/any-python"))
         policy = seed_policy(self.dv.vault).replace("      process:uid: 0\n", "      process:user: nobody\n")
         node.write_policy(policy + OTHER_DOCS.format(vault=self.dv.vault))
         r = node.ctl("reload")

@@ -16,20 +16,8 @@ LEASE_S = 12
 
 class Revocation(IntegrationCase):
     # ---- helpers ------------------------------------------------------------------------------
-    def accessor_of(self, node, lease_id):
-        """The token accessor credgated logged when it delivered the secret of `lease_id`."""
-        m = re.search(re.escape(f"lease '{lease_id}',") + r"[^\n]*token accessor '([^']+)'", node.log_text())
-        self.assertIsNotNone(m, f"no delivery line for lease {lease_id}:\n{node.log_text()}")
-        return m.group(1)
-
-    def lookup_accessor(self, accessor):
-        """devvault's answer to auth/token/lookup-accessor: (status, body)."""
-        status, _, body = self.dv.call("POST", "auth/token/lookup-accessor", {"accessor": accessor},
-                                       token=self.dv.root)
-        return status, body.decode()
-
     def token_is_gone(self, accessor):
-        status, body = self.lookup_accessor(accessor)
+        status, body = self.dv.lookup_accessor(accessor)
         return status == 400 and "invalid accessor" in body
 
     def rotated_node(self, grace_s):
@@ -68,7 +56,7 @@ class Revocation(IntegrationCase):
         self.assertEqual(log.count(f"Failed to revoke the login token (accessor '{old_accessor}'"), 1,
                          "the failure is logged once, not at every retry")
         current_accessor = self.accessor_of(node, node.binding()["status"]["lease"]["id"])
-        self.assertEqual(self.lookup_accessor(current_accessor)[0], 200, "the current token is left alone")
+        self.assertEqual(self.dv.lookup_accessor(current_accessor)[0], 200, "the current token is left alone")
         self.assertNotIn("hvs.", log)
 
     def test_a_binding_restarted_while_vault_is_sealed_has_its_token_revoked_after_the_unseal(self):
@@ -97,7 +85,7 @@ class Revocation(IntegrationCase):
                         "three failed revocation attempts (backoff 1 s, 2 s, then about 4 s)")
         doc = node.binding()
         self.assertEqual(doc["status"]["counters"]["revocationsPending"], 1)
-        self.assertEqual(self.lookup_accessor(old_accessor)[0], 200)
+        self.assertEqual(self.dv.lookup_accessor(old_accessor)[0], 200)
         current_key = self.read_secret(node)["api_key"]
         current_accessor = self.accessor_of(node, doc["status"]["lease"]["id"])
 
@@ -132,7 +120,7 @@ class Revocation(IntegrationCase):
         self.assertIn("sealed", line[0])
         self.assertNotIn("hvs.", log)
         self.dv.root_call("PUT", "sys/unseal", {"key": "any"})
-        self.assertEqual(self.lookup_accessor(accessor)[0], 200, "the token was indeed left alive")
+        self.assertEqual(self.dv.lookup_accessor(accessor)[0], 200, "the token was indeed left alive")
 
 
 if __name__ == "__main__":

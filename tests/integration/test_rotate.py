@@ -4,7 +4,6 @@
 # delivered, the previous token revoked after revokeGrace), checked against devvault's own state; an
 # unknown binding, a BLOCKED one and a failing Vault each say why, with their exit code.
 import json
-import re
 import time
 import unittest
 
@@ -15,15 +14,8 @@ GRACE_S = 3
 
 
 class Rotate(IntegrationCase):
-    def accessor_of(self, node, lease_id):
-        """The token accessor credgated logged when it delivered the secret of `lease_id`."""
-        m = re.search(re.escape(f"lease '{lease_id}',") + r"[^\n]*token accessor '([^']+)'", node.log_text())
-        self.assertIsNotNone(m, f"no delivery line for lease {lease_id}:\n{node.log_text()}")
-        return m.group(1)
-
     def token_alive(self, accessor):
-        status, _, _ = self.dv.call("POST", "auth/token/lookup-accessor", {"accessor": accessor}, token=self.dv.root)
-        return status == 200
+        return self.dv.lookup_accessor(accessor)[0] == 200
 
     def test_a_rotation_logs_in_delivers_a_new_secret_and_revokes_the_old_token_after_the_grace(self):
         node = self.seed_node(ttl="15m", refresh={"revokeGrace": f"{GRACE_S}s"})

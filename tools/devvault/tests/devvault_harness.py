@@ -3,20 +3,16 @@
 # JWKS, optionally over TLS), signs JWTs with generated keys and speaks plain HTTP to both.
 import base64
 import datetime
-import http.client
 import ipaddress
 import json
 import os
-import select
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 try:
     import jwt
@@ -32,77 +28,21 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEVVAULT = os.environ.get("DEVVAULT") or os.path.join(os.path.dirname(HERE), "devvault")
-START_TIMEOUT_S = 10
+from devvault_client import DEVVAULT, ORG, PROJECT, request, seed_role  # noqa: F401 (for the tests)
+from devvault_client import DevVault as DevVaultProcess
+from devvault_client import configure_seed as configure_seed_role
+
 SPIFFE_ID = "spiffe://example.org/ns/agents/sa/ai-agent"
 
 
-class DevVault:
-    """One devvault process on 127.0.0.1 port 0."""
-
-    def __init__(self, *args, flavor="openbao", root_token="root-token"):
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", DEVVAULT, "--listen", "127.0.0.1:0", "--openai-listen", "127.0.0.1:0",
-             "--flavor", flavor, "--root-token", root_token, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
-        self.flavor = flavor
-        self.root = root_token
-        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("devvault ready "):
-            self.proc.kill()
-            err = self.proc.stderr.read().decode()
-            raise RuntimeError(f"devvault did not start: {line!r} {err}")
-        fields = dict(kv.split("=", 1) for kv in line.split()[2:])
-        self.vault = fields["vault"]
-        self.openai = fields["openai"]
-        assert fields["root_token"] == root_token
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return rc
-
-    def call(self, method, path, body=None, token=None, headers=None, raw_body=None):
-        h = dict(headers or {})
-        if token:
-            h["X-Vault-Token"] = token
-        data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
-        return request(self.vault + "/v1/" + path, method, data, h)
-
-    def root_call(self, method, path, body=None):
-        status, headers, out = self.call(method, path, body, token=self.root)
-        if status not in (200, 204):
-            raise AssertionError(f"{method} {path} -> {status} {out!r}")
-        return json.loads(out) if out else None
+class DevVault(DevVaultProcess):
+    """One devvault process on 127.0.0.1 port 0, and its OpenAI stand-in."""
 
     def openai_call(self, method, path, key=None, headers=None, body=None):
         h = dict(headers or {})
         if key is not None:
             h["Authorization"] = f"Bearer {key}"
         return request(self.openai + path, method, json.dumps(body).encode() if body is not None else None, h)
-
-
-def request(url, method="GET", body=None, headers=None, context=None, timeout=10):
-    u = urlsplit(url)
-    if u.scheme == "https":
-        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout, context=context)
-    else:
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        path = u.path + (("?" + u.query) if u.query else "")
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
 
 
 def err(*msgs):
@@ -269,27 +209,10 @@ class IdP:
 
 
 # ---- the seed scenario ---------------------------------------------------------------------------
-ORG = "org-credgate-test"
-PROJECT = "proj_default"
-READ_POLICY = 'path "openai/creds/my-role" {\n  capabilities = ["read"]\n}\n'
-
-
 def configure_seed(dv, jwt_config, role_overrides=None, auth_path="jwt", openai_path="openai"):
     """The operator steps of the seed scenario, over the HTTP API with the root token."""
-    dv.root_call("POST", f"sys/mounts/{openai_path}", {"type": "openai"})
-    dv.root_call("POST", f"{openai_path}/config", {"admin_api_key": "sk-admin-test", "admin_api_key_id": "key_admin",
-                                                   "organization_id": ORG})
-    dv.root_call("POST", f"{openai_path}/roles/my-role",
-                 {"project_id": PROJECT, "service_account_name_template": "vault-{{.RoleName}}-{{.RandomSuffix}}",
-                  "ttl": "15m", "max_ttl": "1h"})
-    dv.root_call("PUT", "sys/policies/acl/read-openai-apikeys",
-                 {"policy": READ_POLICY.replace("openai/", openai_path + "/")})
-    dv.root_call("POST", f"sys/auth/{auth_path}", {"type": "jwt"})
-    dv.root_call("POST", f"auth/{auth_path}/config", jwt_config)
-    role = {"user_claim": "sub", "bound_audiences": "vault", "bound_subject": SPIFFE_ID,
-            "token_policies": "read-openai-apikeys", "token_type": "service", "token_num_uses": 2, "role_type": "jwt"}
-    role.update(role_overrides or {})
-    dv.root_call("POST", f"auth/{auth_path}/role/openai-apikeys", role)
+    configure_seed_role(dv, jwt_config, seed_role(SPIFFE_ID, **{"token_num_uses": 2, **(role_overrides or {})}),
+                        auth_path=auth_path, openai_path=openai_path)
 
 
 def login(dv, token, role="openai-apikeys", auth_path="jwt"):
