@@ -5,28 +5,14 @@
 # and once strengthened the converted files validate; exit codes 0/1/2 and all-or-nothing output.
 import os
 import re
-import subprocess
-import sys
 import tempfile
 
-ctl = sys.argv[1]
-root = os.environ["CREDGATE_SOURCE_ROOT"]
-config = os.path.join(root, "packaging", "credgate.yaml")
+from ctl_checks import check, config, finish, root, run
+
 fixtures = os.path.join(root, "tests", "fixtures", "convert")
 seed_dir = os.path.join(fixtures, "seed")
 seed = [os.path.join(seed_dir, n) for n in ("credential-source.yaml", "workload-identity.yaml",
                                             "credential-binding.yaml")]
-failures = []
-
-
-def run(*args):
-    p = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, out=""):
-    if not cond:
-        failures.append(f"{what}\n{out}")
 
 
 def content_lines(yaml):
@@ -211,7 +197,4 @@ check(rc == 0 and "Exit status:" in out and "NEEDS ATTENTION" in out and
                                                                        ("2", "usage"))),
       "help documents the exit codes", out)
 
-if failures:
-    print("\n\n".join(failures))
-    sys.exit(1)
-print("ok")
+finish("cli-convert")

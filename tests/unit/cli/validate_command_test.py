@@ -4,26 +4,12 @@
 # fixture's expected FILE:LINE:COL and message on stderr.
 import os
 import re
-import subprocess
-import sys
 import tempfile
 
-ctl = sys.argv[1]
-root = os.environ["CREDGATE_SOURCE_ROOT"]
-config = os.path.join(root, "packaging", "credgate.yaml")
+from ctl_checks import check, config, failures, finish, root, run
+
 examples = os.path.join(root, "policies", "examples")
 fixtures = os.path.join(root, "tests", "fixtures", "policies")
-failures = []
-
-
-def run(*args):
-    p = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, out=""):
-    if not cond:
-        failures.append(f"{what}\n{out}")
 
 
 def expectation(path):
@@ -148,8 +134,4 @@ for args in ([], ["validate", "--no-such-option"], ["no-such-command"], ["valida
 rc, out, err = run("--help")
 check(rc == 0 and "validate" in out, "--help exits 0 and lists validate", out + err)
 
-if failures:
-    print("\n".join(failures), file=sys.stderr)
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("cli-validate: all checks passed")
+finish("cli-validate")
