@@ -20,6 +20,7 @@ using namespace credgate;
 using namespace credgate::http;
 using credgate::runtime::EventLoop;
 using credgate::http::test::exchange;
+using credgate::http::test::new_client;
 using credgate::http::test::TempDir;
 
 namespace {
@@ -37,16 +38,7 @@ void echo(const ServerRequest& req, Responder respond) {
 }
 
 std::unique_ptr<Server> make_server(EventLoop& loop, ServerOptions opts = {}, Handler handler = echo) {
-    if (opts.listen.empty()) opts.listen = "127.0.0.1:0";
-    auto server = Server::create(loop, opts, std::move(handler));
-    REQUIRE_MESSAGE(server, (server ? "" : server.error().message));
-    return std::move(*server);
-}
-
-std::unique_ptr<Client> make(EventLoop& loop, ClientOptions opts = {}) {
-    auto client = make_client(loop, opts);
-    REQUIRE(client);
-    return std::move(*client);
+    return test::start_server(loop, std::move(opts), std::move(handler));
 }
 
 ClientOptions without_keep_alive() {
@@ -95,7 +87,7 @@ TEST_CASE("GET and POST round-trip between client and server") {
     EventLoop loop;
     auto server = make_server(loop);
     CHECK(server->port() != 0);
-    auto client = make(loop);
+    auto client = new_client(loop);
 
     Request g = get(base(*server) + "/v1/sys/health?standbyok=true");
     g.headers.emplace_back("X-Vault-Token", "t0k3n");
@@ -119,12 +111,12 @@ TEST_CASE("GET and POST round-trip between client and server") {
 TEST_CASE("sequential requests reuse one keep-alive connection") {
     EventLoop loop;
     auto server = make_server(loop);
-    auto client = make(loop);
+    auto client = new_client(loop);
     for (int i = 0; i < 3; ++i) REQUIRE(exchange(loop, *client, get(base(*server) + "/x")));
     CHECK(server->accepted_connections() == 1);
 
     SUBCASE("and open a new one when keep-alive is off") {
-        auto no_reuse = make(loop, without_keep_alive());
+        auto no_reuse = new_client(loop, without_keep_alive());
         for (int i = 0; i < 3; ++i) REQUIRE(exchange(loop, *no_reuse, get(base(*server) + "/x")));
         CHECK(server->accepted_connections() == 4);
     }
@@ -135,7 +127,7 @@ TEST_CASE("a pooled connection the server closed while idle is replaced transpar
     ServerOptions opts;
     opts.idle_timeout = Duration{20};
     auto server = make_server(loop, opts);
-    auto client = make(loop);
+    auto client = new_client(loop);
     REQUIRE(exchange(loop, *client, get(base(*server) + "/a")));
     loop.run_until([&] { return server->open_connections() == 0; });
     REQUIRE(server->open_connections() == 0);
@@ -154,7 +146,7 @@ TEST_CASE("in-flight requests per host are bounded; excess requests queue") {
     });
     auto run_three = [&](size_t max_in_flight) {
         held.clear();
-        auto client = make(loop, in_flight(max_in_flight));
+        auto client = new_client(loop, in_flight(max_in_flight));
         size_t before = server->accepted_connections();
         int done = 0;
         for (int i = 0; i < 3; ++i)
@@ -180,7 +172,7 @@ TEST_CASE("the response body limit is enforced by the client") {
     auto server = make_server(loop, {}, [](const ServerRequest&, Responder respond) {
         respond(text_response(200, std::string(5000, 'x')));
     });
-    auto client = make(loop);
+    auto client = new_client(loop);
     Request r = get(base(*server) + "/big");
     r.body_limit = 1000;
     auto res = exchange(loop, *client, r);
@@ -197,7 +189,7 @@ TEST_CASE("the request body and header limits are enforced by the server") {
     ServerOptions opts;
     opts.max_body_bytes = 100;
     auto server = make_server(loop, opts);
-    auto client = make(loop);
+    auto client = new_client(loop);
     Request r = get(base(*server) + "/upload");
     r.method = "POST";
     r.body = std::string(101, 'y');
@@ -221,7 +213,7 @@ TEST_CASE("a request to a server that never answers fails at its deadline") {
     EventLoop loop;
     std::vector<Responder> never;
     auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) { never.push_back(respond); });
-    auto client = make(loop);
+    auto client = new_client(loop);
     Request r = get(base(*server) + "/hang");
     r.timeout = Duration{150};
     auto start = std::chrono::steady_clock::now();
@@ -257,7 +249,7 @@ TEST_CASE("307 and 308 are followed with the same method and body") {
         }
         respond(std::move(r));
     });
-    auto client = make(loop);
+    auto client = new_client(loop);
 
     Request r = get(base(*server) + "/relative");
     r.method = "PUT";
@@ -288,7 +280,7 @@ TEST_CASE("307 and 308 are followed with the same method and body") {
 
 TEST_CASE("a refused connection names the address and the step") {
     EventLoop loop;
-    auto client = make(loop);
+    auto client = new_client(loop);
     uint16_t port = closed_port();
     auto res = exchange(loop, *client, get("http://127.0.0.1:" + std::to_string(port) + "/v1/sys/health"));
     REQUIRE(!res);
@@ -320,7 +312,7 @@ TEST_CASE("a unix socket server is owner-only and reports the peer's credentials
     CHECK((st.st_mode & 0777) == 0600);
     CHECK(server->port() == 0);
 
-    auto client = make(loop);
+    auto client = new_client(loop);
     auto res = exchange(loop, *client, get("unix:" + path + ":/v1/status?verbose=1"));
     REQUIRE_MESSAGE(res, (res ? "" : res.error().message));
     CHECK(res->header("X-Path") == "/v1/status");
@@ -367,7 +359,7 @@ TEST_CASE("requests queued behind the in-flight bound keep their own deadline") 
     EventLoop loop;
     std::vector<Responder> never;
     auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) { never.push_back(respond); });
-    auto client = make(loop, in_flight(1));
+    auto client = new_client(loop, in_flight(1));
     std::optional<Result<Response>> running;
     std::optional<Result<Response>> queued;
     Request r = get(base(*server) + "/hang");
@@ -390,7 +382,7 @@ TEST_CASE("destroying the client drops its pending completions") {
     EventLoop loop;
     std::vector<Responder> held;
     auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) { held.push_back(respond); });
-    auto client = make(loop);
+    auto client = new_client(loop);
     bool called = false;
     client->send(get(base(*server) + "/x"), [&](Result<Response>) { called = true; });
     loop.run_until([&] { return !held.empty(); });
@@ -404,7 +396,7 @@ TEST_CASE("destroying the client drops its pending completions") {
 TEST_CASE("header values with line breaks are refused before sending") {
     EventLoop loop;
     auto server = make_server(loop);
-    auto client = make(loop);
+    auto client = new_client(loop);
     Request r = get(base(*server) + "/x");
     r.headers.emplace_back("X-Vault-Token", "abc\r\nX-Injected: 1");
     auto res = exchange(loop, *client, r);
@@ -419,8 +411,8 @@ TEST_CASE("a server at its connection limit closes new connections") {
     opts.max_connections = 1;
     std::vector<Responder> held;
     auto server = make_server(loop, opts, [&](const ServerRequest&, Responder respond) { held.push_back(respond); });
-    auto first = make(loop);
-    auto second = make(loop);
+    auto first = new_client(loop);
+    auto second = new_client(loop);
     std::optional<Result<Response>> a;
     first->send(get(base(*server) + "/a"), [&](Result<Response> r) { a = std::move(r); });
     loop.run_until([&] { return !held.empty(); });

@@ -57,22 +57,15 @@ Pki& pki() {
 
 std::unique_ptr<Server> tls_server(EventLoop& loop, const std::string& name, std::vector<std::string>* sni = nullptr) {
     ServerOptions o;
-    o.listen = "127.0.0.1:0";
     o.tls_cert = pki().path(name + ".pem");
     o.tls_key = pki().path(name + ".key");
-    auto server = Server::create(loop, o, [sni](const ServerRequest& req, Responder respond) {
+    return test::start_server(loop, o, [sni](const ServerRequest& req, Responder respond) {
         if (sni) sni->push_back(req.tls_server_name);
         respond(text_response(200, "secure " + req.path));
     });
-    REQUIRE_MESSAGE(server, (server ? "" : server.error().message));
-    return std::move(*server);
 }
 
-std::unique_ptr<Client> trusting_client(EventLoop& loop) {
-    auto client = make_client(loop, ClientOptions{.ca_file = pki().ca});
-    REQUIRE(client);
-    return std::move(*client);
-}
+std::unique_ptr<Client> trusting_client(EventLoop& loop) { return test::new_client(loop, {.ca_file = pki().ca}); }
 
 Request get(const std::string& host, const Server& s, const std::string& path) {
     Request r;
