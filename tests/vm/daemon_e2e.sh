@@ -44,16 +44,7 @@ print(f"agent: GET /v1/models -> {status}")
 sys.exit(0 if status == 200 else 1)
 EOF
 chmod 0755 "$agent"
-cat >"$w/intruder/reader.py" <<'EOF'
-#!/usr/bin/python3
-# Another script of the same interpreter, trying the agent's file.
-import sys
-try:
-    print("read", len(open(sys.argv[1]).read()), "bytes")
-except OSError as e:
-    print(f"reader: {sys.argv[1]}: {e.strerror}")
-    sys.exit(1)
-EOF
+write_reader "$w/intruder/reader.py"
 chmod 0755 "$w/intruder/reader.py"
 cp "$agent" "$w/intruder/copy-of-agent"          # same content, another inode
 cp /bin/cat "$w/intruder/ai-agent"              # comm "ai-agent", like the agent's
@@ -64,23 +55,16 @@ agent_sha=$(sha256sum "$agent" | cut -d' ' -f1)
 start_devvault e2e-root proj_e2e
 
 # ---- credgated, enforcing ---------------------------------------------------------------------
-write_credgate_yaml e2e-node
-"$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
-daemon=$!
-poll 90 ctl status || die "credgated did not answer on its control socket"
+start_credgated e2e-node
 mode=$(ctl status --json | json_get daemon.enforcement.mode)
 if [[ $mode == enforced ]]; then pass "credgated reports enforcement active (credgatectl status: $mode)"
 else die "credgated reports enforcement '$mode', not enforced"; fi
 
 # ---- Vault set up like the seed (token_num_uses=0, token_ttl above the key's ttl) -------------
-bao POST sys/mounts/openai '{"type":"openai"}'
-bao POST openai/config '{"admin_api_key":"sk-admin-e2e","admin_api_key_id":"key_admin_e2e","organization_id":"org-e2e"}'
-bao POST openai/roles/my-role '{"project_id":"proj_e2e","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
-bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
-bao POST sys/auth/jwt '{"type":"jwt"}'
-bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$issuer\"}"
+seed_openai e2e proj_e2e
+seed_jwt "$issuer"
 for pair in openai-apikeys:ai-agent openai-hashed:hashed-agent; do
-  bao POST "auth/jwt/role/${pair%%:*}" "{\"role_type\":\"jwt\",\"user_claim\":\"sub\",\"bound_audiences\":\"vault\",\"bound_subject\":\"spiffe://example.org/${pair#*:}\",\"token_policies\":\"read-openai-apikeys\",\"token_type\":\"service\",\"token_num_uses\":0,\"token_ttl\":\"1h\"}"
+  seed_jwt_role "${pair%%:*}" "${pair#*:}" 0 1h
 done
 
 # Two bindings: the agent by script path + uid, and the same program by content (process:sha256)
@@ -133,8 +117,8 @@ spec:
   propagation: {file: {}}
 EOF
 ctl reload >/dev/null || die "credgatectl reload failed"
-poll 120 bound agent-key || die "binding agent-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
-poll 60 bound hashed-key || die "binding hashed-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+wait_bound agent-key
+wait_bound hashed-key 60
 file=$(ctl get binding agent-key -o json | json_get status.file.files.0.path)
 hashed=$(ctl get binding hashed-key -o json | json_get status.file.files.0.path)
 bdir=$(dirname "$file"); udir=$(dirname "$bdir")

@@ -39,12 +39,14 @@ bao() {  # bao METHOD PATH JSON: the HTTP call behind a `bao` command
 }
 
 # The seed's operator steps in devvault (after `start_devvault ROOT_TOKEN proj_seed`), which
-# tests/vm/openai_agent.py's headers match. seed_openai: steps 1-4, the OpenAI engine of org-seed,
-# its role my-role for project proj_seed, and the ACL policy read-openai-apikeys that reads its keys.
+# tests/vm/openai_agent.py's headers match. seed_openai [NAME PROJECT]: steps 1-4, the OpenAI engine of
+# org-NAME (default org-seed), its role my-role for PROJECT (default proj_seed), and the ACL policy
+# read-openai-apikeys that reads its keys.
 seed_openai() {
+  local name=${1:-seed} project=${2:-proj_seed}
   bao POST sys/mounts/openai '{"type":"openai"}'
-  bao POST openai/config '{"admin_api_key":"sk-admin-seed","admin_api_key_id":"key_admin_seed","organization_id":"org-seed"}'
-  bao POST openai/roles/my-role '{"project_id":"proj_seed","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
+  bao POST openai/config "{\"admin_api_key\":\"sk-admin-$name\",\"admin_api_key_id\":\"key_admin_$name\",\"organization_id\":\"org-$name\"}"
+  bao POST openai/roles/my-role "{\"project_id\":\"$project\",\"service_account_name_template\":\"vault-{{.RoleName}}-{{.RandomSuffix}}\",\"ttl\":\"15m\",\"max_ttl\":\"1h\"}"
   bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
 }
 # seed_jwt ISSUER_URL: steps 5-6, the JWT auth method trusting the issuer's discovery document. The
@@ -53,9 +55,13 @@ seed_jwt() {
   bao POST sys/auth/jwt '{"type":"jwt"}'
   bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$1\"}"
 }
-# seed_jwt_role ROLE WORKLOAD_ID: step 7, a role for spiffe://example.org/WORKLOAD_ID that reads the keys.
+# seed_jwt_role ROLE WORKLOAD_ID [NUM_USES TOKEN_TTL]: step 7, a role for spiffe://example.org/WORKLOAD_ID
+# that reads the keys, with tokens good for NUM_USES requests (default 2; 0: no limit) that live
+# TOKEN_TTL when it is given.
 seed_jwt_role() {
-  bao POST "auth/jwt/role/$1" "{\"role_type\":\"jwt\",\"user_claim\":\"sub\",\"bound_audiences\":\"vault\",\"bound_subject\":\"spiffe://example.org/$2\",\"token_policies\":\"read-openai-apikeys\",\"token_type\":\"service\",\"token_num_uses\":2}"
+  local ttl=""
+  [[ -n ${4:-} ]] && ttl=",\"token_ttl\":\"$4\""
+  bao POST "auth/jwt/role/$1" "{\"role_type\":\"jwt\",\"user_claim\":\"sub\",\"bound_audiences\":\"vault\",\"bound_subject\":\"spiffe://example.org/$2\",\"token_policies\":\"read-openai-apikeys\",\"token_type\":\"service\",\"token_num_uses\":${3:-2}$ttl}"
 }
 
 # write_credgate_yaml NODE [BACKEND]: settings for a credgated whose delivery.backend is BACKEND
@@ -75,4 +81,34 @@ control:
 policies:
   dir: $w/policies.d
 YAML
+}
+
+# start_credgated NODE [BACKEND]: credgated with the settings of write_credgate_yaml, logging to
+# $w/credgated.log; sets $daemon and returns once its control socket answers.
+start_credgated() {
+  write_credgate_yaml "$@"
+  "$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
+  daemon=$!
+  poll 90 ctl status || die "credgated did not answer on its control socket"
+}
+# require_enforcing: die unless credgated reports its kernel enforcement active.
+require_enforcing() {
+  [[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]] || die "credgated is not enforcing"
+}
+# wait_bound BINDING [SECONDS]: die unless BINDING reaches OK within SECONDS (default 120).
+wait_bound() {
+  poll "${2:-120}" bound "$1" || die "binding $1 did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+}
+# write_reader PATH: a script of the same interpreter as the agent's, that tries the agent's file.
+write_reader() {
+  cat >"$1" <<'EOF'
+#!/usr/bin/python3
+# Another script of the same interpreter, trying the agent's file.
+import sys
+try:
+    print("read", len(open(sys.argv[1]).read()), "bytes")
+except OSError as e:
+    print(f"reader: {sys.argv[1]}: {e.strerror}")
+    sys.exit(1)
+EOF
 }

@@ -28,16 +28,7 @@ except OSError as e:
     sys.exit(1)
 time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0)
 EOF
-cat >"$w/intruder/reader.py" <<'EOF'
-#!/usr/bin/python3
-# Another script of the same interpreter, trying the agent's file.
-import sys
-try:
-    print("read", len(open(sys.argv[1]).read()), "bytes")
-except OSError as e:
-    print(f"reader: {sys.argv[1]}: {e.strerror}")
-    sys.exit(1)
-EOF
+write_reader "$w/intruder/reader.py"
 chmod 0755 "$agent" "$w/intruder/reader.py"
 
 # decision PID VERDICT < JSON lines: one of them is a file_open of agent-key's file by PID with VERDICT
@@ -59,14 +50,10 @@ write_credgate_yaml operator-node
 daemon=$!
 background+=("$daemon")
 poll 90 ctl status || die "credgated did not answer on its control socket"
-[[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]] || die "credgated is not enforcing"
-bao POST sys/mounts/openai '{"type":"openai"}'
-bao POST openai/config '{"admin_api_key":"sk-admin-op","admin_api_key_id":"key_admin_op","organization_id":"org-op"}'
-bao POST openai/roles/my-role '{"project_id":"proj_operator","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
-bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
-bao POST sys/auth/jwt '{"type":"jwt"}'
-bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$issuer\"}"
-bao POST auth/jwt/role/openai-apikeys '{"role_type":"jwt","user_claim":"sub","bound_audiences":"vault","bound_subject":"spiffe://example.org/ai-agent","token_policies":"read-openai-apikeys","token_type":"service","token_num_uses":0,"token_ttl":"1h"}'
+require_enforcing
+seed_openai op proj_operator
+seed_jwt "$issuer"
+seed_jwt_role openai-apikeys ai-agent 0 1h
 cat >"$w/policies.d/agent.yaml" <<EOF
 apiVersion: credgate.io/v1alpha1
 kind: CredentialSource
@@ -92,7 +79,7 @@ spec:
   propagation: {file: {}}
 EOF
 ctl reload >/dev/null || die "credgatectl reload failed"
-poll 120 bound agent-key || die "binding agent-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+wait_bound agent-key
 file=$(ctl get binding agent-key -o json | json_get status.file.files.0.path)
 
 # ---- an intruder is refused, and audit --verdict deny shows it with the binding and its pid ------

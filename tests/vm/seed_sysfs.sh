@@ -41,11 +41,8 @@ agent_as() { in_unit setpriv --reuid "$1" --regid "$1" --clear-groups -- "${@:2}
 
 # ---- devvault with the seed's operator steps ---------------------------------------------------
 start_devvault seed-root proj_seed
-write_credgate_yaml seed-node auto
-"$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
-daemon=$!
-poll 90 ctl status || die "credgated did not answer on its control socket"
-[[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]] || die "credgated is not enforcing"
+start_credgated seed-node auto
+require_enforcing
 [[ $(ctl status --json | json_get daemon.delivery.sysfs.moduleLoaded) == True ]] || die "credgated does not see credgate.ko"
 pass "credgated enforcing, credgate.ko loaded (credgatectl status)"
 

@@ -37,18 +37,11 @@ mkdir -p "$cg/system.slice" "$cg/user.slice/user-1001.slice"
 
 # ---- devvault and credgated, enforcing ------------------------------------------------------------
 start_devvault units-root proj_units
-write_credgate_yaml units-node
-"$credgated" --config "$w/credgate.yaml" 2>"$w/credgated.log" &
-daemon=$!
-poll 90 ctl status || die "credgated did not answer on its control socket"
-[[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]] || die "credgated is not enforcing"
-bao POST sys/mounts/openai '{"type":"openai"}'
-bao POST openai/config '{"admin_api_key":"sk-admin-units","admin_api_key_id":"key_admin_units","organization_id":"org-units"}'
-bao POST openai/roles/my-role '{"project_id":"proj_units","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
-bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
-bao POST sys/auth/jwt '{"type":"jwt"}'
-bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$issuer\"}"
-bao POST auth/jwt/role/unit-agent '{"role_type":"jwt","user_claim":"sub","bound_audiences":"vault","bound_subject":"spiffe://example.org/unit-agent","token_policies":"read-openai-apikeys","token_type":"service","token_num_uses":0,"token_ttl":"1h"}'
+start_credgated units-node
+require_enforcing
+seed_openai units proj_units
+seed_jwt "$issuer"
+seed_jwt_role unit-agent unit-agent 0 1h
 # The identity: the agent's script in the agent's unit. The attacker runs that same script, so only
 # the unit tells them apart.
 cat >"$w/policies.d/agent.yaml" <<EOF
@@ -76,7 +69,7 @@ spec:
   propagation: {file: {}}
 EOF
 ctl reload >/dev/null || die "credgatectl reload failed"
-poll 120 bound unit-key || die "binding unit-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+wait_bound unit-key
 file=$(ctl get binding unit-key -o json | json_get status.file.files.0.path)
 [[ -f $file ]] || die "no credential file at '$file'"
 # A plain file like the credential (same mode, same directory depth), which credgate does not protect.
