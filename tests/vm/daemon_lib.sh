@@ -20,6 +20,10 @@ poll() {
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.3; done
 }
+# spiffe_uuid WORKLOAD_ID: the directory name credgate gives spiffe://example.org/WORKLOAD_ID's files.
+spiffe_uuid() {
+  /usr/bin/python3 -c 'import sys, uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, sys.argv[1]))' "spiffe://example.org/$1"
+}
 bound() { grep -Eq '"state" *: *"OK"' <<<"$(ctl get binding "$1" -o json 2>/dev/null)"; }
 
 # start_devvault ROOT_TOKEN PROJECT: devvault on the guest's loopback; sets $devvault_pid.

@@ -55,7 +55,7 @@ cp "$example" "$w/policies.d/ai-agent-openai.yaml"
 ctl reload >/dev/null || die "credgatectl reload failed: $(ctl reload 2>&1 | tail -n 3)"
 poll 120 bound $binding || die "the binding did not reach OK: $(ctl status 2>&1 | tail -n 4)"
 file=$(ctl get binding $binding -o json | json_get status.sysfs.files.0.path)
-uuid=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "spiffe://example.org/ai-agent"))')
+uuid=$(spiffe_uuid ai-agent)
 if [[ $file == "$sysroot/$uuid/crb-$binding/vault.json" && -f $file ]]; then
   pass "status.sysfs.files names $file"
 else

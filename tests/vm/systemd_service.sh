@@ -152,7 +152,7 @@ ctl validate >/dev/null || die "credgatectl validate refuses the shipped example
 systemctl reload credgated || die_service "systemctl reload credgated failed"
 poll 120 bound $binding || die_service "the binding did not reach OK after systemctl reload: $(ctl status 2>&1 | tail -n 4)"
 file=$(ctl get binding $binding -o json | json_get status.sysfs.files.0.path)
-uuid=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "spiffe://example.org/ai-agent"))')
+uuid=$(spiffe_uuid ai-agent)
 if [[ $file == "$sysroot/$uuid/crb-$binding/vault.json" && -f $file ]]; then
   pass "systemctl reload applies the seed policy: $binding is OK and publishes $file"
 else
@@ -214,7 +214,7 @@ else
   failed "reload: $(journal -u credgated | grep 'Reload done' | tail -n 1), inode $(stat -c %i "$file" 2>&1) was $ino, pid $(systemctl show -P MainPID credgated) was $pid"
 fi
 file2=$(ctl get binding $second -o json | json_get status.file.files.0.path)
-uuid2=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "spiffe://example.org/second-agent"))')
+uuid2=$(spiffe_uuid second-agent)
 if [[ $file2 == "/run/credgate/credentials/$uuid2/crb-$second/vault.json" && -f $file2 ]]; then
   pass "$second publishes $file2 (file backend), seen outside credgated's sandbox"
 else
