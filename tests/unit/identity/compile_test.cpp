@@ -8,27 +8,16 @@
 #include "identity/caching_resolver.hpp"
 #include "identity/compile.hpp"
 #include "policy/values.hpp"
+#include "identity_builders.hpp"
 #include "table_resolver.hpp"
 
 using namespace credgate;
 using identity::Fact;
 using identity::FileKey;
+using identity::test::identity_of;
+using identity::test::term;
 using policy::SelectorKey;
 using TableResolver = identity::test::TableResolver;
-
-namespace {
-
-policy::WorkloadIdentity identity_of(std::vector<std::vector<policy::SelectorTerm>> alternatives) {
-    policy::WorkloadIdentity id;
-    id.meta.name = "agent";
-    id.workload_id = "ai-agent";
-    for (auto& terms : alternatives) id.selectors.push_back(policy::SelectorAlternative{std::move(terms), {}});
-    return id;
-}
-
-policy::SelectorTerm term(SelectorKey key, std::vector<std::string> values) { return {key, std::move(values), {}}; }
-
-}  // namespace
 
 TEST_CASE("userspace st_dev becomes the kernel's MAJOR << 20 | MINOR") {
     CHECK(identity::kernel_dev(makedev(8, 1)) == ((8ull << 20) | 1));

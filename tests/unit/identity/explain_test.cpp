@@ -6,6 +6,7 @@
 
 #include "identity/explain.hpp"
 #include "policy/values.hpp"
+#include "identity_builders.hpp"
 #include "table_resolver.hpp"
 
 using namespace credgate;
@@ -13,6 +14,8 @@ using identity::ExeSource;
 using identity::FileKey;
 using identity::IdentityMatcher;
 using identity::ProcessFacts;
+using identity::test::identity_of;
+using identity::test::term;
 using policy::SelectorKey;
 
 namespace {
@@ -30,16 +33,6 @@ identity::test::TableResolver host() {
     r.cgroups["/workloads"] = 55;
     return r;
 }
-
-policy::WorkloadIdentity identity_of(std::vector<std::vector<policy::SelectorTerm>> alternatives) {
-    policy::WorkloadIdentity id;
-    id.meta.name = "agent";
-    id.workload_id = "ai-agent";
-    for (auto& terms : alternatives) id.selectors.push_back(policy::SelectorAlternative{std::move(terms), {}});
-    return id;
-}
-
-policy::SelectorTerm term(SelectorKey key, std::vector<std::string> values) { return {key, std::move(values), {}}; }
 
 // The agent as it runs: recorded by the kernel at exec, uid 1000, in agent.service (cgroup 77).
 ProcessFacts agent_process() {

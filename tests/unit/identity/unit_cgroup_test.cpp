@@ -9,6 +9,7 @@
 #include <string>
 
 #include "identity/host_resolver.hpp"
+#include "identity_builders.hpp"
 #include "support/fake_cgroup_tree.hpp"
 
 using namespace credgate;
@@ -26,12 +27,14 @@ void make_delegated_imposter(FakeCgroupTree& tree) {
     tree.chown(kAttacker, 1001);
 }
 
+// What the host resolver finds for `unit` in `tree`.
+Result<identity::UnitCgroup> unit_cgroup(const FakeCgroupTree& tree, const std::string& unit) {
+    identity::SystemResolver resolver(tree.root());
+    return resolver.unit_cgroup(unit);
+}
+
 policy::WorkloadIdentity unit_identity(const std::string& unit) {
-    policy::WorkloadIdentity id;
-    id.meta.name = "agent";
-    id.workload_id = "ai-agent";
-    id.selectors.push_back({{{policy::SelectorKey::systemd_unit, {unit}, {}}}, {}});
-    return id;
+    return identity::test::identity_of({{identity::test::term(policy::SelectorKey::systemd_unit, {unit})}});
 }
 
 }  // namespace
@@ -39,8 +42,7 @@ policy::WorkloadIdentity unit_identity(const std::string& unit) {
 TEST_CASE("a unit under system.slice resolves to its cgroup, whose id is the directory's inode") {
     FakeCgroupTree tree;
     tree.make_path("system.slice/agent.service");
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE(found);
     CHECK(found->path == "system.slice/agent.service");
     CHECK(found->id == tree.id("system.slice/agent.service"));
@@ -50,8 +52,7 @@ TEST_CASE("a unit under system.slice resolves to its cgroup, whose id is the dir
 TEST_CASE("a unit name without a suffix is a .service") {
     FakeCgroupTree tree;
     tree.make_path("system.slice/agent.service");
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent");
+    auto found = unit_cgroup(tree, "agent");
     REQUIRE(found);
     CHECK(found->path == "system.slice/agent.service");
 }
@@ -59,8 +60,7 @@ TEST_CASE("a unit name without a suffix is a .service") {
 TEST_CASE("a unit in a custom slice below another slice resolves") {
     FakeCgroupTree tree;
     tree.make_path("foo.slice/bar.slice/x.service");
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("x.service");
+    auto found = unit_cgroup(tree, "x.service");
     REQUIRE(found);
     CHECK(found->path == "foo.slice/bar.slice/x.service");
     CHECK(found->id == tree.id("foo.slice/bar.slice/x.service"));
@@ -70,8 +70,7 @@ TEST_CASE("a same-named cgroup in user@1001.service is not the unit while the un
     FakeCgroupTree tree;
     tree.make_path("system.slice");
     make_delegated_imposter(tree);
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE_FALSE(found);
     CHECK(found.error().kind == ErrorKind::not_found);
     const std::string& why = found.error().message;
@@ -84,8 +83,7 @@ TEST_CASE("the real unit is chosen over an older same-named cgroup in a delegate
     FakeCgroupTree tree;
     make_delegated_imposter(tree);
     tree.make_path("system.slice/agent.service");
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE(found);
     CHECK(found->path == "system.slice/agent.service");
     CHECK(found->id == tree.id("system.slice/agent.service"));
@@ -97,8 +95,7 @@ TEST_CASE("a same-named cgroup in a slice owned by another uid is never chosen")
     FakeCgroupTree tree;
     tree.make_path("user.slice/user-1001.slice/mine.slice/agent.service");
     tree.chown("user.slice/user-1001.slice/mine.slice", 1001);
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE_FALSE(found);
     CHECK(found.error().message.find("'user.slice/user-1001.slice/mine.slice' is owned by uid 1001, not root") !=
           std::string::npos);
@@ -108,8 +105,7 @@ TEST_CASE("a unit directory owned by another uid is never chosen") {
     FakeCgroupTree tree;
     tree.make_path("system.slice/agent.service");
     tree.chown("system.slice/agent.service", 1001);
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE_FALSE(found);
     CHECK(found.error().message.find("'system.slice/agent.service' is owned by uid 1001") != std::string::npos);
 }
@@ -118,8 +114,7 @@ TEST_CASE("a unit below a slice that anyone may write is never chosen") {
     FakeCgroupTree tree;
     tree.make_path("open.slice/agent.service");
     tree.chmod("open.slice", 0777);
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE_FALSE(found);
     CHECK(found.error().message.find("'open.slice' is writable by group or others (mode 0777)") != std::string::npos);
 }
@@ -127,8 +122,7 @@ TEST_CASE("a unit below a slice that anyone may write is never chosen") {
 TEST_CASE("a unit that runs nowhere is an error naming the unit and the cgroup root") {
     FakeCgroupTree tree;
     tree.make_path("system.slice/other.service");
-    identity::SystemResolver resolver(tree.root());
-    auto found = resolver.unit_cgroup("agent.service");
+    auto found = unit_cgroup(tree, "agent.service");
     REQUIRE_FALSE(found);
     CHECK(found.error().message ==
           "no unit 'agent.service' of the system manager is running under '" + tree.root() + "'");
