@@ -2,11 +2,11 @@
 // Every invalid fixture produces the error its first line names, every warning fixture loads with
 // its warning, and every shipped example and the packaged settings file load.
 #include "policy/loader.hpp"
+#include "support/source_root.hpp"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,14 +14,9 @@
 
 using namespace credgate::policy;
 namespace fs = std::filesystem;
+using credgate::test::source_root;
 
 namespace {
-
-fs::path source_root() {
-    const char* root = std::getenv("CREDGATE_SOURCE_ROOT");
-    REQUIRE_MESSAGE(root != nullptr, "CREDGATE_SOURCE_ROOT is not set (run through meson test)");
-    return root;
-}
 
 std::vector<fs::path> yaml_files(const fs::path& dir) {
     std::vector<fs::path> out;

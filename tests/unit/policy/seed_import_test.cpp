@@ -4,10 +4,10 @@
 #include "policy/loader.hpp"
 #include "policy/seed_import.hpp"
 #include "policy/values.hpp"
+#include "support/source_root.hpp"
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -16,11 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fixtures() {
-    const char* root = std::getenv("CREDGATE_SOURCE_ROOT");
-    REQUIRE_MESSAGE(root != nullptr, "CREDGATE_SOURCE_ROOT is not set (run through meson test)");
-    return fs::path(root) / "tests" / "fixtures" / "convert";
-}
+fs::path fixtures() { return credgate::test::source_root() / "tests" / "fixtures" / "convert"; }
 
 std::vector<ConvertedObject> convert_ok(std::string_view yaml) {
     auto r = convert_seed_text(yaml, "seed.yaml");
