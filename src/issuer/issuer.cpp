@@ -38,6 +38,14 @@ constexpr size_t kJtiBytes = 16;
 constexpr size_t kMaxClaimValueBytes = 1024;
 
 void put(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void member(Writer& w, std::string_view name, std::string_view value) {
+    put(w, name);
+    put(w, value);
+}
+void member(Writer& w, std::string_view name, int64_t value) {
+    put(w, name);
+    w.Int64(value);
+}
 
 bool valid_claim_name(std::string_view name) {
     if (name.empty() || name.size() > 64) return false;
@@ -126,21 +134,16 @@ public:
         rapidjson::StringBuffer hb;
         Writer h(hb);
         h.StartObject();
-        h.Key("alg");
-        put(h, current.key.jws_alg());
-        h.Key("kid");
-        put(h, current.key.kid());
-        h.Key("typ");
-        put(h, "JWT");
+        member(h, "alg", current.key.jws_alg());
+        member(h, "kid", current.key.kid());
+        member(h, "typ", "JWT");
         h.EndObject();
 
         rapidjson::StringBuffer cb;
         Writer c(cb);
         c.StartObject();
-        c.Key("iss");
-        put(c, options_.settings.url);
-        c.Key("sub");
-        put(c, request.subject);
+        member(c, "iss", options_.settings.url);
+        member(c, "sub", request.subject);
         c.Key("aud");
         if (request.audience_as_string && request.audience.size() == 1) {
             put(c, request.audience.front());
@@ -149,17 +152,12 @@ public:
             for (const auto& a : request.audience) put(c, a);
             c.EndArray();
         }
-        c.Key("iat");
-        c.Int64(unix_seconds(now));
-        c.Key("nbf");
-        c.Int64(unix_seconds(now));
-        c.Key("exp");
-        c.Int64(unix_seconds(exp));
-        c.Key("jti");
-        put(c, *jti);
+        member(c, "iat", unix_seconds(now));
+        member(c, "nbf", unix_seconds(now));
+        member(c, "exp", unix_seconds(exp));
+        member(c, "jti", *jti);
         for (const auto& [name, value] : extra) {
-            put(c, name);
-            put(c, value);
+            member(c, name, value);
         }
         c.EndObject();
 
@@ -189,15 +187,11 @@ public:
         for (const auto& k : keys_) {
             w.StartObject();
             for (const auto& [name, value] : k.key.jwk_members()) {
-                put(w, name);
-                put(w, value);
+                member(w, name, value);
             }
-            w.Key("kid");
-            put(w, k.key.kid());
-            w.Key("alg");
-            put(w, k.key.jws_alg());
-            w.Key("use");
-            put(w, "sig");
+            member(w, "kid", k.key.kid());
+            member(w, "alg", k.key.jws_alg());
+            member(w, "use", "sig");
             w.EndObject();
         }
         w.EndArray();
@@ -209,10 +203,8 @@ public:
         rapidjson::StringBuffer b;
         Writer w(b);
         w.StartObject();
-        w.Key("issuer");
-        put(w, options_.settings.url);
-        w.Key("jwks_uri");
-        put(w, jwks_uri());
+        member(w, "issuer", options_.settings.url);
+        member(w, "jwks_uri", jwks_uri());
         w.Key("id_token_signing_alg_values_supported");
         w.StartArray();
         put(w, algorithm());
