@@ -36,9 +36,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader before load (src/enforce/enforcer.cpp). */
+/* Set by the loader before load (src/enforce/lifecycle.cpp). */
 const volatile char credgate_pin_prefix[32] = "/sys/fs/bpf/credgate";
 
+/* Typeless: libbpf takes its address from /proc/kallsyms, and the probe (src/enforce/probe.cpp)
+ * refuses to enforce when that reads 0. */
 extern const void bpf_link_fops __ksym;
 
 struct {
@@ -764,6 +766,12 @@ int BPF_PROG(credgate_sb_umount, struct vfsmount *mnt, int flags, int ret)
 
 	if (ret)
 		return ret;
+#ifdef CREDGATE_TEST_VARIANT
+	/* Only in the test build's second object (tests/vm/meson.build), never in an installed one: one
+	 * more store, so that this program's tag differs and an upgrade to it replaces the programs. */
+	volatile __u32 credgate_variant = CREDGATE_TEST_VARIANT;
+	(void)credgate_variant;
+#endif
 	/* The credential file system: its root directory is one of ours. */
 	ret = credgate_guard(BPF_CORE_READ(mnt, mnt_root, d_inode), CREDGATE_OBJ_CONTAINER, CREDGATE_HOOK_SB_UMOUNT);
 	if (ret)

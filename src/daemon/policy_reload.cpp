@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reload, all or nothing (SIGHUP, `credgatectl reload`): a policy that does not load, resolve or
 // compile changes nothing; otherwise removed and changed bindings stop, new ones start, and the
-// unchanged keep running.
+// unchanged keep running. Each reload first registers a credgated binary a package replaced.
 #include "daemon/app_impl.hpp"
 
 #include "common/log.hpp"
@@ -33,6 +33,9 @@ ReloadOutcome AppImpl::reload() {
         out.errors.push_back("credgated is shutting down");
         return out;
     }
+    // A reload is also how a package upgrade tells the running credgated that its binary was
+    // replaced: the new file is registered so that the new version can take over the pins.
+    protection_->register_owners();
     log::info(kComponent, "Reloading the policies in '{}'", config_.policies_dir);
     // The settings file is checked too: a broken one fails the reload, a changed one is applied
     // only by a restart (listeners, keys and the delivery root cannot move under running bindings).

@@ -31,17 +31,19 @@ struct Support {
     std::string message;  // empty when supported
 };
 
-// Checks /sys/kernel/security/lsm, kernel BTF, and that a no-op LSM program loads and attaches.
-// Cached: the first result is returned on every later call.
+// Checks /sys/kernel/security/lsm, kernel BTF, that a no-op LSM program loads and attaches, and that
+// /proc/kallsyms shows this process the real addresses of the kernel symbols the programs are built
+// with (kernel.kptr_restrict and CAP_SYSLOG decide). Cached: the first result is returned on every
+// later call.
 const Support& probe();
 
 struct Settings {
     policy::EnforcementMode mode = policy::EnforcementMode::enforce;
     std::string pin_dir = "/sys/fs/bpf/credgate";
     // Executables whose root processes are credgated (exempt from tamper and self-protection
-    // checks). Empty: this process's own executable (/proc/self/exe) on a fresh load. On adoption
-    // only an owner can open the pins; a non-empty list is then added (e.g. the next version's binary
-    // before an upgrade replaces the file).
+    // checks) besides this process's own, which is always registered (on adoption it already is:
+    // only an owner can open the pins). A path that a non-root uid could replace, or that does not
+    // exist, is not registered (a warning says why).
     std::vector<std::string> owner_executables;
 };
 
@@ -61,15 +63,23 @@ struct AuditEvent {
 
 class Enforcer {
 public:
-    // Adopts the pinned programs, links and maps under settings.pin_dir when they exist (no window
-    // without enforcement: nothing is detached), else loads, attaches and pins them. Fails with
-    // ErrorKind::unsupported (probe()'s message) on kernels that cannot enforce.
+    // Loads, attaches and pins the programs and maps under settings.pin_dir, or, when they are
+    // pinned, keeps the maps (and the state in them) and compares the pinned programs with this
+    // build's: the same tags and constants adopt them, detaching nothing; others are replaced with
+    // no moment unprotected, this build's links attached before the old ones are unpinned. Fails
+    // with ErrorKind::unsupported (probe()'s message) on kernels that cannot enforce, before anything
+    // pinned is touched. A failure is logged here; callers only decide what follows from it.
     static Result<std::unique_ptr<Enforcer>> create(const Settings& settings);
     ~Enforcer();
     Enforcer(const Enforcer&) = delete;
     Enforcer& operator=(const Enforcer&) = delete;
 
-    bool adopted() const noexcept;  // true when pinned state was reused
+    bool adopted() const noexcept;  // true when pinned state was reused (its programs kept or replaced)
+
+    // Registers the file now at this process's executable path, and at each owner_executables path,
+    // where it is another file than the one registered (a package replaced it): the next credgated
+    // started from there can then open the pins. Returns how many were registered; logs each.
+    size_t register_owners();
 
     // Gate open() of this inode by the rules of `binding` (index into CompiledRules::bindings).
     // Call it BEFORE the file gets content. The inode may no longer be renamed, linked, unlinked

@@ -94,6 +94,8 @@ std::string config_fingerprint(const policy::AgentConfig& c) {
     field(out, "delivery.sysfsRoot", c.delivery.sysfs_root);
     field(out, "enforcement.mode", std::to_string(static_cast<int>(c.enforcement.mode)));
     field(out, "enforcement.pinDir", c.enforcement.pin_dir);
+    field(out, "enforcement.ownerExecutables", std::to_string(c.enforcement.owner_executables.size()));
+    for (const auto& exe : c.enforcement.owner_executables) field(out, "enforcement.ownerExecutables[]", exe);
     field(out, "control.socket", c.control.socket);
     field(out, "metrics.listen", c.metrics.listen.value_or("\x01"));
     field(out, "policies.dir", c.policies_dir);

@@ -58,6 +58,9 @@ struct DeliverySettings {
 struct EnforcementSettings {
     EnforcementMode mode = EnforcementMode::enforce;
     std::string pin_dir = "/sys/fs/bpf/credgate";
+    // Further executables whose root processes are credgated (credgated's own always is): e.g. a
+    // tool that must see credgate's BPF programs. Registered at start and again on each reload.
+    std::vector<std::string> owner_executables;
 };
 
 struct ControlSettings {

@@ -50,9 +50,13 @@ void read_agent_config(YamlReader& r, const YAML::Node& doc, AgentConfig& c) {
         }
     }
     if (auto n = r.section(doc, "enforcement")) {
-        if (r.check_map(*n, "enforcement", {"mode"}))
+        if (r.check_map(*n, "enforcement", {"mode", "ownerExecutables"})) {
             r.enum_field(*n, "enforcement", "mode", c.enforcement.mode, &enforcement_mode_from_string,
                          {"enforce", "audit"});
+            if (auto v = r.find(*n, "ownerExecutables"))
+                if (auto list = r.string_list(*v, "enforcement.ownerExecutables"))
+                    c.enforcement.owner_executables = std::move(*list);
+        }
     }
     if (auto n = r.section(doc, "control")) {
         if (r.check_map(*n, "control", {"socket"})) r.string_field(*n, "control", "socket", c.control.socket);

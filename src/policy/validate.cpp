@@ -298,6 +298,9 @@ std::vector<Diagnostic> validate_agent_config(const AgentConfig& c) {
     if (i.key_rotation < i.token_ttl)
         f.error("issuer.keyRotation", fmt::format("must be at least tokenTTL ({})", format_duration(i.token_ttl)));
     f.check("delivery.fileRoot", absolute_path_error(c.delivery.file_root));
+    for (std::size_t n = 0; n < c.enforcement.owner_executables.size(); ++n)
+        f.check(fmt::format("enforcement.ownerExecutables[{}]", n),
+                absolute_path_error(c.enforcement.owner_executables[n]));
     f.check("control.socket", absolute_path_error(c.control.socket));
     if (c.metrics.listen) f.check("metrics.listen", listen_address_error(*c.metrics.listen));
     f.check("policies.dir", absolute_path_error(c.policies_dir));

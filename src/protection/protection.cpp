@@ -33,11 +33,8 @@ constexpr const char* kComponent = "protection";
 
 constexpr const char* kBuiltWithoutEnforcement =
     "this credgated was built without BPF enforcement (clang, bpftool or kernel BTF were missing at build time)";
-constexpr const char* kHowToEnable =
-    "enable BPF LSM by adding 'bpf' to the kernel's LSM list (append 'lsm=<current list from "
-    "/sys/kernel/security/lsm>,bpf' to the kernel command line, e.g. in GRUB_CMDLINE_LINUX, then reboot) "
-    "on a kernel built with CONFIG_BPF_LSM=y and BTF; for development only, run credgated with "
-    "--insecure-no-enforcement";
+// The remedy for the problem itself is in its message (the probe names the missing piece and the fix).
+constexpr const char* kOverride = "for development only, run credgated with --insecure-no-enforcement";
 
 // The log fields of the bindings applied so far, by name (a binding that went away keeps its own,
 // for the lines about its retired files).
@@ -201,6 +198,8 @@ public:
         }
     }
 
+    void register_owners() override { enforcer_->register_owners(); }
+
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
             const auto* binding = enforce::audit_binding(e, &rules_);
@@ -213,7 +212,9 @@ public:
             if (audit_observer_) audit_observer_(line);
         });
         if (!n) {
-            if (!audit_failed_) log::error(kComponent, "Failed to read audit events: {}", n.error().message);
+            if (!audit_failed_)
+                log::error(kComponent, "Failed to read the kernel's audit events from 'credgate_audit': {}",
+                           n.error().message);
             audit_failed_ = true;
             return 0;
         }
@@ -382,8 +383,8 @@ const char* to_string(ProtectionMode m) noexcept {
 }
 
 std::string Protection::blocked_message() const {
-    return fmt::format("credgated refuses to publish secrets without kernel enforcement: {}; to fix: {}", problem(),
-                       kHowToEnable);
+    return fmt::format("credgated refuses to publish secrets without kernel enforcement: {}; {}", problem(),
+                       kOverride);
 }
 
 EnforcementCheck check_enforcement() {
@@ -398,35 +399,27 @@ EnforcementCheck check_enforcement() {
 std::unique_ptr<Protection> Protection::create(const policy::AgentConfig& config, bool insecure, Clock& clock) {
     std::string problem;
 #if CREDGATE_HAVE_ENFORCE
-    const auto& support = enforce::probe();
-    if (support.supported) {
-        enforce::Settings s;
-        s.mode = config.enforcement.mode;
-        s.pin_dir = config.enforcement.pin_dir;
-        auto e = enforce::Enforcer::create(s);
-        if (e) {
-            log::notice(kComponent, "Kernel enforcement active ({} pinned state under '{}')",
-                        (*e)->adopted() ? "adopted" : "loaded", s.pin_dir);
-            return std::make_unique<Enforced>(std::move(*e), clock, s.pin_dir);
-        }
-        problem = fmt::format("cannot load the BPF LSM programs under '{}': {}", s.pin_dir, e.error().message);
-    } else {
-        problem = support.message;
-    }
+    enforce::Settings s;
+    s.mode = config.enforcement.mode;
+    s.pin_dir = config.enforcement.pin_dir;
+    s.owner_executables = config.enforcement.owner_executables;
+    auto e = enforce::Enforcer::create(s);  // logs why it cannot enforce, once
+    if (e) return std::make_unique<Enforced>(std::move(*e), clock, s.pin_dir);
+    problem = fmt::format("cannot start BPF LSM enforcement under '{}': {}", s.pin_dir, e.error().message);
+    const std::string cause = "kernel enforcement is unavailable (see the enforce error)";
 #else
     (void)config;
     (void)clock;
     problem = kBuiltWithoutEnforcement;
+    const std::string cause = problem;
 #endif
     if (insecure) {
         log::warning(kComponent,
-                     "Kernel enforcement is unavailable ({}); --insecure-no-enforcement given: secrets "
-                     "will be published WITHOUT protection. Development only.",
-                     problem);
+                     "Publishing secrets WITHOUT kernel protection (--insecure-no-enforcement; development only): {}",
+                     cause);
         return std::make_unique<Unprotected>(ProtectionMode::insecure, problem);
     }
-    log::error(kComponent, "Kernel enforcement is unavailable: {}. No secret will be published; {}", problem,
-               kHowToEnable);
+    log::error(kComponent, "Publishing no secret: {}; {}", cause, kOverride);
     return std::make_unique<Unprotected>(ProtectionMode::blocked, problem);
 }
 

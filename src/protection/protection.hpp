@@ -98,6 +98,9 @@ public:
         (void)pid;
         return fail(ErrorKind::unsupported, "kernel enforcement is not active");
     }
+    // Registers credgated's executable again, and enforcement.ownerExecutables, where a file was
+    // replaced (a package upgrade), so that the new binary can adopt the pinned programs.
+    virtual void register_owners() {}
 };
 
 // How often credgated drains the kernel's audit ring buffer.

@@ -7,6 +7,7 @@
 
 #include "enforce/enforcer.hpp"
 #include "enforce/probe_detail.hpp"
+#include "enforce/skeleton.hpp"
 
 using credgate::enforce::detail::ProbeFacts;
 using credgate::enforce::detail::classify;
@@ -17,6 +18,10 @@ ProbeFacts working() {
     f.lsm_list = "lockdown,capability,landlock,yama,apparmor,bpf";
     f.btf_readable = true;
     f.btf_has_lsm_hooks = true;
+    f.kallsyms = {{"bpf_link_fops", 0xffffffff82a1b2c0}};
+    f.kptr_restrict = 1;
+    f.perf_event_paranoid = 3;
+    f.cap_syslog = true;
     return f;
 }
 }  // namespace
@@ -58,6 +63,50 @@ TEST_CASE("an unreadable LSM list is no verdict by itself: the load attempt deci
     const auto s = classify(f);
     CHECK_FALSE(s.supported);
     CHECK(s.message.find("securityfs") != std::string::npos);
+}
+
+TEST_CASE("kernel.kptr_restrict=2 is refused: the programs would be built with a zero address") {
+    ProbeFacts f = working();
+    f.kallsyms = {{"bpf_link_fops", 0}};
+    f.kptr_restrict = 2;
+    const auto s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("/proc/kallsyms shows credgated the address of 'bpf_link_fops' as 0") != std::string::npos);
+    CHECK(s.message.find("kernel.kptr_restrict=2 hides kernel addresses from every process") != std::string::npos);
+    CHECK(s.message.find("set kernel.kptr_restrict=1") != std::string::npos);
+}
+
+TEST_CASE("a credgated without CAP_SYSLOG is told to take it, with the settings that require it") {
+    ProbeFacts f = working();
+    f.kallsyms = {{"bpf_link_fops", 0}};
+    f.cap_syslog = false;
+    auto s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("runs without CAP_SYSLOG") != std::string::npos);
+    CHECK(s.message.find("kernel.kptr_restrict=1 and kernel.perf_event_paranoid=3") != std::string::npos);
+    // kptr_restrict=0 hides addresses too when perf_event_paranoid is above 1 (Debian's default).
+    f.kptr_restrict = 0;
+    f.perf_event_paranoid.reset();
+    s = classify(f);
+    CHECK(s.message.find("runs without CAP_SYSLOG") != std::string::npos);
+    CHECK(s.message.find("kernel.kptr_restrict=0 and kernel.perf_event_paranoid unreadable") != std::string::npos);
+}
+
+TEST_CASE("zeros shown despite CAP_SYSLOG, and a symbol /proc/kallsyms does not list, are refused too") {
+    ProbeFacts f = working();
+    f.kallsyms = {{"bpf_link_fops", 0}};
+    auto s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("although it has CAP_SYSLOG") != std::string::npos);
+    f.kallsyms = {{"bpf_link_fops", std::nullopt}};
+    s = classify(f);
+    CHECK_FALSE(s.supported);
+    CHECK(s.message.find("/proc/kallsyms does not list 'bpf_link_fops'") != std::string::npos);
+}
+
+TEST_CASE("the object's symbols resolved through /proc/kallsyms are found in it") {
+    // The one typeless __ksym extern of bpf/credgate.bpf.c; its kfuncs and typed externs, if any, not.
+    CHECK(credgate::enforce::detail::kallsyms_externs() == std::vector<std::string>{"bpf_link_fops"});
 }
 
 TEST_CASE("a working kernel is supported with no message") {

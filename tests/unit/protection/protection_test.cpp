@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The kernel slot each binding keeps across reloads.
+// The kernel slot each binding keeps across reloads; what a kernel that cannot enforce logs.
 #include "protection/protection.hpp"
 
 #include <doctest/doctest.h>
+
+#include "common/log.hpp"
+#include "support/manual_clock.hpp"
 
 #include <map>
 #include <string>
@@ -21,4 +24,25 @@ TEST_CASE("kernel slots: a binding keeps its slot across reloads and a removed o
     auto third = assign_slots(second.slots, {"a", "c", "d", "e"});
     CHECK(third.slots.at("e") == 1);
     CHECK(third.slots.at("d") == 3);
+}
+
+TEST_CASE("a kernel that cannot enforce: its reason is logged once, and protection says only what follows") {
+    const EnforcementCheck check = check_enforcement();
+    if (check.supported) {
+        MESSAGE("this kernel enforces: Protection::create would load the programs (the vm suite covers it)");
+        return;
+    }
+    credgate::policy::AgentConfig config;
+    config.enforcement.pin_dir = "/nonexistent/credgate-test-pins";
+    credgate::ManualClock clock;
+    credgate::log::Capture capture;
+    auto protection = Protection::create(config, false, clock);
+    CHECK(protection->mode() == ProtectionMode::blocked);
+    INFO(capture.text());
+    CHECK(capture.count(check.problem) == 1);
+    CHECK(capture.count("Failed to") == 1);
+    CHECK(capture.count("protection: Publishing no secret: ") == 1);
+    // The binding's status carries the reason, and the override, not a remedy for another problem.
+    CHECK(protection->blocked_message().find(check.problem) != std::string::npos);
+    CHECK(protection->blocked_message().find("--insecure-no-enforcement") != std::string::npos);
 }
