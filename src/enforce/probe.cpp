@@ -165,7 +165,9 @@ Support classify(const ProbeFacts& facts) {
                                            facts.lsm_list->empty() ? "..." : *facts.lsm_list));
     } else {
         // Not a verdict: the load attempt decides; the note helps whoever reads the refusal.
-        lsm_note = fmt::format(" ({} is unreadable: mount securityfs to see the active LSMs)", kLsmList);
+        lsm_note = fmt::format(" ({} is unreadable: mount securityfs to see the active LSMs; BPF LSM needs 'bpf' "
+                               "in lsm= on the kernel command line)",
+                               kLsmList);
     }
     if (!facts.btf_readable)
         return unsupported(fmt::format("kernel BTF {} is missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y", kVmlinuxBtf));

@@ -171,7 +171,7 @@ expect_read "after kill -9 of credgated: the agent still reads and its key works
 "$credgated" --config "$w/credgate.yaml" 2>"$w/credgated2.log" &
 daemon=$!
 if poll 90 ctl status && poll 120 bound agent-key; then
-  if grep -q 'adopted pinned state' "$w/credgated2.log" && [[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]]
+  if grep -q 'Adopted BPF LSM enforcement' "$w/credgated2.log" && [[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]]
   then pass "restarted credgated adopted the pinned programs, enforcing"
   else failed "restarted credgated: no adoption logged or not enforcing: $(grep -m2 enforce "$w/credgated2.log")"; fi
 else
