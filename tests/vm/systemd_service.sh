@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # credgated as the system manager runs it, in a guest booted with systemd as PID 1
-# (CREDGATE_VM_INIT=systemd): installed by `meson install` where the Debian package puts it, under
-# the unit it installs, started, reloaded and stopped with systemctl, delivering the seed scenario
-# through credgate.ko to the agent's unit and a second binding through the file backend to another;
-# journald keeps its lines.
+# (CREDGATE_VM_INIT=systemd): installed with dpkg -i from the Debian packages built from this tree,
+# credgate.ko built by DKMS for the guest's kernel, the service started, reloaded and stopped with
+# systemctl under the unit the package installs, delivering the seed scenario through credgate.ko to
+# the agent's unit and a second binding through the file backend to another; journald keeps its lines.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 if [[ ! -d /run/systemd/system ]]; then
@@ -12,10 +12,9 @@ if [[ ! -d /run/systemd/system ]]; then
   exit 2
 fi
 require_enforcement
-ko=${CREDGATE_KMOD:?CREDGATE_KMOD is not set}
+deb=${CREDGATE_DEB:?CREDGATE_DEB is not set}
+dkms_deb=${CREDGATE_DKMS_DEB:?CREDGATE_DKMS_DEB is not set}
 src=${CREDGATE_SOURCE_ROOT:?CREDGATE_SOURCE_ROOT is not set}
-build=${CREDGATE_BUILD_ROOT:?CREDGATE_BUILD_ROOT is not set}
-meson=${CREDGATE_MESON:-meson}
 example=$src/policies/examples/ai-agent-openai.yaml
 
 w=$CREDGATE_VM_SCRATCH/systemd-service
@@ -25,28 +24,55 @@ binding=vault-openai-apikeys-binding
 second=second-agent-binding
 agent=/opt/ai-agent/bin/ai-agent
 policies=/etc/credgate/policies.d
+kernel=$(uname -r)
 
-# ---- credgate's files -----------------------------------------------------------------------------
-# install_credgate: what the credgate package installs (programs, unit, settings, policy directory,
-# manual pages, documentation), where it installs it: `meson install` of the build, whose prefix is
-# the package's. The guest's root is an overlay: this writes only to the guest. (dpkg -i of the built
-# packages can take its place.)
-install_credgate() {
-  "$meson" install -C "$build" --no-rebuild --tags runtime,man,doc >"$w/install.log" 2>&1 || return 1
-  systemctl daemon-reload
-}
-install_credgate || die "meson install failed: $(tail -n 5 "$w/install.log")"
-fragment=$(systemctl show -P FragmentPath credgated)
-if [[ -x /usr/sbin/credgated && -x /usr/bin/credgatectl && -f /etc/credgate/credgate.yaml && -d $policies ]] \
-   && cmp -s "$build/packaging/credgated.service" "$fragment" && cmp -s "$src/packaging/credgate.yaml" /etc/credgate/credgate.yaml; then
-  pass "meson install puts credgated, credgatectl and /etc/credgate in place; systemd loads the built unit from $fragment"
+# ---- credgate's packages ----------------------------------------------------------------------------
+# dpkg -i of both packages, as an operator installs them. Their dependencies are installed already:
+# the guest's root is the host's, under an overlay that takes the guest's writes (dpkg's database
+# included), so dpkg must find every one of them without apt. credgate-dkms's maintainer script has
+# DKMS build credgate.ko for the running kernel, the guest's, against its linux-headers package.
+version=$(dpkg-deb -f "$deb" Version)
+if DEBIAN_FRONTEND=noninteractive dpkg -i "$dkms_deb" "$deb" >"$w/install.log" 2>&1 \
+   && [[ $(dpkg-query -W -f '${Status} ${Version}\n' credgate credgate-dkms | sort -u) == "install ok installed $version" ]]; then
+  pass "dpkg -i installs credgate and credgate-dkms $version, their dependencies met by the installed packages"
 else
-  die "after meson install: $(ls -l /usr/sbin/credgated /usr/bin/credgatectl /etc/credgate 2>&1 | tr '\n' ' '), unit from '$fragment'"
+  die "dpkg -i $deb $dkms_deb: $(tail -n 5 "$w/install.log" | tr '\n' ' ')"
+fi
+if out=$(dpkg --verify credgate credgate-dkms 2>&1) && [[ -z $out ]]; then
+  pass "dpkg --verify: every file of both packages is as packaged"
+else
+  failed "dpkg --verify credgate credgate-dkms: $(head -n 3 <<<"$out" | tr '\n' ' ')"
+fi
+fragment=$(systemctl show -P FragmentPath credgated)
+if [[ -x /usr/sbin/credgated && -x /usr/bin/credgatectl && -d $policies ]] \
+   && [[ $(dpkg-query -S "$fragment" 2>/dev/null) == "credgate: $fragment" ]] \
+   && cmp -s "$src/packaging/credgate.yaml" /etc/credgate/credgate.yaml; then
+  pass "the package puts credgated, credgatectl and /etc/credgate in place; systemd loads its unit, $fragment"
+else
+  die "after dpkg -i: $(ls -l /usr/sbin/credgated /usr/bin/credgatectl /etc/credgate 2>&1 | tr '\n' ' '), unit from '$fragment' ($(dpkg-query -S "$fragment" 2>&1))"
+fi
+# DKMS built the module here, for this kernel, and installed it where modprobe looks first.
+dkms_ko=/lib/modules/$kernel/updates/dkms/credgate.ko
+# (dkms may also print "echo: write error: Broken pipe" on stderr: its check for /proc races.)
+status=$(dkms status -m credgate -v "$version" -k "$kernel" 2>"$w/dkms-status.log")
+if [[ $status == "credgate/$version, $kernel, $(uname -m): installed" && $(modinfo -n credgate 2>&1) == "$dkms_ko" ]] \
+   && [[ $(modinfo -F vermagic "$dkms_ko") == "$kernel "* && $(modinfo -F version "$dkms_ko") == "$version" ]]; then
+  pass "DKMS built credgate.ko $version for the guest's kernel $kernel at installation; modprobe finds it in $dkms_ko"
+else
+  die "DKMS: '$status'; modprobe would load '$(modinfo -n credgate 2>&1)' (vermagic '$(modinfo -F vermagic "$dkms_ko" 2>&1)'); install log: $(grep -iE 'dkms|error|building' "$w/install.log" | tail -n 5 | tr '\n' ' ')"
+fi
+# The package enables and starts the service (README, "The Debian packages").
+if [[ $(systemctl is-enabled credgated) == enabled && $(systemctl is-active credgated) == active ]]; then
+  pass "the package enabled credgated.service and started it"
+else
+  failed "after dpkg -i credgated.service is $(systemctl is-enabled credgated 2>&1) and $(systemctl is-active credgated 2>&1)"
 fi
 # From here on, the operator's commands: the installed credgatectl, its default control socket.
 credgatectl=/usr/bin/credgatectl
 ctl() { "$credgatectl" "$@"; }
-journal() { journalctl --no-pager -o cat "$@"; }
+# journal ARGS...: journalctl ARGS, after $journal_from's entries (none until it is set).
+journal_from=()
+journal() { journalctl --no-pager -o cat "${journal_from[@]}" "$@"; }
 # die, with credgated's journal among the logs it shows.
 die_service() { journal -u credgated >"$w/credgated.log" 2>&1; die "$@"; }
 # journal_has UNIT TEXT: the journal of UNIT has a line with TEXT (journald may take a moment).
@@ -116,13 +142,23 @@ run_agent() {
 # ---- devvault as in the seed (its JWT auth needs credgated's issuer), the module, the settings -----
 start_devvault seed-root proj_seed
 seed_openai
-insmod "$ko" || die "insmod $ko failed"
+# The module, as README says after installing credgate-dkms: the service stops, modprobe loads what
+# DKMS built, the service starts again (its device allow-list is fixed when it starts).
+systemctl stop credgated || die_service "systemctl stop credgated (started by the package) failed"
+modprobe credgate || die "modprobe credgate failed: $(dmesg | tail -n 3 | tr '\n' ' ')"
 [[ -d $sysroot && -c /dev/credgate ]] || die "credgate.ko loaded but $sysroot or /dev/credgate is missing"
+if [[ $(cat /sys/module/credgate/srcversion) == "$(modinfo -F srcversion "$dkms_ko")" ]]; then
+  pass "modprobe credgate loads the module DKMS built ($dkms_ko)"
+else
+  failed "the loaded credgate.ko (srcversion $(cat /sys/module/credgate/srcversion)) is not $dkms_ko ($(modinfo -F srcversion "$dkms_ko"))"
+fi
 # The settings are the package's default /etc/credgate/credgate.yaml, unchanged; no policy yet.
 if out=$(ctl validate 2>&1); then pass "credgatectl validate accepts the default settings with an empty $policies"
 else failed "credgatectl validate: $(tail -n 3 <<<"$out" | tr '\n' ' ')"; fi
 
 # ---- systemctl start: returns once credgated said READY ---------------------------------------
+# From here on the journal says what this start of the service did, not what the package's did.
+journal_from=(--after-cursor="$(journalctl -n 1 -o export | sed -n 's/^__CURSOR=//p')")
 if out=$(systemctl start credgated 2>&1); then
   state=$(systemctl show -P ActiveState credgated)/$(systemctl show -P SubState credgated)
   if [[ $state == active/running ]]; then pass "systemctl start credgated returns with the service active/running (Type=notify)"
