@@ -74,14 +74,10 @@ install_binary "$credgated"
 "$sbin" --config "$w/credgate.yaml" 2>"$w/credgated-a.log" &
 daemon=$!
 poll 90 ctl status || die "credgated did not answer on its control socket"
-[[ $(ctl status --json | json_get daemon.enforcement.mode) == enforced ]] || die "credgated is not enforcing"
-bao POST sys/mounts/openai '{"type":"openai"}'
-bao POST openai/config '{"admin_api_key":"sk-admin-upgrade","admin_api_key_id":"key_admin_upgrade","organization_id":"org-upgrade"}'
-bao POST openai/roles/my-role '{"project_id":"proj_upgrade","service_account_name_template":"vault-{{.RoleName}}-{{.RandomSuffix}}","ttl":"15m","max_ttl":"1h"}'
-bao PUT sys/policies/acl/read-openai-apikeys '{"policy":"path \"openai/creds/my-role\" {\n  capabilities = [\"read\"]\n}\n"}'
-bao POST sys/auth/jwt '{"type":"jwt"}'
-bao POST auth/jwt/config "{\"oidc_discovery_url\":\"$issuer\"}"
-bao POST auth/jwt/role/reader '{"role_type":"jwt","user_claim":"sub","bound_audiences":"vault","bound_subject":"spiffe://example.org/reader","token_policies":"read-openai-apikeys","token_type":"service","token_num_uses":0,"token_ttl":"1h"}'
+require_enforcing
+seed_openai upgrade proj_upgrade
+seed_jwt "$issuer"
+seed_jwt_role reader reader 0 1h
 cat >"$w/policies.d/reader.yaml" <<EOF2
 apiVersion: credgate.io/v1alpha1
 kind: CredentialSource
@@ -107,7 +103,7 @@ spec:
   propagation: {file: {}}
 EOF2
 ctl reload >/dev/null || die "credgatectl reload failed"
-poll 120 bound upgrade-key || die "binding upgrade-key did not reach OK: $(ctl status 2>&1 | tail -n 4)"
+wait_bound upgrade-key
 file=$(ctl get binding upgrade-key -o json | json_get status.file.files.0.path)
 [[ -f $file ]] || die "no credential file at '$file'"
 digest_a=$(sed -n "s|.*Loaded BPF LSM enforcement under '$pins' (enforce mode; programs \([0-9a-f]\{16\}\)).*|\1|p" "$w/credgated-a.log")
