@@ -47,6 +47,7 @@ expected() {
   echo "$mandir/man5/credgate-policy.5"
   for f in Kbuild Makefile credgate.c credgate_parse.h credgate_shim_abi.h dkms.conf; do echo "$dkmsdir/$f"; done
   echo "$docdir/README.md"
+  echo "$docdir/SECURITY.md"
   echo "$docdir/policies/README.md"
   for f in "$src"/policies/examples/*; do echo "$docdir/policies/examples/${f##*/}"; done
 }
