@@ -10,9 +10,9 @@ int main(int argc, char** argv) {
     using namespace credgate::cli;
     CLI::App app{"credgatectl: inspect, validate and convert credgate policies and the running credgated"};
     app.require_subcommand(1);
-    app.footer("Exit status: 0 done, 1 failed or found a problem (an invalid policy, a refused reload, a rotation "
-               "Vault refused, credgated not reachable), 2 usage; rotate also 3 (no such binding) and 4 (the "
-               "binding is BLOCKED).");
+    app.footer("Exit status: 0 done, 1 the answer is no (an invalid policy, a refused reload, a rotation Vault "
+               "refused), 2 usage or nothing to act on (no such binding or pid), 3 credgated could not be asked, "
+               "4 the binding is BLOCKED (rotate).");
     // The real clock; no handler ever runs on this loop.
     credgate::runtime::EventLoop loop;
 
