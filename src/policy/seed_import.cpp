@@ -263,10 +263,13 @@ SeedValue selector_alternative(Converter& c, const YAML::Node& alt, const std::s
         strong = strong || is_strong(*key);
         out.members.emplace_back(name, copy(it->second));
         // A value the vendor accepted may break a credgate rule (e.g. process:name is the kernel's comm).
+        // A copy of the node (a handle): yaml-cpp's it->second lives in a proxy that dies with the
+        // full expression, so a range-for over it would iterate a destroyed node.
+        const YAML::Node value = it->second;
         std::vector<YAML::Node> values;
-        if (it->second.IsScalar()) values.push_back(it->second);
-        if (it->second.IsSequence())
-            for (const auto& v : it->second)
+        if (value.IsScalar()) values.push_back(value);
+        if (value.IsSequence())
+            for (const auto& v : value)
                 if (v.IsScalar()) values.push_back(v);
         for (const auto& v : values)
             if (auto e = selector_value_error(*key, v.Scalar())) c.note(NoteKind::attention, v, term, *e);
