@@ -3,6 +3,7 @@
 // copied as written, every other one is dropped with a note saying why and what credgate does instead.
 #include "policy/seed_import.hpp"
 
+#include "policy/detail/yaml_reader.hpp"
 #include "policy/loader.hpp"
 #include "policy/values.hpp"
 
@@ -483,7 +484,7 @@ ConversionResult convert_seed_text(std::string_view yaml, const std::string& fil
     std::vector<Diagnostic> errors;
     std::vector<YAML::Node> docs;
     try {
-        docs = YAML::LoadAll(std::string(yaml));
+        docs = detail::load_documents(yaml);
     } catch (const YAML::Exception& e) {
         SourceLocation l{file_name, 0, 0};
         if (!e.mark.is_null()) l = {file_name, e.mark.line + 1, e.mark.column + 1};

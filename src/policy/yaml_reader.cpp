@@ -5,9 +5,12 @@
 
 #include "policy/values.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <sstream>
 
 namespace credgate::policy::detail {
 
@@ -32,10 +35,51 @@ std::string describe(const YAML::Node& n) {
     return "an undefined value";
 }
 
+namespace {
+
+// yaml-cpp 0.7's LoadAll loops for ever on a document it cannot start, such as a ',' at the top
+// level: the parser reports a null document without consuming the token, and LoadAll asks again,
+// collecting nulls until memory runs out (jbeder/yaml-cpp#1040, fixed after 0.7 by #1319). Every
+// document consumes at least one token, so one that starts where the previous one started is that
+// loop; this handler sees the documents' starts and refuses it.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (previous_ && previous_->pos == mark.pos)
+            throw YAML::ParserException(mark, "no YAML document can start here (a stray ',' or flow indicator?)");
+        previous_ = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+private:
+    std::optional<YAML::Mark> previous_;
+};
+
+}  // namespace
+
+std::vector<YAML::Node> load_documents(std::string_view text) {
+    const std::string copy(text);
+    {
+        std::istringstream in(copy);
+        YAML::Parser parser(in);
+        DocumentStarts starts;
+        while (parser.HandleNextDocument(starts)) {
+        }
+    }
+    return YAML::LoadAll(copy);
+}
+
 std::optional<std::vector<YAML::Node>> parse_yaml(std::string_view text, const std::string& file,
                                                   std::vector<Diagnostic>& diags) {
     try {
-        return YAML::LoadAll(std::string(text));
+        return load_documents(text);
     } catch (const YAML::Exception& e) {
         SourceLocation l{file, 0, 0};
         if (!e.mark.is_null()) l = {file, e.mark.line + 1, e.mark.column + 1};

@@ -28,6 +28,10 @@ std::string join(std::initializer_list<std::string_view> items);
 // What a node holds, for "got ..." in a message ("a mapping", "'text'", ...).
 std::string describe(const YAML::Node& n);
 
+// Every document of `text`, as YAML::LoadAll gives them; throws YAML::Exception where `text` is not
+// YAML, including the input yaml-cpp 0.7's LoadAll never returns from (see yaml_reader.cpp).
+std::vector<YAML::Node> load_documents(std::string_view text);
+
 // Every document of `text`, or nothing with a located "YAML syntax error" added to `diags`.
 std::optional<std::vector<YAML::Node>> parse_yaml(std::string_view text, const std::string& file,
                                                   std::vector<Diagnostic>& diags);

@@ -403,6 +403,13 @@ just text
     CHECK(broken.error().at(0).to_string().starts_with((fixtures() / "not-yaml.yaml").string() + ":"));
 }
 
+TEST_CASE("a document that cannot start (a stray ',') is not YAML, and the conversion returns") {
+    auto comma = convert_seed_text(",\n", "comma.yaml");
+    REQUIRE_FALSE(comma.has_value());
+    CHECK(comma.error().at(0).to_string() == "comma.yaml:1:1: not YAML: no YAML document can start here (a stray ',' or flow "
+                                              "indicator?)");
+}
+
 TEST_CASE("validate's apiVersion hint names convert for the seed's group only") {
     CHECK(api_version_hint(kSeedApiVersion).find("credgatectl convert FILE") != std::string::npos);
     CHECK(api_version_hint("core.riptides.io/v1beta1").empty());
