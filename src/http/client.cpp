@@ -14,6 +14,7 @@
 #include <boost/asio/connect.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
@@ -181,6 +182,20 @@ private:
                     step_ + " " + url_.authority() + ": " + ec.message());
     }
 
+    // OpenSSL's "certificate verify failed" says nothing of why; the verification result does.
+    Result<Response> tls_error(const error_code& ec) {
+        auto& tls = std::get<TlsStream>(conn_->stream);
+        const long verify = SSL_get_verify_result(tls.native_handle());
+        std::string why;
+        if (verify == X509_V_ERR_UNSPECIFIED || (verify == X509_V_OK &&
+                                                 ec.message().find("certificate verify failed") != std::string::npos))
+            why = "the certificate is not for '" + url_.host + "'";  // the host name check refused it
+        else if (verify != X509_V_OK)
+            why = X509_verify_cert_error_string(verify);
+        if (why.empty()) return transport_error(ec);
+        return fail(ErrorKind::transport, step_ + " " + url_.authority() + ": " + ec.message() + " (" + why + ")");
+    }
+
     void open() {
         conn_ = std::make_unique<Connection>(core_->io);
         auto self = shared_from_this();
@@ -236,7 +251,7 @@ private:
         auto self = shared_from_this();
         tls.async_handshake(ssl::stream_base::client, [self](const error_code& hec) {
             if (self->finished_) return;
-            if (hec) return self->finish(self->transport_error(hec));
+            if (hec) return self->finish(self->tls_error(hec));
             self->write();
         });
     }
@@ -324,6 +339,10 @@ private:
         }
         if (ec) {
             if (conn_->reused && !parser_->got_some()) return retry_fresh();
+            if (ec == bhttp::error::partial_message)
+                return finish(fail(ErrorKind::protocol, "response from " + url_.authority() +
+                                                            " cut short: the connection closed before the whole body "
+                                                            "arrived (partial message)"));
             if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category())
                 return finish(fail(ErrorKind::protocol, "malformed response from " + url_.authority() + ": " +
                                                             ec.message()));

@@ -23,6 +23,9 @@ class Faults:
         self.drop_connections = False
         self.truncate_bodies = False
         self.oversized_bodies = 0
+        self.reset_mid_body = False
+        self.garbage_bodies = None
+        self.redirect_loop = False
         self.paths = []
         self.standby = False
         self.rate_limit = None
@@ -35,6 +38,8 @@ class Faults:
         return {"latency_ms": self.latency_ms, "fail_rate": self.fail_rate, "fail_status": self.fail_status,
                 "fail_count": self.fail_count, "drop_connections": self.drop_connections,
                 "truncate_bodies": self.truncate_bodies, "oversized_bodies": self.oversized_bodies,
+                "reset_mid_body": self.reset_mid_body, "garbage_bodies": self.garbage_bodies,
+                "redirect_loop": self.redirect_loop,
                 "paths": self.paths, "standby": self.standby, "rate_limit": self.rate_limit,
                 "openai_admin_status": self.openai_admin_status, "pause_expiry": self.pause_expiry}
 

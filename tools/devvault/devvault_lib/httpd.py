@@ -5,6 +5,7 @@ import json
 import random
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -83,7 +84,7 @@ class _BaseHandler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(n) if n > 0 else b""
 
-    def write(self, status, headers, body, truncate=False):
+    def write(self, status, headers, body, truncate=False, reset=False):
         self.send_response_only(status)
         self.send_header("Date", self.date_time_string())
         for k, v in headers.items():
@@ -97,8 +98,13 @@ class _BaseHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         if body is not None and self.command != "HEAD":
-            self.wfile.write(body[: len(body) // 2] if truncate else body)
+            self.wfile.write(body[: len(body) // 2] if truncate or reset else body)
         self.wfile.flush()
+        if reset:
+            # SO_LINGER with a zero timeout: close() sends a TCP RST instead of a FIN.
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
 
 class VaultHandler(_BaseHandler):
@@ -135,6 +141,9 @@ class VaultHandler(_BaseHandler):
             except OSError:
                 pass
             return
+        if faulted and f.redirect_loop:
+            # A 307 back to the same URL, every time: a client that follows redirects without a limit never stops.
+            return self.write(307, {"Cache-Control": "no-store", "Location": self.path}, None)
         if faulted and self._should_fail(f):
             status = f.fail_status
             msg = multierror(["injected failure"]) if status >= 500 else "injected failure"
@@ -188,7 +197,10 @@ class VaultHandler(_BaseHandler):
         h.update(extra)
         if faulted and f.oversized_bodies and out is not None:
             out = out.rstrip(b"\n") + b" " * max(0, f.oversized_bodies - len(out)) + b"\n"
-        self.write(status, h, out, truncate=bool(faulted and f.truncate_bodies and out))
+        if faulted and f.garbage_bodies is not None and out is not None:
+            out = f.garbage_bodies.encode()
+        self.write(status, h, out, truncate=bool(faulted and f.truncate_bodies and out),
+                   reset=bool(faulted and f.reset_mid_body and out))
         if self.server.log_requests:
             # Method, path and status only: query strings and bodies can carry secrets.
             print(f"devvault: {self.command} /v1/{path} {status}", file=sys.stderr, flush=True)

@@ -406,8 +406,8 @@ class SystemBackend(Backend):
             if req.method in ("POST", "PUT"):
                 d = req.data
                 known = {"latency_ms", "fail_rate", "fail_status", "fail_count", "drop_connections", "truncate_bodies",
-                         "oversized_bodies", "paths", "standby", "rate_limit", "openai_admin_status",
-                         "pause_expiry"}
+                         "oversized_bodies", "reset_mid_body", "garbage_bodies", "redirect_loop", "paths",
+                         "standby", "rate_limit", "openai_admin_status", "pause_expiry"}
                 unknown = sorted(set(d) - known)
                 if unknown:
                     raise user_error(f"unknown fault fields: {', '.join(unknown)}")
@@ -427,6 +427,13 @@ class SystemBackend(Backend):
                     if "oversized_bodies" in d:
                         v = d["oversized_bodies"]
                         f.oversized_bodies = (4 << 20) if v is True else int(v or 0)
+                    if "reset_mid_body" in d:
+                        f.reset_mid_body = bool(d["reset_mid_body"])
+                    if "garbage_bodies" in d:
+                        v = d["garbage_bodies"]
+                        f.garbage_bodies = None if v is None else str(v)
+                    if "redirect_loop" in d:
+                        f.redirect_loop = bool(d["redirect_loop"])
                     if "paths" in d:
                         f.paths = [str(x).lstrip("/") for x in (d["paths"] or [])]
                     if "standby" in d:

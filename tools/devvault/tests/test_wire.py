@@ -219,6 +219,15 @@ class ModesTest(DevVaultTestCase):
         status, headers, body = dv.call("GET", "auth/token/lookup-self", token=dv.root)
         self.assertEqual((status, len(body), int(headers["content-length"])), (200, 3 << 20, 3 << 20))
         json.loads(body)
+        dv.root_call("POST", "sys/devvault/faults", {"oversized_bodies": 0, "reset_mid_body": True})
+        with self.assertRaises((http.client.IncompleteRead, ConnectionResetError)):
+            dv.call("GET", "auth/token/lookup-self", token=dv.root)
+        dv.root_call("POST", "sys/devvault/faults", {"reset_mid_body": False, "garbage_bodies": '{"data": '})
+        status, headers, body = dv.call("GET", "auth/token/lookup-self", token=dv.root)
+        self.assertEqual((status, body, headers["content-length"]), (200, b'{"data": ', "9"))
+        dv.root_call("POST", "sys/devvault/faults", {"garbage_bodies": None, "redirect_loop": True})
+        status, headers, _ = dv.call("GET", "auth/token/lookup-self?x=1", token=dv.root)
+        self.assertEqual((status, headers["location"]), (307, "/v1/auth/token/lookup-self?x=1"))
         dv.root_call("DELETE", "sys/devvault/faults")
         self.assertEqual(len(dv.call("GET", "auth/token/lookup-self", token=dv.root)[2]) < 4096, True)
 
