@@ -62,6 +62,7 @@ void Responder::operator()(ServerResponse response) const {
 namespace {
 
 using TlsStream = ssl::stream<tcp::socket>;
+constexpr std::chrono::seconds kPressureLogInterval{10};
 
 struct ServerCore {
     ServerCore(net::io_context& i, ServerOptions o, Handler h) : io(i), options(std::move(o)), handler(std::move(h)) {}
@@ -72,7 +73,16 @@ struct ServerCore {
     size_t accepted = 0;
     size_t open_sessions = 0;
     bool closed = false;
-    std::list<std::function<void()>> closers;  // one per live session
+    // One per live session, oldest first: how to close it, and whether it holds no request now (its
+    // first request, or the next on a kept-alive connection, is not yet read in full).
+    struct Live {
+        std::function<void()> close;
+        std::function<bool()> awaiting_request;
+    };
+    std::list<Live> sessions;
+    // Connections closed at the limit since the last line that said so (one line per 10 s at most).
+    size_t pressure_unlogged = 0;
+    std::chrono::steady_clock::time_point pressure_logged{};
 };
 
 template <typename Socket>
@@ -90,17 +100,22 @@ public:
         : core_(std::move(core)), socket_(std::move(socket)), timer_(core_->io), peer_(peer), remote_(std::move(remote)) {}
 
     ~Session() {
-        if (closer_) core_->closers.erase(*closer_);
+        if (live_) core_->sessions.erase(*live_);
         --core_->open_sessions;
     }
 
     void start() {
         ++core_->open_sessions;
         std::weak_ptr<Session> weak = this->shared_from_this();
-        core_->closers.push_front([weak] {
-            if (auto s = weak.lock()) s->close();
-        });
-        closer_ = core_->closers.begin();
+        core_->sessions.push_back({[weak] {
+                                       if (auto s = weak.lock()) s->close();
+                                   },
+                                   [weak] {
+                                       auto s = weak.lock();
+                                       return s && !s->closed_ && s->awaiting_request_;
+                                   }});
+        live_ = std::prev(core_->sessions.end());
+        awaiting_request_ = true;
         if constexpr (std::is_same_v<Socket, TlsStream>) {
             arm(core_->options.handshake_timeout);
             auto self = this->shared_from_this();
@@ -147,6 +162,7 @@ private:
         parser_->header_limit(static_cast<uint32_t>(core_->options.max_header_bytes));
         parser_->body_limit(core_->options.max_body_bytes);
         arm(first ? core_->options.read_timeout : core_->options.idle_timeout);
+        awaiting_request_ = true;
         auto self = this->shared_from_this();
         bhttp::async_read_header(socket_, buffer_, *parser_, [self](const error_code& ec, size_t) {
             if (ec || self->closed_) return self->on_read(ec);
@@ -160,7 +176,9 @@ private:
 
     void on_read(const error_code& ec) {
         if (closed_) return;
-        if (ec == bhttp::error::end_of_stream || ec == net::error::eof) return close();
+        // The client ended its side before a whole request (a half-closed connection): nobody to answer.
+        if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof)
+            return close();
         if (ec == bhttp::error::body_limit)
             return reply_error(413, "request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes");
         if (ec == bhttp::error::header_limit)
@@ -188,7 +206,8 @@ private:
         head_ = msg.method() == bhttp::verb::head;
 
         // The Responder keeps the session alive while the handler holds it; dropping it unanswered
-        // closes the connection.
+        // closes the connection. From here until the answer is written, the session is not evicted.
+        awaiting_request_ = false;
         auto state = std::make_shared<Responder::State>();
         auto self = this->shared_from_this();
         state->deliver = [self](ServerResponse r) { self->write_response(std::move(r)); };
@@ -235,7 +254,8 @@ private:
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> res_;
     std::weak_ptr<Responder::State> responder_;
-    std::optional<std::list<std::function<void()>>::iterator> closer_;
+    std::optional<std::list<ServerCore::Live>::iterator> live_;
+    bool awaiting_request_ = false;
     bool keep_alive_ = false;
     bool head_ = false;
     bool closed_ = false;
@@ -312,8 +332,8 @@ public:
         error_code ignored;
         tcp_acceptor_.close(ignored);
         unix_acceptor_.close(ignored);
-        auto closers = core_->closers;  // closing erases entries
-        for (auto& c : closers) c();
+        auto sessions = core_->sessions;  // closing erases entries
+        for (auto& s : sessions) s.close();
         if (!socket_path_.empty()) {
             struct stat st {};
             if (::lstat(socket_path_.c_str(), &st) == 0 && st.st_ino == socket_inode_) ::unlink(socket_path_.c_str());
@@ -353,13 +373,36 @@ private:
         return {};
     }
 
+    // At the connection limit, a new connection takes the place of the oldest one that holds no
+    // request (a slow or silent client: its request is not read in full yet, or it idles between
+    // requests); when every connection is busy with a request, the new one is refused. Either way
+    // the server keeps accepting, so a flood of slow clients cannot shut out a client that asks promptly.
     bool admit() {
         ++core_->accepted;
-        if (core_->open_sessions >= core_->options.max_connections) {
-            log::warning("http", "Refusing a connection on {}: {} connections open", local_, core_->open_sessions);
-            return false;
+        if (core_->open_sessions < core_->options.max_connections) return true;
+        bool evicted = false;
+        for (auto& live : core_->sessions) {
+            if (live.awaiting_request()) {
+                auto close = live.close;  // closing may end the session and erase `live`
+                close();
+                evicted = true;
+                break;
+            }
         }
-        return true;
+        const auto now = std::chrono::steady_clock::now();
+        ++core_->pressure_unlogged;
+        if (now - core_->pressure_logged >= kPressureLogInterval) {
+            log::warning("http",
+                         "Connection limit ({}) reached on {}: {} ({} connection(s) closed at the limit since "
+                         "the last such message)",
+                         core_->options.max_connections, local_,
+                         evicted ? "closed the oldest connection that holds no request, to accept a new one"
+                                 : "refused a new connection, every open one is serving a request",
+                         core_->pressure_unlogged);
+            core_->pressure_logged = now;
+            core_->pressure_unlogged = 0;
+        }
+        return evicted;
     }
 
     void accept_tcp() {

@@ -7,6 +7,7 @@
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -423,6 +424,39 @@ TEST_CASE("a server at its connection limit closes new connections") {
     loop.run_until([&] { return a.has_value(); });
     REQUIRE(a->has_value());
     CHECK((*a)->body == "first");
+}
+
+TEST_CASE("at its connection limit, a new connection takes the place of the oldest that holds no request") {
+    EventLoop loop;
+    ServerOptions opts;
+    opts.max_connections = 2;
+    auto server = make_server(loop, opts);
+    auto slow_client = [&] {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(server->port());
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::write(fd, "GET / HTTP/1.1\r\nHo", 18) == 18);  // a request that trickles in
+        return fd;
+    };
+    int oldest = slow_client();
+    loop.run_until([&] { return server->open_connections() == 1; });
+    int newer = slow_client();
+    loop.run_until([&] { return server->open_connections() == 2; });
+    // A prompt client is served although both slots are held by slow ones; the oldest slow one goes.
+    auto client = new_client(loop);
+    auto r = exchange(loop, *client, get(base(*server) + "/prompt"));
+    REQUIRE(r.has_value());
+    CHECK(r->status == 200);
+    char byte = 0;
+    CHECK(::read(oldest, &byte, 1) <= 0);  // closed by the server without an answer (FIN or RST)
+    pollfd p{newer, POLLIN, 0};
+    CHECK(::poll(&p, 1, 0) == 0);  // the newer slow client still has its connection
+    ::close(oldest);
+    ::close(newer);
 }
 
 TEST_CASE("the server closes a connection that sends nothing within the read timeout") {
