@@ -97,6 +97,9 @@ Result<std::string> status_text(std::string_view json, TimePoint now) {
     if (daemon.HasMember("lastReload") && !daemon["lastReload"]["ok"].GetBool())
         out += fmt::format("last reload FAILED at {}; the running policy is unchanged (see credgatectl reload)\n",
                            get_string(daemon["lastReload"], "at"));
+    if (daemon.HasMember("lastClockEvent") && daemon["lastClockEvent"].IsObject())
+        out += fmt::format("clock: {} (noticed at {}); {}\n", get_string(daemon["lastClockEvent"], "what"),
+                           get_string(daemon["lastClockEvent"], "at"), get_string(daemon["lastClockEvent"], "action"));
     out += "\n";
 
     std::vector<std::vector<std::string>> rows{

@@ -12,7 +12,9 @@
 #include "daemon/kernel_rules.hpp"
 #include "daemon/notify.hpp"
 #include "policy/model.hpp"
+#include "runtime/clock_watch.hpp"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +58,9 @@ private:
     ReloadOutcome refuse_reload(const ReloadOutcome& outcome, const std::string& why);
     void stop_done();
     void finish();
+    // A step of the wall clock or a pause of credgated: every binding fetches afresh (clock_jumps.cpp).
+    void on_clock_jump(const runtime::ClockJump& jump);
+    void refetch_after_clock_jump();
 
     runtime::EventLoop& loop_;
     AppOptions options_;
@@ -77,6 +82,11 @@ private:
     std::unique_ptr<AuditPoll> audit_;  // only while enforcing
 
     std::optional<ReloadOutcome> last_reload_;
+
+    std::unique_ptr<runtime::ClockWatch> clock_watch_;
+    std::optional<ClockEvent> last_clock_event_;
+    std::unique_ptr<Timer> clock_refetch_timer_;          // a re-fetch held back by kClockRefetchSpacing
+    std::optional<std::chrono::steady_clock::time_point> last_clock_refetch_;
 
     // Shutdown: bindings still stopping, and the deadline for their revocations.
     bool stopping_ = false;

@@ -215,6 +215,14 @@ std::string status_json(const DaemonSnapshot& s, TimePoint now) {
         strings(w, "errors", s.last_reload->errors);
         w.EndObject();
     }
+    if (s.last_clock_event) {
+        key(w, "lastClockEvent");
+        w.StartObject();
+        str(w, "at", rfc3339(s.last_clock_event->at));
+        str(w, "what", s.last_clock_event->what);
+        str(w, "action", s.last_clock_event->action);
+        w.EndObject();
+    }
     w.EndObject();
     key(w, "bindings");
     w.StartArray();

@@ -71,6 +71,14 @@ struct DeliverySnapshot {
     bool sysfs_loaded = false;     // whether the module is loaded now
 };
 
+// A step of the wall clock (NTP; a host resumed from suspend) or a pause of credgated (SIGSTOP, a
+// starved CPU), and what credgated did about it.
+struct ClockEvent {
+    TimePoint at{};       // when credgated noticed it, on the wall clock after the event
+    std::string what;     // e.g. "the wall clock stepped back by 3600 s"
+    std::string action;   // e.g. "every binding fetched a fresh secret"
+};
+
 struct DaemonSnapshot {
     std::string version;
     std::string revision;  // of the source credgated was built from
@@ -84,6 +92,8 @@ struct DaemonSnapshot {
     TimePoint issuer_key_created{};  // the current signing key: generated, or its key file written
     TimePoint started_at{};
     std::optional<ReloadOutcome> last_reload;
+    // The last time the wall clock stepped or credgated did not run for a while (clock_jumps.cpp).
+    std::optional<ClockEvent> last_clock_event;
     DeliverySnapshot delivery;
     std::vector<BindingSnapshot> bindings;
     // Tokens of bindings a reload stopped or restarted that Vault has not yet confirmed revoked.

@@ -115,6 +115,7 @@ Result<void> AppImpl::init() {
     for (auto& d : *defs) bindings_->start(std::move(d), *refused);
 
     handle_signals();
+    clock_watch_ = std::make_unique<runtime::ClockWatch>(loop_, [this](const runtime::ClockJump& j) { on_clock_jump(j); });
     if (protection_->mode() == protection::ProtectionMode::enforced) {
         audit_ = std::make_unique<AuditPoll>(loop_.clock(), *protection_);
         audit_->start();

@@ -51,6 +51,7 @@ DaemonSnapshot AppImpl::status() const {
     d.issuer_key_created = issuer_->current_key_created();
     d.started_at = started_at_;
     d.last_reload = last_reload_;
+    d.last_clock_event = last_clock_event_;
     d.delivery = sinks_->snapshot();
     for (const auto& [n, rt] : bindings_->running()) d.bindings.push_back(binding_snapshot(*rt));
     for (const auto& rt : bindings_->retired())

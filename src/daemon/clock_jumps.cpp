@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// A step of the wall clock (NTP; a host resumed from suspend) or a pause of credgated (SIGSTOP, a
+// starved CPU). Lease and token times are wall-clock instants computed when Vault answered, and the
+// timers armed from them wait on the monotonic clock: after a step, instants computed before it are
+// off by the step's size, and after a pause, a secret may have expired while nothing could act on it.
+// So every binding fetches a fresh secret at once (a new login, a new secret, the previous token
+// revoked after revokeGrace), exactly as an operator's rotation; what a timer already knows to have
+// expired is removed by that timer first. At most one such re-fetch per kClockRefetchSpacing; a later
+// event within it is acted on when the spacing has passed, so the last event always is.
+#include "daemon/app_impl.hpp"
+
+#include "common/log.hpp"
+#include "runtime/event_loop.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace credgate::daemon {
+namespace {
+constexpr const char* kComponent = "daemon";
+constexpr std::chrono::seconds kClockRefetchSpacing{10};
+
+std::string describe(const runtime::ClockJump& jump) {
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(jump.amount).count();
+    if (jump.kind == runtime::ClockJump::Kind::paused)
+        return fmt::format("credgated did not run for {} s (stopped, or starved of CPU)", secs);
+    return fmt::format("the wall clock stepped {} by {} s (an NTP step, or the host resumed from suspend)",
+                       secs < 0 ? "back" : "forward", std::llabs(secs));
+}
+}  // namespace
+
+void AppImpl::on_clock_jump(const runtime::ClockJump& jump) {
+    if (stopping_) return;
+    const std::string what = describe(jump);
+    const auto now = std::chrono::steady_clock::now();
+    std::string action = "every binding fetches a fresh secret now";
+    const bool held_back = last_clock_refetch_ && now - *last_clock_refetch_ < kClockRefetchSpacing;
+    if (held_back) {
+        const auto wait = std::chrono::duration_cast<Duration>(kClockRefetchSpacing - (now - *last_clock_refetch_));
+        action = fmt::format("every binding fetches a fresh secret in {} ms (one clock re-fetch per {} s)",
+                             wait.count(), kClockRefetchSpacing.count());
+        if (!clock_refetch_timer_) clock_refetch_timer_ = loop_.clock().make_timer();
+        clock_refetch_timer_->arm(loop_.clock().now() + wait, [this] { refetch_after_clock_jump(); });
+    }
+    log::warning(kComponent, "{}: times computed before it cannot be trusted; {}", what, action);
+    last_clock_event_ = ClockEvent{loop_.clock().now(), what, action};
+    if (!held_back) refetch_after_clock_jump();
+}
+
+void AppImpl::refetch_after_clock_jump() {
+    if (stopping_) return;
+    last_clock_refetch_ = std::chrono::steady_clock::now();
+    if (clock_refetch_timer_) clock_refetch_timer_->cancel();
+    size_t count = 0;
+    for (const auto& [name, rt] : bindings_->running()) {
+        if (!rt->engine) continue;  // BLOCKED: nothing was fetched
+        rt->engine->rotate([](Result<void>) {});
+        ++count;
+    }
+    log::notice(kComponent, "Fetching a fresh secret for {} binding(s) after the clock event", count);
+}
+
+}  // namespace credgate::daemon
