@@ -7,7 +7,9 @@
 #include "common/url.hpp"
 #include "http/client_factory.hpp"
 #include "http/detail/beast.hpp"
+#include "http/detail/message.hpp"
 #include "http/location.hpp"
+#include "http/message.hpp"
 #include "runtime/detail/io_context.hpp"
 #include "runtime/event_loop.hpp"
 
@@ -24,8 +26,6 @@
 
 namespace credgate::http {
 
-// Response headers larger than this are a protocol error (Vault's are a few hundred bytes).
-inline constexpr uint32_t kClientMaxHeaderBytes = 64 * 1024;
 inline constexpr const char* kUserAgent = "credgate/0.1";
 
 std::optional<std::string> Response::header(std::string_view name) const {
@@ -300,11 +300,8 @@ private:
     void read() {
         step_ = "read response from";
         parser_.emplace();
-        parser_->header_limit(kClientMaxHeaderBytes);
-        parser_->body_limit(request_.body_limit);
-        if (request_.method == "HEAD") parser_->skip(true);
-        // The header is read on its own: Boost 1.74's parser misses an oversized Content-Length
-        // when header and body arrive in one buffer, so the limit is checked here first.
+        detail::limit_response_parser(*parser_, request_.method, request_.body_limit);
+        // The header is read on its own, so an oversized Content-Length is refused before the body.
         auto self = shared_from_this();
         std::visit(
             [&](auto& s) {
@@ -312,8 +309,8 @@ private:
                     bhttp::async_read_header(s, conn_->buffer, *parser_, [self, &s](const error_code& ec, size_t) {
                         if (self->finished_) return;
                         if (ec) return self->on_read(ec);
-                        auto length = self->parser_->content_length();
-                        if (length && *length > self->request_.body_limit)
+                        if (detail::declared_length_exceeds(self->parser_->content_length(),
+                                                            self->request_.body_limit))
                             return self->on_read(bhttp::error::body_limit);
                         bhttp::async_read(s, self->conn_->buffer, *self->parser_,
                                           [self](const error_code& rec, size_t) {
@@ -327,32 +324,13 @@ private:
     }
 
     void on_read(const error_code& ec) {
-        if (ec == bhttp::error::body_limit) {
-            return finish(fail(ErrorKind::protocol, "response from " + url_.authority() + url_.target +
-                                                        " exceeds the body limit of " +
-                                                        std::to_string(request_.body_limit) + " bytes"));
-        }
-        if (ec == bhttp::error::header_limit) {
-            return finish(fail(ErrorKind::protocol, "response from " + url_.authority() +
-                                                        " exceeds the header limit of " +
-                                                        std::to_string(kClientMaxHeaderBytes) + " bytes"));
-        }
         if (ec) {
             if (conn_->reused && !parser_->got_some()) return retry_fresh();
-            if (ec == bhttp::error::partial_message)
-                return finish(fail(ErrorKind::protocol, "response from " + url_.authority() +
-                                                            " cut short: the connection closed before the whole body "
-                                                            "arrived (partial message)"));
-            if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category())
-                return finish(fail(ErrorKind::protocol, "malformed response from " + url_.authority() + ": " +
-                                                            ec.message()));
+            if (auto e = detail::response_read_error(ec, url_.authority() + url_.target, request_.body_limit))
+                return finish(fail(std::move(*e)));
             return finish(transport_error(ec));
         }
-        auto& msg = parser_->get();
-        Response response;
-        response.status = static_cast<int>(msg.result_int());
-        for (const auto& field : msg) response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        response.body = std::move(msg.body());
+        Response response = detail::to_response(parser_->get());
         bool reusable = parser_->keep_alive() && core_->options.keep_alive_idle > Duration::zero();
         auto conn = std::move(conn_);
         if (reusable) {
@@ -364,21 +342,12 @@ private:
         holding_slot_ = false;
         core_->release(key_);
 
-        if ((response.status == 307 || response.status == 308) && response.header("Location")) {
-            if (redirects_ >= core_->options.max_redirects) {
-                return finish(fail(ErrorKind::protocol, "too many redirects (more than " +
-                                                            std::to_string(core_->options.max_redirects) +
-                                                            ") starting at " + original_url()));
-            }
-            auto next = resolve_location(url_, *response.header("Location"));
-            if (!next) return finish(fail(next.error()));
-            if (url_.scheme == Url::Scheme::https && next->scheme != Url::Scheme::https) {
-                return finish(fail(ErrorKind::protocol, "refusing redirect from " + url_.to_string() +
-                                                            " to non-TLS " + next->to_string()));
-            }
+        auto next = redirect_target(url_, response, redirects_, core_->options.max_redirects, original_url());
+        if (!next) return finish(fail(next.error()));
+        if (*next) {
             ++redirects_;
             if (first_url_.empty()) first_url_ = url_.to_string();
-            url_ = std::move(*next);
+            url_ = std::move(**next);
             set_pool_key();
             step_ = "wait for a connection to";
             core_->acquire(shared_from_this());
@@ -421,7 +390,7 @@ private:
     tcp::resolver resolver_;
     std::unique_ptr<Connection> conn_;
     bhttp::request<bhttp::string_body> req_;
-    std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+    std::optional<detail::ResponseParser> parser_;
 };
 
 void Core::acquire(const std::shared_ptr<Exchange>& ex) {

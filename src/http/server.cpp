@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "http/detail/beast.hpp"
+#include "http/detail/message.hpp"
 #include "runtime/detail/io_context.hpp"
 #include "runtime/event_loop.hpp"
 
@@ -159,15 +160,14 @@ private:
     void wait_for_request(bool first) {
         if (closed_) return;
         parser_.emplace();
-        parser_->header_limit(static_cast<uint32_t>(core_->options.max_header_bytes));
-        parser_->body_limit(core_->options.max_body_bytes);
+        detail::limit_request_parser(*parser_, core_->options);
         arm(first ? core_->options.read_timeout : core_->options.idle_timeout);
         awaiting_request_ = true;
         auto self = this->shared_from_this();
         bhttp::async_read_header(socket_, buffer_, *parser_, [self](const error_code& ec, size_t) {
             if (ec || self->closed_) return self->on_read(ec);
-            auto length = self->parser_->content_length();
-            if (length && *length > self->core_->options.max_body_bytes) return self->on_read(bhttp::error::body_limit);
+            if (detail::declared_length_exceeds(self->parser_->content_length(), self->core_->options.max_body_bytes))
+                return self->on_read(bhttp::error::body_limit);
             self->arm(self->core_->options.read_timeout);
             bhttp::async_read(self->socket_, self->buffer_, *self->parser_,
                               [self](const error_code& rec, size_t) { self->on_read(rec); });
@@ -176,26 +176,14 @@ private:
 
     void on_read(const error_code& ec) {
         if (closed_) return;
-        // The client ended its side before a whole request (a half-closed connection): nobody to answer.
-        if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof)
+        if (ec == bhttp::error::end_of_stream || ec == net::error::eof) return close();
+        if (ec) {
+            if (auto refusal = detail::request_read_refusal(ec, core_->options)) return reply_error(std::move(*refusal));
             return close();
-        if (ec == bhttp::error::body_limit)
-            return reply_error(413, "request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes");
-        if (ec == bhttp::error::header_limit)
-            return reply_error(431, "request header exceeds " + std::to_string(core_->options.max_header_bytes) +
-                                        " bytes");
-        if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) return reply_error(400, "malformed request");
-        if (ec) return close();
+        }
 
         auto& msg = parser_->get();
-        ServerRequest request;
-        request.method = std::string(msg.method_string());
-        request.target = std::string(msg.target());
-        auto q = request.target.find('?');
-        request.path = request.target.substr(0, q);
-        if (q != std::string::npos) request.query = request.target.substr(q + 1);
-        for (const auto& f : msg) request.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-        request.body = std::move(msg.body());
+        ServerRequest request = detail::to_server_request(msg);
         request.peer = peer_;
         request.remote = remote_;
         if constexpr (std::is_same_v<Socket, TlsStream>) {
@@ -216,10 +204,10 @@ private:
         core_->handler(request, Responder(std::move(state)));
     }
 
-    void reply_error(int status, std::string text) {
+    void reply_error(ServerResponse refusal) {
         keep_alive_ = false;
         head_ = false;
-        write_response(text_response(status, std::move(text) + "\n"));
+        write_response(std::move(refusal));
     }
 
     void write_response(ServerResponse r) {
@@ -251,7 +239,7 @@ private:
     std::optional<PeerCredentials> peer_;
     std::string remote_;
     boost::beast::flat_buffer buffer_;
-    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::optional<detail::RequestParser> parser_;
     bhttp::response<bhttp::string_body> res_;
     std::weak_ptr<Responder::State> responder_;
     std::optional<std::list<ServerCore::Live>::iterator> live_;

@@ -26,23 +26,31 @@ http::ServerResponse json(std::string body) {
 
 }  // namespace
 
-Result<std::unique_ptr<IssuerService>> IssuerService::create(runtime::EventLoop& loop, const Issuer& issuer,
-                                                             const policy::IssuerSettings& settings) {
+http::ServerOptions server_options(const policy::IssuerSettings& settings) {
     http::ServerOptions options;
     options.listen = settings.listen;
     options.tls_cert = settings.tls_cert;
     options.tls_key = settings.tls_key;
-    // Verifiers send bodiless GETs; anything larger is not for us.
     options.max_body_bytes = 0;
+    return options;
+}
+
+http::ServerResponse serve_request(const Issuer& issuer, const http::ServerRequest& req) {
+    if (req.path != issuer.discovery_path() && req.path != issuer.jwks_path())
+        return http::text_response(404, "not found\n");
+    if (req.method != "GET" && req.method != "HEAD") {
+        auto r = http::text_response(405, "method not allowed\n");
+        r.headers.emplace_back("Allow", "GET, HEAD");
+        return r;
+    }
+    return json(req.path == issuer.jwks_path() ? issuer.jwks_json() : issuer.discovery_json());
+}
+
+Result<std::unique_ptr<IssuerService>> IssuerService::create(runtime::EventLoop& loop, const Issuer& issuer,
+                                                             const policy::IssuerSettings& settings) {
+    auto options = server_options(settings);
     auto handler = [&issuer](const http::ServerRequest& req, http::Responder respond) {
-        if (req.path != issuer.discovery_path() && req.path != issuer.jwks_path())
-            return respond(http::text_response(404, "not found\n"));
-        if (req.method != "GET" && req.method != "HEAD") {
-            auto r = http::text_response(405, "method not allowed\n");
-            r.headers.emplace_back("Allow", "GET, HEAD");
-            return respond(std::move(r));
-        }
-        respond(json(req.path == issuer.jwks_path() ? issuer.jwks_json() : issuer.discovery_json()));
+        respond(serve_request(issuer, req));
     };
     auto server = http::Server::create(loop, std::move(options), std::move(handler));
     if (!server) return fail(server.error());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "http/server.hpp"
 #include "issuer/issuer.hpp"
 
 #include <cstdint>
@@ -24,5 +25,12 @@ public:
                                                          const policy::IssuerSettings& settings);
     virtual uint16_t port() const = 0;
 };
+
+// The server options the service listens with: verifiers send bodiless GETs, so no body is taken.
+http::ServerOptions server_options(const policy::IssuerSettings& settings);
+
+// The service's answer to one request: the discovery document or the JWKS for GET and HEAD of
+// their paths, 405 for another method there, 404 elsewhere.
+http::ServerResponse serve_request(const Issuer& issuer, const http::ServerRequest& request);
 
 }  // namespace credgate::issuer

@@ -17,6 +17,8 @@ namespace credgate::policy {
 
 inline constexpr const char* kSeedApiVersion = "core.riptides.io/v1alpha1";
 
+struct SeedMember;
+
 // A YAML value as plain data, in document order.
 struct SeedValue {
     enum class Type { null, scalar, sequence, mapping };
@@ -27,7 +29,14 @@ struct SeedValue {
     ScalarType scalar_type = ScalarType::text;
     std::string scalar;
     std::vector<SeedValue> items;                           // sequence
-    std::vector<std::pair<std::string, SeedValue>> members; // mapping, in document order
+    // A mapping, in document order. Its own type, not std::pair: a pair of an incomplete type is
+    // undefined, and clang with libstdc++ refuses it.
+    std::vector<SeedMember> members;
+};
+
+struct SeedMember {
+    std::string key;
+    SeedValue value;
 };
 
 enum class NoteKind {

@@ -29,6 +29,16 @@ START_TIMEOUT_S = 15
 
 NOTICE_PRINTED = False
 
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print when a sanitized build
+# (tools/scripts/test-san) finds something: any such line in a process's output fails the test.
+SANITIZER_REPORT = re.compile(r"^(?:==\d+==ERROR: \w+Sanitizer|SUMMARY: \w+Sanitizer|\S+:\d+:\d+: runtime error: )", re.M)
+
+
+def sanitizer_report(text):
+    """The sanitizer report in `text` (from its first line on), or None."""
+    m = SANITIZER_REPORT.search(text or "")
+    return text[m.start():] if m else None
+
 
 def skip_or_fail(reason):
     """Exit 77 (meson: SKIP) unless every test is required to run."""
@@ -258,7 +268,11 @@ revokeOnShutdown: {"true" if revoke_on_shutdown else "false"}
         return self.binding(name)["status"]["file"]["files"][0]["path"]
 
     def ctl(self, *args):
-        return subprocess.run([CREDGATECTL, *args, "--socket", self.socket], capture_output=True, text=True, timeout=30)
+        r = subprocess.run([CREDGATECTL, *args, "--socket", self.socket], capture_output=True, text=True, timeout=30)
+        report = sanitizer_report(r.stderr)
+        if report:
+            raise AssertionError(f"credgatectl {' '.join(args)}: sanitizer report:\n{report}")
+        return r
 
     def metrics(self):
         status, _, body = request(f"http://127.0.0.1:{self.metrics_port}/metrics")
@@ -301,16 +315,22 @@ class IntegrationCase(unittest.TestCase):
     def tearDown(self):
         result = getattr(self._outcome, "result", None)
         failed = bool(result and any(t is self for t, _ in result.errors + result.failures))
+        reports = []
         for d in self.daemons:
             try:
                 d.stop()
             except Exception:
                 pass
-            if failed:
+            report = sanitizer_report(d.log_text())
+            if report:
+                reports.append(f"credgated ({d.log_path}):\n{report}")
+            if failed or report:
                 print(f"---- credgated log ({d.log_path}) ----\n{d.log_text()}", file=sys.stderr)
             d.cleanup()
         self.dv.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            self.fail("sanitizer report in credgated's log:\n" + "\n".join(reports))
 
     def credgated(self, policy_yaml, **kw):
         d = Credgated(os.path.join(self.tmp, f"node{len(self.daemons)}"), policy_yaml, **kw)

@@ -4,7 +4,13 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <vector>
+
+#include "enforce/audit_record.hpp"
 #include "enforce/enforcer.hpp"
+
+#include "credgate_abi.h"
 
 using namespace credgate;
 
@@ -109,4 +115,61 @@ TEST_CASE("an object on sysfs is keyed on the file system and its audit line say
     e.object = enforce::object_key(0x16, 12447, 0);
     REQUIRE_FALSE(doc.Parse(enforce::audit_json(e, nullptr).c_str()).HasParseError());
     CHECK_FALSE(doc.HasMember("object_fs"));
+}
+
+namespace {
+
+std::vector<std::byte> record_bytes(const credgate_audit_event& raw, size_t extra = 0) {
+    std::vector<std::byte> bytes(sizeof(raw) + extra, std::byte{0x5a});
+    std::memcpy(bytes.data(), &raw, sizeof(raw));
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("a ring record decodes into an event with its hook and verdict named") {
+    credgate_audit_event raw{};
+    raw.timestamp_ns = 123456789;
+    raw.cgroup_id = 42;
+    raw.exe_dev = 8;
+    raw.exe_ino = 99;
+    raw.pid = 1234;
+    raw.tgid = 1230;
+    raw.uid = 1001;
+    raw.binding = 3;
+    raw.hook = CREDGATE_HOOK_FILE_OPEN;
+    raw.verdict = CREDGATE_VERDICT_DENY;
+    raw.suppressed = 7;
+    std::memcpy(raw.comm, "cat", 3);
+    const auto bytes = record_bytes(raw, 8);  // the ring may hand over a longer record
+    const auto e = enforce::decode_audit_record(bytes);
+    REQUIRE(e.has_value());
+    CHECK(e->timestamp_ns == 123456789);
+    CHECK(e->cgroup_id == 42);
+    CHECK(e->exe.dev == 8);
+    CHECK(e->exe.ino == 99);
+    CHECK(e->pid == 1234);
+    CHECK(e->tgid == 1230);
+    CHECK(e->uid == 1001);
+    CHECK(e->binding == 3);
+    CHECK(e->hook == "file_open");
+    CHECK(e->verdict == "deny");
+    CHECK(e->suppressed == 7);
+    CHECK(e->comm == "cat");
+}
+
+TEST_CASE("a short ring record decodes to nothing, and unknown numbers and a full comm stay bounded") {
+    credgate_audit_event raw{};
+    auto bytes = record_bytes(raw);
+    CHECK_FALSE(enforce::decode_audit_record(std::span(bytes).first(sizeof(raw) - 1)).has_value());
+    CHECK_FALSE(enforce::decode_audit_record({}).has_value());
+    raw.hook = 0xffffffffu;
+    raw.verdict = 77;
+    std::memset(raw.comm, 'x', sizeof(raw.comm));  // no NUL: comm ends at the field's end
+    bytes = record_bytes(raw);
+    const auto e = enforce::decode_audit_record(bytes);
+    REQUIRE(e.has_value());
+    CHECK(e->hook == "unknown");
+    CHECK(e->verdict == "unknown");
+    CHECK(e->comm == std::string(sizeof(raw.comm), 'x'));
 }

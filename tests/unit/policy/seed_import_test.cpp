@@ -173,7 +173,7 @@ TEST_CASE("the converted seed loads once the flagged selector names the program"
     CHECK(weak_error);
     CHECK(as_converted.error().size() == 1);
 
-    SeedValue& alt = objects[1].document->members.back().second.members.back().second.items.at(0);
+    SeedValue& alt = objects[1].document->members.back().value.members.back().value.items.at(0);
     SeedValue path;
     path.type = SeedValue::Type::scalar;
     path.scalar = "/opt/ai-agent/bin/ai-agent";
@@ -220,7 +220,7 @@ TEST_CASE("fields and objects with no credgate equivalent are dropped with a war
     const SeedValue* propagation = at(*binding.document, {"spec", "propagation"});
     REQUIRE(propagation);
     REQUIRE(propagation->members.size() == 1);
-    CHECK(propagation->members[0].first == "sysfs");
+    CHECK(propagation->members[0].key == "sysfs");
     CHECK(note(binding, NoteKind::dropped, "spec.propagation.injection"));
     CHECK(count(binding, NoteKind::attention) == 0);
 
