@@ -144,12 +144,7 @@ Result<void> AppImpl::serve_metrics() {
 }
 
 void AppImpl::handle_signals() {
-    loop_.on_signal(SIGHUP, [this](int) {
-        auto r = reload();
-        if (r.ok)
-            log::notice(kComponent, "Reload done: {} started, {} restarted, {} stopped, {} unchanged",
-                        r.plan.added.size(), r.plan.changed.size(), r.plan.removed.size(), r.plan.unchanged.size());
-    });
+    loop_.on_signal(SIGHUP, [this](int) { reload(); });
     loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
     loop_.on_signal(SIGINT, [this](int) { shutdown(); });
 }
