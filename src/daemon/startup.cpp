@@ -111,7 +111,7 @@ Result<void> AppImpl::init() {
     started_at_ = loop_.clock().now();
     auto refused = rules_->apply(*defs);
     if (!refused) return refuse(refused.error(), "apply the kernel rules");
-    sinks_->clear_leftover_sysfs_files(*defs);
+    sinks_->clear_leftover_files(*defs);
     for (auto& d : *defs) bindings_->start(std::move(d), *refused);
 
     handle_signals();

@@ -61,6 +61,16 @@ class Handover(IntegrationCase):
         self.assertEqual(self.dv.models(secret["api_key"])[0], 200, "and the key it read")
         self.assertEqual(self.dv.count("auth/token/revoke-self", "POST"), revocations, "nothing was revoked")
 
+        # What no binding publishes any more, and a temp file of an interrupted publish, go at the next start.
+        stale_dir = os.path.join(os.path.dirname(os.path.dirname(path)), "crb-gone-binding")
+        os.makedirs(stale_dir)
+        stale = os.path.join(stale_dir, "vault.json")
+        with open(stale, "w") as f:
+            f.write('{"api_key": "not-a-secret"}\n')
+        temp = os.path.join(os.path.dirname(path), ".tmp-vault.json-1-1")
+        with open(temp, "w") as f:
+            f.write("{")
+
         # The next credgated fetches at start and publishes over the same file, atomically.
         node.start()
         new_secret, new_path, new_lease, new_accessor = self.wait_until(
@@ -70,6 +80,11 @@ class Handover(IntegrationCase):
         self.assertEqual(sorted(os.listdir(os.path.dirname(path))), [os.path.basename(path)],
                          "only the credential file is left in its directory (no temp file)")
         self.assertEqual(self.dv.models(new_secret["api_key"])[0], 200)
+        log = node.log_text()
+        self.assertIn(f"Kept '{path}' from the previous credgated (without kernel enforcement)", log)
+        self.assertIn(f"Removed '{stale}' left by a previous credgated: no binding publishes it", log)
+        self.assertIn(f"Removed '{temp}' left by a previous credgated: no binding publishes it", log)
+        self.assertFalse(os.path.exists(stale_dir), "the directory of a binding that is gone goes with its file")
         # The window was used by the previous stop: this SIGTERM revokes again.
         self.assert_revoked_at_stop(node, new_secret, path, new_accessor)
 
