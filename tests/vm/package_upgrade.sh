@@ -101,7 +101,8 @@ poll 120 bound $binding || die_service "$binding did not reach OK: $(ctl status 
 file=$(ctl get binding $binding -o json | json_get status.sysfs.files.0.path)
 [[ $file == /sys/module/credgate/credentials/* && -f $file ]] || die_service "no credential node at '$file'"
 lease_a=$(ctl get binding $binding -o json | json_get status.lease.id)
-digest_a=$(journal | sed -n "s|.*\(Loaded\|Adopted\) BPF LSM enforcement under '$pins' (enforce mode; programs \([0-9a-f]\{16\}\).*|\2|p" | tail -n 1)
+# (Loaded at the first start, Adopted at the next.)
+digest_a=$(journal | sed -n "s|.* BPF LSM enforcement under '$pins' (enforce mode; programs \([0-9a-f]\{16\}\).*|\1|p" | tail -n 1)
 [[ -n $digest_a ]] || die_service "credgated did not log the digest of its programs"
 programs "$w/programs-a"
 count=$(wc -l <"$w/programs-a")
@@ -159,7 +160,7 @@ else
   failed "after the upgrade: pid $pid_a -> $pid_b, $(systemctl is-active credgated); journal: $(journal | grep -m2 Stopping | tr '\n' ' ')"
 fi
 kept=$(journal | grep -F "Handing over binding '$binding': its file '$file' and its login token (accessor '" | tail -n 1)
-accessor=$(sed -n "s/.*(accessor '\([^']*\)', lease '$lease_a', expires at .*/\1/p" <<<"$kept")
+accessor=$(sed -n "s#.*(accessor '\([^']*\)', lease '$lease_a', expires at .*#\1#p" <<<"$kept")
 if [[ -n $accessor ]]; then
   pass "the old credgated logged the kept token by accessor '$accessor' and lease '$lease_a' (not the token)"
 else
@@ -209,7 +210,7 @@ rm -f "$w/loops/stop"
 systemctl start ai-agent.service || die "ai-agent.service did not start again"
 poll 60 beyond reads 0 || die "the reader does not run again"
 lease_b=$(ctl get binding $binding -o json | json_get status.lease.id)
-accessor_b=$(journal | sed -n "s/.*lease '$lease_b',.*token accessor '\([^']*\)'.*/\1/p" | tail -n 1)
+accessor_b=$(journal | sed -n "s#.*lease '$lease_b',.*token accessor '\([^']*\)'.*#\1#p" | tail -n 1)
 journal_here
 systemctl restart credgated || die_service "systemctl restart credgated failed"
 poll 180 bound $binding || die_service "$binding did not reach OK after the restart"

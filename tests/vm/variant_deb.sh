@@ -13,7 +13,7 @@ out=${CREDGATE_VARIANT_DEB:?CREDGATE_VARIANT_DEB is not set}
 fail() { echo "variant_deb: Failed to $*" >&2; exit 1; }
 if [[ ! -f $out || $deb -nt $out || $variant -nt $out ]]; then
   work=$(mktemp -d "$(dirname "$out")/variant.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
+  trap 'rm -rf "$work"' EXIT  # on failure; exec below replaces this shell, so it is removed before
   dpkg-deb -R "$deb" "$work/root" || fail "unpack '$deb'"
   version=$(dpkg-deb -f "$deb" Version)
   install -m 0755 "$variant" "$work/root/usr/sbin/credgated" || fail "put '$variant' in place of credgated"
@@ -24,6 +24,8 @@ if [[ ! -f $out || $deb -nt $out || $variant -nt $out ]]; then
   grep -q "^$sum  usr/sbin/credgated\$" "$work/root/DEBIAN/md5sums" || fail "update usr/sbin/credgated's md5sum"
   dpkg-deb --root-owner-group -Zgzip -b "$work/root" "$work/variant.deb" >/dev/null || fail "build the variant package"
   mv -f "$work/variant.deb" "$out"
+  rm -rf "$work"
+  trap - EXIT
   echo "variant_deb: built $out (credgate $version+variant1, credgated from $variant)"
 fi
 exec "$@"
