@@ -13,6 +13,7 @@ Subcommand add_get(CLI::App& parent);
 Subcommand add_issuer(CLI::App& parent);
 Subcommand add_reload(CLI::App& parent);
 Subcommand add_rotate(CLI::App& parent);
+Subcommand add_handover(CLI::App& parent);
 Subcommand add_identities(CLI::App& parent);
 Subcommand add_explain(CLI::App& parent);
 Subcommand add_audit(CLI::App& parent);

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
     CLI::App app{"credgatectl: inspect, validate and convert credgate policies and the running credgated"};
     app.require_subcommand(1);
     app.footer("Exit status: 0 done, 1 the answer is no (an invalid policy, a refused reload, a rotation Vault "
-               "refused), 2 usage or nothing to act on (no such binding or pid), 3 credgated could not be asked, "
+               "refused, a refused handover), 2 usage or nothing to act on (no such binding or pid), 3 credgated could not be asked, "
                "4 the binding is BLOCKED (rotate).");
     // The real clock; no handler ever runs on this loop.
     credgate::runtime::EventLoop loop;
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     subcommands.push_back(add_explain(app));
     subcommands.push_back(add_audit(app));
     subcommands.push_back(add_rotate(app));
+    subcommands.push_back(add_handover(app));
 
     try {
         app.parse(argc, argv);

@@ -44,7 +44,12 @@ public:
     // Fetches a fresh secret for `binding` now, exactly as a scheduled rotation does (new login, new
     // secret, delivery, the previous token revoked after revokeGrace); `done` runs once it ended.
     virtual void rotate(const std::string& binding, std::function<void(RotateOutcome)> done) = 0;
-    // Graceful stop: revokes (revokeOnShutdown), removes files, then stops the loop.
+    // Prepares a package upgrade's restart: registers the executable now at credgated's path and
+    // arms the handover window (handover_window.hpp). All or nothing: when the executable cannot be
+    // registered, no window is armed.
+    virtual HandoverOutcome handover() = 0;
+    // Graceful stop: revokes (revokeOnShutdown), removes files, then stops the loop. Within an armed
+    // handover window it keeps the credential files and current tokens for the next credgated.
     virtual void shutdown() = 0;
 
     // For credgatectl identities, explain and audit: the definitions whose rules are applied (blocked

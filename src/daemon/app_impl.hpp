@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The running daemon behind App, one concern per file: start-up (startup.cpp), reload
-// (policy_reload.cpp), rotation on request (rotation.cpp), shutdown (shutdown.cpp) and the status
-// views (status_snapshot.cpp).
+// (policy_reload.cpp), rotation on request (rotation.cpp), a package upgrade's handover (handover.cpp),
+// shutdown (shutdown.cpp) and the status views (status_snapshot.cpp).
 #pragma once
 
 #include "daemon/app.hpp"
@@ -9,6 +9,7 @@
 #include "daemon/audit_poll.hpp"
 #include "daemon/binding_set.hpp"
 #include "daemon/delivery_sinks.hpp"
+#include "daemon/handover_window.hpp"
 #include "daemon/kernel_rules.hpp"
 #include "daemon/notify.hpp"
 #include "policy/model.hpp"
@@ -46,6 +47,7 @@ public:
     IssuerSnapshot issuer() const override;
     ReloadOutcome reload() override;
     void rotate(const std::string& binding, std::function<void(RotateOutcome)> done) override;
+    HandoverOutcome handover() override;
     void shutdown() override;
     std::vector<policy::BindingDefinition> definitions() const override;
     const protection::Protection& protection() const override { return *protection_; }
@@ -89,6 +91,8 @@ private:
     std::optional<std::chrono::steady_clock::time_point> last_clock_refetch_;
 
     // Shutdown: bindings still stopping, and the deadline for their revocations.
+    HandoverWindow handover_window_;
+    bool handing_over_ = false;  // this stop keeps the files and current tokens for the next credgated
     bool stopping_ = false;
     bool finished_ = false;
     size_t pending_stops_ = 0;

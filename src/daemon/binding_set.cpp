@@ -107,6 +107,22 @@ void BindingSet::stop(const std::string& name, bool revoke, std::function<void()
     raw->ops->unpublish();
 }
 
+void BindingSet::hand_over(const std::string& name, std::function<void()> done) {
+    auto it = running_.find(name);
+    if (it == running_.end()) {
+        if (done) done();
+        return;
+    }
+    BindingRuntime* raw = it->second.get();
+    retired_.push_back(std::move(it->second));
+    running_.erase(it);
+    if (!raw->engine) {
+        if (done) done();
+        return;
+    }
+    raw->engine->stop(false, std::move(done));
+}
+
 const BindingRuntime* BindingSet::find(const std::string& name) const {
     auto it = running_.find(name);
     return it == running_.end() ? nullptr : it->second.get();

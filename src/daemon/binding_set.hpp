@@ -66,6 +66,10 @@ public:
     // every revocation answered. It is then retired (in-flight completions still reference it).
     void stop(const std::string& name, bool revoke, std::function<void()> done);
 
+    // Stops a binding for a handover: its file stays and its current token is not revoked (tokens it
+    // superseded still are); `done` as for stop().
+    void hand_over(const std::string& name, std::function<void()> done);
+
     const BindingRuntime* find(const std::string& name) const;
     BindingRuntime* find(const std::string& name);
     const std::map<std::string, std::unique_ptr<BindingRuntime>>& running() const { return running_; }

@@ -8,6 +8,7 @@
 #include "daemon/control_audit.hpp"
 #include "daemon/control_identities.hpp"
 #include "daemon/control_json.hpp"
+#include "daemon/handover_window.hpp"
 #include "policy/values.hpp"
 #include "protection/file_owner.hpp"
 
@@ -291,6 +292,24 @@ std::string reload_json(const ReloadOutcome& o) {
     return sb.GetString();
 }
 
+std::string handover_json(const HandoverOutcome& o) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    boolean(w, "ok", o.ok);
+    str(w, "registered", o.registered);
+    key(w, "errors");
+    w.StartArray();
+    if (!o.error.empty()) string(w, o.error);
+    w.EndArray();
+    if (o.ok) {
+        str(w, "windowClosesAt", rfc3339(o.window_closes));
+        i64(w, "windowSeconds", std::chrono::duration_cast<std::chrono::seconds>(kHandoverWindow).count());
+    }
+    w.EndObject();
+    return sb.GetString();
+}
+
 // The socket file is 0600 already; the peer check is the second lock. Root may always ask; a
 // credgated running unprivileged (development) also serves its own uid, because only that uid
 // could have opened the socket. Anyone else (a socket file passed around, a mis-set mode) is refused.
@@ -367,6 +386,11 @@ http::Handler control_handler(App& app, Clock& clock) {
             if (req.method != "POST") return respond(error_response(405, "use POST /v1/reload"));
             auto outcome = app.reload();
             return respond(json_response(outcome.ok ? 200 : 422, reload_json(outcome)));
+        }
+        if (req.path == "/v1/handover") {
+            if (req.method != "POST") return respond(error_response(405, "use POST /v1/handover"));
+            auto outcome = app.handover();
+            return respond(json_response(outcome.ok ? 200 : 500, handover_json(outcome)));
         }
         if (serve_identities(app, req, respond) || serve_audit(app, req, respond)) return;
         respond(error_response(404, fmt::format("no such endpoint: {} {}", req.method, req.path)));

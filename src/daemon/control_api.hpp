@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The control API on the root-only unix socket (HTTP/1.1 + JSON): GET /v1/status,
-// GET /v1/bindings/<name>, POST /v1/bindings/<name>/rotate, GET /v1/issuer, POST /v1/reload; and the operator views
+// GET /v1/bindings/<name>, POST /v1/bindings/<name>/rotate, GET /v1/issuer, POST /v1/reload,
+// POST /v1/handover; and the operator views
 // GET /v1/identities, GET /v1/explain (control_identities.hpp), GET /v1/audit (control_audit.hpp).
 #pragma once
 
@@ -29,5 +30,7 @@ std::string binding_json(const BindingSnapshot& binding, TimePoint now);
 std::string status_json(const DaemonSnapshot& status, TimePoint now);
 std::string issuer_json(const IssuerSnapshot& issuer);
 std::string reload_json(const ReloadOutcome& outcome);
+// {"ok", "registered", "errors", "windowClosesAt", "windowSeconds"}: ok only when the window is armed.
+std::string handover_json(const HandoverOutcome& outcome);
 
 }  // namespace credgate::daemon

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // DeliverySinks: the file and sysfs sinks, their kernel registration hooks, and the files a
-// previous credgated left in credgate.ko.
+// previous credgated left.
 #include "daemon/delivery_sinks.hpp"
 
 #include "common/log.hpp"
@@ -74,44 +74,56 @@ std::string DeliverySinks::path_of(policy::DeliveryBackend backend, const delive
     return delivery::SysfsSink::path_in(settings_.sysfs_root, target);
 }
 
-// Files a previous credgated left in credgate.ko (it did not stop cleanly): a file this one
-// publishes again is kept only while the kernel still protects it for that binding (the pinned
-// programs and its slot were kept); every other file goes before any binding starts.
-void DeliverySinks::clear_leftover_sysfs_files(const std::vector<policy::BindingDefinition>& definitions) {
-    if (!module_loaded()) return;
-    auto sink = sysfs_sink();
-    if (!sink) {
-        log::error(kComponent, "Failed to use credgate.ko: {}", sink.error().message);
-        return;
-    }
-    auto files = (*sink)->list();
+// Files a previous credgated left (it crashed, or handed over to this one): a file this one publishes
+// again through the same backend is kept only while the kernel still protects it for that binding (the
+// pinned programs and its slot were kept); every other file, a temp file of an interrupted publish
+// included, goes before any binding starts.
+template <class S>
+void DeliverySinks::clear_leftovers(S& sink, policy::DeliveryBackend backend, bool loaded,
+                                    const std::vector<policy::BindingDefinition>& definitions) {
+    auto files = sink.list();
     if (!files) {
-        log::error(kComponent, "Failed to list the files in credgate.ko: {}", files.error().message);
+        log::error(kComponent, "Failed to list the files in '{}': {}", sink.root(), files.error().message);
         return;
     }
     std::set<std::string> expected;
     std::map<std::string, std::string> spiffe_ids;  // by binding name
     for (const auto& d : definitions) {
         spiffe_ids[d.binding.meta.name] = d.spiffe_id;
-        if (choose_backend(d.binding.propagation, settings_.backend, true) == policy::DeliveryBackend::sysfs)
-            expected.insert((*sink)->path_of({d.workload_uuid, d.binding.meta.name, d.binding.output.file_name}));
+        if (choose_backend(d.binding.propagation, settings_.backend, loaded) == backend)
+            expected.insert(sink.path_of({d.workload_uuid, d.binding.meta.name, d.binding.output.file_name}));
     }
+    // Without kernel enforcement nothing protects any file: one published again is kept all the same.
+    const bool unprotected = protection_.mode() == protection::ProtectionMode::insecure;
     for (const auto& [target, id] : *files) {
-        const std::string path = (*sink)->path_of(target);
+        const std::string path = sink.path_of(target);
         auto known = spiffe_ids.find(target.binding);
         const auto fields = log::binding_fields(target.binding, known == spiffe_ids.end() ? "" : known->second);
-        if (expected.contains(path) && protection_.holds(target, id)) {
-            log::info(fields, kComponent, "Kept '{}' from the previous credgated: the kernel still protects it", path);
+        if (expected.contains(path) && (unprotected || protection_.holds(target, id))) {
+            log::info(fields, kComponent, "Kept '{}' from the previous credgated{}", path,
+                      unprotected ? " (without kernel enforcement)" : ": the kernel still protects it");
             continue;
         }
         const char* why = expected.contains(path) ? "the kernel no longer protects it for its binding"
                                                   : "no binding publishes it";
-        if (auto r = (*sink)->remove_file(target); !r)
+        if (auto r = sink.remove_file(target); !r)
             log::error(fields, kComponent, "Failed to remove '{}' left by a previous credgated ({}): {}", path, why,
                        r.error().message);
         else
             log::notice(fields, kComponent, "Removed '{}' left by a previous credgated: {}", path, why);
     }
+}
+
+void DeliverySinks::clear_leftover_files(const std::vector<policy::BindingDefinition>& definitions) {
+    const bool loaded = module_loaded();
+    clear_leftovers(*file_, policy::DeliveryBackend::file, loaded, definitions);
+    if (!loaded) return;
+    auto sink = sysfs_sink();
+    if (!sink) {
+        log::error(kComponent, "Failed to use credgate.ko: {}", sink.error().message);
+        return;
+    }
+    clear_leftovers(**sink, policy::DeliveryBackend::sysfs, loaded, definitions);
 }
 
 DeliverySnapshot DeliverySinks::snapshot() const {

@@ -35,9 +35,11 @@ public:
     Result<delivery::Sink*> sink_for(policy::DeliveryBackend backend, const std::string& binding);
     // Where a binding's file is published through `backend`, even when that sink cannot be used.
     std::string path_of(policy::DeliveryBackend backend, const delivery::Target& target) const;
-    // Removes the files a previous credgated left in credgate.ko, but for those `definitions` publish
-    // again and the kernel still protects for their binding; done before any binding starts.
-    void clear_leftover_sysfs_files(const std::vector<policy::BindingDefinition>& definitions);
+    // Removes the files a previous credgated left (in credgate.ko and under the file backend's root),
+    // but for those `definitions` publish again through the same backend and the kernel still protects
+    // for their binding (without enforcement, --insecure-no-enforcement: that they publish again); done
+    // before any binding starts, which then publishes over the files kept.
+    void clear_leftover_files(const std::vector<policy::BindingDefinition>& definitions);
     DeliverySnapshot snapshot() const;
 
 private:
@@ -45,6 +47,9 @@ private:
         : settings_(settings), protection_(protection) {}
     delivery::Hooks hooks(const std::string& root);
     Result<delivery::SysfsSink*> sysfs_sink();
+    template <class S>
+    void clear_leftovers(S& sink, policy::DeliveryBackend backend, bool module_loaded,
+                         const std::vector<policy::BindingDefinition>& definitions);
 
     policy::DeliverySettings settings_;
     protection::Protection& protection_;

@@ -94,6 +94,8 @@ ReloadOutcome AppImpl::reload() {
     }
     out.ok = true;
     last_reload_ = out;
+    log::notice(kComponent, "Reload done: {} started, {} restarted, {} stopped, {} unchanged", out.plan.added.size(),
+                out.plan.changed.size(), out.plan.removed.size(), out.plan.unchanged.size());
     notifier_.status(
         fmt::format("{} binding(s); enforcement {}", bindings_->running().size(), to_string(protection_->mode())));
     return out;

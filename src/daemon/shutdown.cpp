@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Graceful stop (SIGTERM, SIGINT): every binding stops and, with revokeOnShutdown, revokes its
 // tokens; revocations get until kShutdownTimeout, then what is left is named and the loop stops.
+// Within an armed handover window (handover.cpp) the files and current tokens are left instead.
 #include "daemon/app_impl.hpp"
 
 #include "common/log.hpp"
@@ -9,6 +10,7 @@
 #include "protection/protection.hpp"
 #include "runtime/event_loop.hpp"
 
+#include <optional>
 #include <vector>
 
 namespace credgate::daemon {
@@ -19,9 +21,14 @@ constexpr const char* kComponent = "daemon";
 void AppImpl::shutdown() {
     if (stopping_) return;
     stopping_ = true;
+    handing_over_ = handover_window_.take(loop_.clock().now());
     const bool revoke = config_.revoke_on_shutdown;
-    log::notice(kComponent, "Stopping: {} every token, removing every credential file",
-                revoke ? "revoking" : "not revoking (revokeOnShutdown: false)");
+    if (handing_over_)
+        log::notice(kComponent, "Stopping for a handover (credgatectl handover): keeping every credential file and "
+                                "current login token for the next credgated");
+    else
+        log::notice(kComponent, "Stopping: {} every token, removing every credential file",
+                    revoke ? "revoking" : "not revoking (revokeOnShutdown: false)");
     notifier_.stopping("stopping");
     if (control_) control_->close();
     std::vector<std::string> names;
@@ -32,7 +39,21 @@ void AppImpl::shutdown() {
         if (rt->engine && rt->engine->status().revocations_pending > 0) earlier.push_back(rt->engine.get());
     pending_stops_ = names.size() + earlier.size() + 1;
     for (auto* engine : earlier) engine->stop(revoke, [this] { stop_done(); });
-    for (const auto& n : names) bindings_->stop(n, revoke, [this] { stop_done(); });
+    for (const auto& n : names) {
+        if (!handing_over_) {
+            bindings_->stop(n, revoke, [this] { stop_done(); });
+            continue;
+        }
+        // Named by accessor, lease and expiry (never the token): the next credgated does not know these
+        // tokens; they end at their expiry, or an operator revokes them by accessor.
+        const BindingRuntime* rt = bindings_->find(n);
+        if (auto token = rt->engine ? rt->engine->describe_current() : std::nullopt)
+            log::notice(rt->log_fields(), kComponent,
+                        "Handing over binding '{}': its file '{}' and its login token ({}) are left for the next "
+                        "credgated",
+                        n, rt->path, *token);
+        bindings_->hand_over(n, [this] { stop_done(); });
+    }
     shutdown_timer_ = loop_.clock().make_timer();
     shutdown_timer_->arm(loop_.clock().now() + kShutdownTimeout, [this] {
         // Named by accessor and lease (never the token), so an operator can revoke them by hand.
@@ -52,7 +73,8 @@ void AppImpl::shutdown() {
 void AppImpl::stop_done() {
     if (pending_stops_ > 0 && --pending_stops_ == 0) {
         // Every binding stopped and removed its files in time: nothing is left to protect there.
-        protection_->release_root();
+        // A handover left them to the next credgated: they stay protected.
+        if (!handing_over_) protection_->release_root();
         finish();
     }
 }
@@ -60,7 +82,7 @@ void AppImpl::stop_done() {
 void AppImpl::finish() {
     if (finished_) return;
     finished_ = true;
-    bindings_->unpublish_retired();
+    if (!handing_over_) bindings_->unpublish_retired();
     shutdown_timer_->cancel();
     if (audit_) audit_->stop();
     issuer_service_.reset();

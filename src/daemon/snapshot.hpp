@@ -45,6 +45,15 @@ struct ReloadOutcome {
     policy::ReloadPlan plan;
 };
 
+// How `credgatectl handover` ended: on ok, the next stop within the window keeps the files and
+// current tokens for the next credgated; otherwise nothing was armed and `error` says why.
+struct HandoverOutcome {
+    bool ok = false;
+    std::string registered;  // what was done about the executable at credgated's path
+    std::string error;
+    TimePoint window_closes{};
+};
+
 // How an operator's rotation of one binding (`credgatectl rotate`) ended.
 struct RotateOutcome {
     enum class Result {

@@ -111,7 +111,7 @@ Result<void> AppImpl::init() {
     started_at_ = loop_.clock().now();
     auto refused = rules_->apply(*defs);
     if (!refused) return refuse(refused.error(), "apply the kernel rules");
-    sinks_->clear_leftover_sysfs_files(*defs);
+    sinks_->clear_leftover_files(*defs);
     for (auto& d : *defs) bindings_->start(std::move(d), *refused);
 
     handle_signals();
@@ -145,12 +145,7 @@ Result<void> AppImpl::serve_metrics() {
 }
 
 void AppImpl::handle_signals() {
-    loop_.on_signal(SIGHUP, [this](int) {
-        auto r = reload();
-        if (r.ok)
-            log::notice(kComponent, "Reload done: {} started, {} restarted, {} stopped, {} unchanged",
-                        r.plan.added.size(), r.plan.changed.size(), r.plan.removed.size(), r.plan.unchanged.size());
-    });
+    loop_.on_signal(SIGHUP, [this](int) { reload(); });
     loop_.on_signal(SIGTERM, [this](int) { shutdown(); });
     loop_.on_signal(SIGINT, [this](int) { shutdown(); });
 }

@@ -260,6 +260,92 @@ Result<Published> FileSink::publish(const Target& target, std::string_view bytes
     return Published{final_path, id, owner.uid.value_or(0), owner.uid ? kOwnedFileMode : kSharedFileMode};
 }
 
+namespace {
+
+// The names in the directory `fd` (which stays open), without "." and "..".
+Result<std::vector<std::string>> names_in(int fd, const std::string& path) {
+    const int listing_fd = ::dup(fd);
+    if (listing_fd < 0) return fail(sys_error("list", path, errno));
+    DIR* listing = ::fdopendir(listing_fd);
+    if (!listing) {
+        ::close(listing_fd);
+        return fail(sys_error("list", path, errno));
+    }
+    std::vector<std::string> names;
+    while (const dirent* e = ::readdir(listing)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    ::closedir(listing);
+    return names;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<Target, FileId>>> FileSink::list() {
+    std::vector<std::pair<Target, FileId>> out;
+    auto uuids = names_in(root_fd_, options_.root);
+    if (!uuids) return fail(uuids.error());
+    for (const auto& uuid : *uuids) {
+        if (!validate_uuid(uuid)) continue;
+        auto uuid_fd = open_dir(root_fd_, options_.root, uuid, false);
+        if (!uuid_fd) continue;  // removed meanwhile, or not a directory
+        UniqueFd uuid_dir(*uuid_fd);
+        auto dirs = names_in(uuid_dir.get(), options_.root + "/" + uuid);
+        if (!dirs) return fail(dirs.error());
+        for (const auto& dir : *dirs) {
+            if (!dir.starts_with(kBindingDirPrefix)) continue;
+            const std::string binding = dir.substr(kBindingDirPrefix.size());
+            if (!validate_binding_name(binding)) continue;
+            const std::string dir_path = options_.root + "/" + uuid + "/" + dir;
+            auto bind_fd = open_dir(uuid_dir.get(), options_.root + "/" + uuid, dir, false);
+            if (!bind_fd) continue;
+            UniqueFd bind_dir(*bind_fd);
+            auto files = names_in(bind_dir.get(), dir_path);
+            if (!files) return fail(files.error());
+            for (const auto& file : *files) {
+                struct stat st {};
+                if (::fstatat(bind_dir.get(), file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+                    continue;
+                out.emplace_back(Target{uuid, binding, file},
+                                 FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+            }
+        }
+    }
+    return out;
+}
+
+Result<void> FileSink::remove_file(const Target& target) {
+    if (auto r = validate_uuid(target.workload_uuid); !r) return r;
+    if (auto r = validate_binding_name(target.binding); !r) return r;
+    // A temp name starts with '.', which validate_file_name refuses: only '/' and the dot names are out.
+    if (target.file_name.empty() || target.file_name == "." || target.file_name == ".." ||
+        target.file_name.find('/') != std::string::npos)
+        return fail(ErrorKind::invalid_argument, fmt::format("file name '{}' is not a name", target.file_name));
+    const std::string uuid_path = options_.root + "/" + target.workload_uuid;
+    auto uuid_fd = open_dir(root_fd_, options_.root, target.workload_uuid, false);
+    if (!uuid_fd) return uuid_fd.error().kind == ErrorKind::not_found ? Result<void>{} : fail(uuid_fd.error());
+    UniqueFd uuid_dir(*uuid_fd);
+    const std::string binding_dir_name = std::string(kBindingDirPrefix) + target.binding;
+    const std::string binding_path = uuid_path + "/" + binding_dir_name;
+    auto bind_fd = open_dir(uuid_dir.get(), uuid_path, binding_dir_name, false);
+    if (!bind_fd) return bind_fd.error().kind == ErrorKind::not_found ? Result<void>{} : fail(bind_fd.error());
+    UniqueFd dir(*bind_fd);
+    const std::string path = binding_path + "/" + target.file_name;
+    struct stat st {};
+    if (::fstatat(dir.get(), target.file_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? Result<void>{} : fail(sys_error("stat", path, errno));
+    if (::unlinkat(dir.get(), target.file_name.c_str(), 0) != 0 && errno != ENOENT)
+        return fail(sys_error("remove", path, errno));
+    account(path, 0);
+    if (S_ISREG(st.st_mode) && options_.hooks.after_retire)
+        options_.hooks.after_retire(target, FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+    // Directories other files still use stay.
+    if (::unlinkat(uuid_dir.get(), binding_dir_name.c_str(), AT_REMOVEDIR) == 0)
+        ::unlinkat(root_fd_, target.workload_uuid.c_str(), AT_REMOVEDIR);
+    return {};
+}
+
 Result<void> FileSink::remove(const std::string& workload_uuid, const std::string& binding) {
     if (auto r = validate_uuid(workload_uuid); !r) return r;
     if (auto r = validate_binding_name(binding); !r) return r;

@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace credgate::delivery {
 
@@ -40,6 +42,12 @@ public:
     Result<Published> publish(const Target& target, std::string_view bytes, const Ownership& owner) override;
     Result<void> remove(const std::string& workload_uuid, const std::string& binding) override;
     std::string path_of(const Target& target) const override;
+    // Every regular file under the root, as <uuid>/crb-<binding>/<file> (a previous credgated's
+    // included); temp files of an interrupted publish are listed too, under their temp names.
+    Result<std::vector<std::pair<Target, FileId>>> list();
+    // Removes one file (then its binding and workload directories if they are empty); removing what
+    // does not exist succeeds.
+    Result<void> remove_file(const Target& target);
 
     const std::string& root() const noexcept { return options_.root; }
     bool mounted() const noexcept { return mount_.filesystem != Filesystem::directory; }

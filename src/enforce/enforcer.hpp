@@ -80,6 +80,12 @@ public:
     // where it is another file than the one registered (a package replaced it): the next credgated
     // started from there can then open the pins. Returns how many were registered; logs each.
     size_t register_owners();
+    // Registers the file now at this process's executable path alone (a handover to the version a
+    // package put there): true when registered now, false when it was already; the error says why
+    // it cannot be (the file is missing, or a non-root user could have replaced it).
+    Result<bool> register_own_path();
+    // This process's executable path as it was started.
+    const std::string& own_path() const noexcept;
 
     // Gate open() of this inode by the rules of `binding` (index into CompiledRules::bindings).
     // Call it BEFORE the file gets content. The inode may no longer be renamed, linked, unlinked

@@ -22,34 +22,35 @@ namespace {
 
 constexpr std::string_view kComponent = "enforce";
 
+// Registers the file at `path` unless it is a credgated executable already: true when registered
+// now, false when it was already; the error says why it cannot be (logged by the caller).
+Result<bool> register_path(Enforcer::Impl& impl, const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return fail(ErrorKind::not_found, errno_text(errno));
+    const FileKey key{identity::kernel_dev(st.st_dev), st.st_ino};
+    if (impl.maps.is_owner_exe(key)) return false;
+    // Root processes of the file become credgated: only root may be able to put it there.
+    auto risks = identity::replaceable_by_non_root(path);
+    if (!risks) return fail(risks.error());
+    if (!risks->empty())
+        return fail(ErrorKind::permission, fmt::format("'{}' is {}, so a non-root user could replace it",
+                                                       risks->front().path, risks->front().reason));
+    if (auto r = impl.maps.add_owner(path); !r) return fail(r.error());
+    log::notice(kComponent, "Registered '{}' (device {}, inode {}) as a credgated executable", path, key.dev,
+                key.ino);
+    return true;
+}
+
 // Registers each of `paths` whose file is not a credgated executable yet; returns how many. A path
 // that cannot be registered is logged and skipped: credgated itself is registered already.
 size_t register_paths(Enforcer::Impl& impl, const std::vector<std::string>& paths) {
     size_t registered = 0;
     for (const auto& path : paths) {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) {
-            log::warning(kComponent, "Failed to register '{}' as a credgated executable: {}", path, errno_text(errno));
-            continue;
-        }
-        const FileKey key{identity::kernel_dev(st.st_dev), st.st_ino};
-        if (impl.maps.is_owner_exe(key)) continue;
-        // Root processes of the file become credgated: only root may be able to put it there.
-        auto risks = identity::replaceable_by_non_root(path);
-        if (!risks || !risks->empty()) {
-            log::warning(kComponent, "Failed to register '{}' as a credgated executable: {}", path,
-                         !risks ? risks.error().message
-                                : fmt::format("'{}' is {}, so a non-root user could replace it", risks->front().path,
-                                              risks->front().reason));
-            continue;
-        }
-        if (auto r = impl.maps.add_owner(path); !r) {
+        auto r = register_path(impl, path);
+        if (!r)
             log::warning(kComponent, "Failed to register '{}' as a credgated executable: {}", path, r.error().message);
-            continue;
-        }
-        log::notice(kComponent, "Registered '{}' (device {}, inode {}) as a credgated executable", path, key.dev,
-                    key.ino);
-        ++registered;
+        else if (*r)
+            ++registered;
     }
     return registered;
 }
@@ -75,6 +76,16 @@ size_t Enforcer::register_owners() {
     std::vector<std::string> paths = impl_->settings.owner_executables;
     if (!impl_->self_path.empty()) paths.insert(paths.begin(), impl_->self_path);
     return detail::register_paths(*impl_, paths);
+}
+
+const std::string& Enforcer::own_path() const noexcept { return impl_->self_path; }
+
+Result<bool> Enforcer::register_own_path() {
+    if (impl_->self_path.empty())
+        return fail(ErrorKind::internal, "credgated's own executable path is unknown (/proc/self/exe was unreadable)");
+    auto r = detail::register_path(*impl_, impl_->self_path);
+    if (!r) return fail(r.error().kind, fmt::format("cannot register '{}': {}", impl_->self_path, r.error().message));
+    return r;
 }
 
 }  // namespace credgate::enforce

@@ -200,6 +200,13 @@ public:
 
     void register_owners() override { enforcer_->register_owners(); }
 
+    Result<std::string> register_own_path() override {
+        auto r = enforcer_->register_own_path();
+        if (!r) return fail(r.error());
+        if (*r) return fmt::format("registered '{}' as a credgated executable", enforcer_->own_path());
+        return fmt::format("'{}' is a registered credgated executable already", enforcer_->own_path());
+    }
+
     size_t drain_audit() override {
         auto n = enforcer_->poll_audit(std::chrono::milliseconds{0}, [this](const enforce::AuditEvent& e) {
             const auto* binding = enforce::audit_binding(e, &rules_);

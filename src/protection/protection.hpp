@@ -101,6 +101,13 @@ public:
     // Registers credgated's executable again, and enforcement.ownerExecutables, where a file was
     // replaced (a package upgrade), so that the new binary can adopt the pinned programs.
     virtual void register_owners() {}
+    // A handover (`credgatectl handover`): registers the file now at credgated's own path, which a
+    // package replaced, so that the next credgated started from there may open the pins. Says what
+    // was done; fails when that file cannot be registered. Without kernel enforcement there are no
+    // pins and nothing to register.
+    virtual Result<std::string> register_own_path() {
+        return std::string("no kernel enforcement, so no executable to register");
+    }
 };
 
 // How often credgated drains the kernel's audit ring buffer.

@@ -584,6 +584,15 @@ void Engine::maybe_finish_stop() {
     std::exchange(stop_done_, {})();
 }
 
+std::optional<std::string> Engine::describe_current() const {
+    if (!current_) return std::nullopt;
+    std::string out = fmt::format("accessor '{}'", current_->accessor.empty() ? "unknown" : current_->accessor);
+    if (!current_->lease_id.empty()) out += fmt::format(", lease '{}'", current_->lease_id);
+    out += current_->token_expiry ? fmt::format(", expires at {}", rfc3339(*current_->token_expiry))
+                                  : std::string(", no expiry");
+    return out;
+}
+
 Status Engine::status() const {
     Status s = status_;
     s.revocations_pending = revocations_.pending();

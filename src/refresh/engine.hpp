@@ -114,6 +114,9 @@ public:
     void stop(bool revoke, std::function<void()> done = {});
 
     Status status() const;
+    // The current login token (the one whose secret is delivered) by accessor, lease and expiry, never
+    // the token; nothing when there is none.
+    std::optional<std::string> describe_current() const;
     // The tokens not yet revoked, by accessor and lease (never the token), with the last failure.
     std::vector<std::string> unrevoked() const { return revocations_.describe_pending(); }
     const std::string& name() const noexcept { return name_; }

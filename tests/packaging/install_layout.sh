@@ -87,6 +87,10 @@ read -r program _ config <<<"$exec_start"
 if [[ $program == "$sbindir/credgated" && -x $stage$program && $config == "$confdir/credgate.yaml" && -f $stage$config ]]; then
   pass "the unit runs the installed $program with the installed $config"
 else failed "the unit's ExecStart is '$exec_start'; installed: $sbindir/credgated, $confdir/credgate.yaml"; fi
+exec_reload=$(sed -n 's/^ExecReload=//p' "$unit")
+if [[ $exec_reload == "$bindir/credgatectl reload --config $confdir/credgate.yaml" && -x $stage$bindir/credgatectl ]]; then
+  pass "the unit reloads with the installed credgatectl reload, so systemctl reload reports a refused reload"
+else failed "the unit's ExecReload is '$exec_reload'; wanted $bindir/credgatectl reload --config $confdir/credgate.yaml"; fi
 if grep -q '@[a-z_]*@' "$unit"; then failed "the installed unit still holds a placeholder: $(grep '@[a-z_]*@' "$unit")"
 else pass "the installed unit holds no unreplaced @placeholder@"; fi
 

@@ -4,7 +4,7 @@
 # pages resolve to the installed ones), `systemd-analyze security --offline=true` scores it no worse
 # than the exposure it has now, and its capability bounding set is exactly the one its comments
 # justify. Run on a `meson install --destdir` copy, ExecStart pointing into that copy (systemd is not
-# PID 1 here; --offline needs no running manager).
+# PID 1 here; --offline needs no running manager), and ExecReload at its credgatectl.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
@@ -13,7 +13,7 @@ max_exposure=35
 capabilities="CAP_BPF CAP_CHOWN CAP_DAC_READ_SEARCH CAP_FOWNER CAP_PERFMON CAP_SYSLOG CAP_SYS_ADMIN CAP_SYS_PTRACE"
 
 meson=${CREDGATE_MESON:?} build=${CREDGATE_BUILD_ROOT:?}
-sbindir=${CREDGATE_SBINDIR:?} unitdir=${CREDGATE_UNITDIR:?} mandir=${CREDGATE_MANDIR:?}
+sbindir=${CREDGATE_SBINDIR:?} bindir=${CREDGATE_BINDIR:?} unitdir=${CREDGATE_UNITDIR:?} mandir=${CREDGATE_MANDIR:?}
 command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (package systemd)"
 command -v man >/dev/null || skip "man is not installed (package man-db): verify checks the man: links"
 
@@ -30,7 +30,8 @@ installed=$stage$unitdir/credgated.service
 # The unit as installed, but starting the staged credgated (verify checks that ExecStart exists).
 mkdir -p "$scratch/units"
 unit=$scratch/units/credgated.service
-sed "s|^ExecStart=$sbindir/credgated |ExecStart=$stage$sbindir/credgated |" "$installed" >"$unit"
+sed -e "s|^ExecStart=$sbindir/credgated |ExecStart=$stage$sbindir/credgated |" \
+  -e "s|^ExecReload=$bindir/credgatectl |ExecReload=$stage$bindir/credgatectl |" "$installed" >"$unit"
 if grep -q "^ExecStart=$stage$sbindir/credgated " "$unit" && [[ -x $stage$sbindir/credgated ]]; then
   pass "the staged unit starts the staged credgated"
 else failed "ExecStart of the installed unit is not $sbindir/credgated: $(grep ^ExecStart= "$installed")"; fi

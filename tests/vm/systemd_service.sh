@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # credgated as the system manager runs it, in a guest booted with systemd as PID 1
 # (CREDGATE_VM_INIT=systemd): installed with dpkg -i from the Debian packages built from this tree,
-# credgate.ko built by DKMS for the guest's kernel, the service started, reloaded and stopped with
-# systemctl under the unit the package installs, delivering the seed scenario through credgate.ko to
-# the agent's unit and a second binding through the file backend to another; journald keeps its lines.
+# credgate.ko built by DKMS for the guest's kernel, the service started, reloaded (a broken policy
+# failing the reload) and stopped with systemctl under the unit the package installs, delivering the
+# seed scenario through credgate.ko to the agent's unit and a second binding through the file backend
+# to another; journald keeps its lines.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 if [[ ! -d /run/systemd/system ]]; then
@@ -261,6 +262,26 @@ expect_read "second-agent.service reads its own key from the file backend, and t
 expect_denied "intruder: cat as root of the file backend's file" cat "$file2"
 expect_denied "ai-agent.service is refused the second agent's file" run_agent ai-agent "$file2"
 expect_denied "second-agent.service is refused the first agent's file" run_agent second-agent "$file"
+
+# ---- a broken policy: systemctl reload fails (ExecReload is credgatectl reload); nothing changes ---------
+cat >"$policies/broken.yaml" <<EOF
+apiVersion: credgate.io/v1alpha1
+kind: CredentialBinding
+metadata: {name: broken-binding}
+spec:
+  workloadID: second-agent
+  credentialSource: no-such-source
+  propagation: {file: {}}
+EOF
+if out=$(systemctl reload credgated 2>&1); then
+  failed "systemctl reload succeeded with a policy that names no-such-source"
+elif bound $binding && bound $second && [[ $(stat -c %i "$file") == "$ino" && $(systemctl show -P MainPID credgated) == "$pid" ]] \
+     && [[ $(ctl status --json | json_get daemon.lastReload.ok) == False ]] && poll 30 journal_has credgated "no-such-source"; then
+  pass "systemctl reload fails on a broken policy, says why in the journal, and the running policy stays (both bindings OK)"
+else
+  failed "after the refused reload: $(ctl status 2>&1 | tail -n 3 | tr '\n' ' '); pid $(systemctl show -P MainPID credgated) was $pid"
+fi
+rm -f "$policies/broken.yaml"
 
 # ---- systemctl stop: every token revoked, every file removed ---------------------------------------
 cp /var/lib/ai-agent/key "$w/first.key"

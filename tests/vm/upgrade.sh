@@ -8,6 +8,7 @@
 # not fill up). The reader and the intruder loop across every switch.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
+source "$(dirname "$0")/programs_lib.sh"
 require_enforcement
 variant=${CREDGATE_CREDGATED_VARIANT:?CREDGATE_CREDGATED_VARIANT is not set}
 
@@ -26,31 +27,7 @@ bpftool=$w/bin/bpftool
 cp "$(command -v bpftool)" "$bpftool"
 # logged LOG PATTERN: the log has a line matching PATTERN (fixed string).
 logged() { grep -qF -- "$2" "$w/$1"; }
-# programs FILE: "name id tag" of every credgate program the kernel has, sorted by name (bpftool's
-# names are cut at 15 characters by the kernel where it has no BTF name).
-programs() {
-  "$bpftool" -j prog show | /usr/bin/python3 -c 'import json,sys
-for p in sorted(json.load(sys.stdin), key=lambda p: (p.get("name", ""), p["id"])):
-    if p.get("name", "").startswith("credgate_"): print(p["name"], p["id"], p["tag"])' >"$1"
-}
-# tag_of FILE NAME: the tag of program NAME (or its 15-character kernel name) in FILE.
-tag_of() { awk -v n="$2" '$1 == n || $1 == substr(n, 1, 15) {print $3}' "$1"; }
 own_ids() { "$bpftool" -j map dump pinned "$pins/maps/credgate_own_ids" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
-# linked_once FILE: the credgate programs the kernel has now are exactly those listed in FILE, each
-# behind exactly one link: one program set is attached, once.
-linked_once() {
-  programs "$w/programs-now"
-  "$bpftool" -j link show | /usr/bin/python3 -c 'import json,sys
-want = sorted(int(l.split()[1]) for l in open(sys.argv[1]))
-have = sorted(int(l.split()[1]) for l in open(sys.argv[2]))
-links = [l.get("prog_id") for l in json.load(sys.stdin)]
-sys.exit(0 if want and want == have and all(links.count(i) == 1 for i in want) else 1)' "$1" "$w/programs-now"
-}
-links_to() {  # links_to FILE: how many links point at the programs listed in FILE
-  "$bpftool" -j link show | /usr/bin/python3 -c 'import json,sys
-ids = {int(l.split()[1]) for l in open(sys.argv[1])}
-print(sum(1 for l in json.load(sys.stdin) if l.get("prog_id") in ids))' "$1"
-}
 
 # ---- the reader and the intruder -----------------------------------------------------------------
 reader=$w/agent/reader

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -209,6 +210,46 @@ TEST_CASE("removal deletes the files, then the binding directory, then an empty 
     CHECK(fs::exists(dir.path() / "credentials"));
     // Removing again is not an error.
     CHECK(sink->remove(kUuid, "two"));
+}
+
+TEST_CASE("a new sink lists the files a previous one left, temp files included, and removes them one by one") {
+    TempDir dir;
+    Published kept, gone;
+    {
+        auto previous = make_sink(dir);
+        auto a = previous->publish(target("vault.json", "kept"), "a", kShared);
+        auto b = previous->publish(target("vault.json", "gone"), "b", kShared);
+        REQUIRE(a);
+        REQUIRE(b);
+        kept = *a;
+        gone = *b;
+    }
+    const fs::path uuid_dir = dir.path() / "credentials" / kUuid;
+    std::ofstream(uuid_dir / "crb-kept" / ".tmp-vault.json-7-1") << "{";
+    fs::create_directory(uuid_dir / "crb-kept" / "not-a-file");
+    fs::create_symlink("/etc/passwd", uuid_dir / "crb-kept" / "link");
+
+    std::vector<FileId> retired;
+    Hooks hooks;
+    hooks.after_retire = [&](const Target&, FileId id) { retired.push_back(id); };
+    auto sink = make_sink(dir, hooks);
+    auto files = sink->list();
+    REQUIRE(files);
+    std::map<std::string, FileId> by_name;
+    for (const auto& [t, id] : *files) by_name[t.binding + "/" + t.file_name] = id;
+    CHECK(by_name.size() == 3);  // neither the directory nor the symlink
+    CHECK(by_name["kept/vault.json"] == FileId{kept.id.device, kept.id.inode});
+    CHECK(by_name["gone/vault.json"] == FileId{gone.id.device, gone.id.inode});
+    CHECK(by_name.contains("kept/.tmp-vault.json-7-1"));
+
+    REQUIRE(sink->remove_file(target(".tmp-vault.json-7-1", "kept")));
+    CHECK(fs::exists(uuid_dir / "crb-kept" / "vault.json"));  // the directory still has files: it stays
+    REQUIRE(sink->remove_file(target("vault.json", "gone")));
+    CHECK_FALSE(fs::exists(uuid_dir / "crb-gone"));  // its last file went: so does the directory
+    REQUIRE(retired.size() == 2);
+    CHECK(retired[1] == FileId{gone.id.device, gone.id.inode});
+    CHECK(sink->remove_file(target("vault.json", "gone")));  // again: nothing to do
+    CHECK_FALSE(sink->remove_file(target("../escape", "kept")));
 }
 
 TEST_CASE("names cannot escape the root") {
