@@ -22,7 +22,8 @@ constexpr const char* kComponent = "daemon";
 constexpr std::chrono::seconds kClockRefetchSpacing{10};
 
 std::string describe(const runtime::ClockJump& jump) {
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(jump.amount).count();
+    // Rounded: the two clocks are read one after the other, a few ms apart under load.
+    const auto secs = std::chrono::round<std::chrono::seconds>(jump.amount).count();
     if (jump.kind == runtime::ClockJump::Kind::paused)
         return fmt::format("credgated did not run for {} s (stopped, or starved of CPU)", secs);
     return fmt::format("the wall clock stepped {} by {} s (an NTP step, or the host resumed from suspend)",
