@@ -358,6 +358,14 @@ class IntegrationCase(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return node
 
+    def status_row(self, node, name="vault-openai-apikeys-binding"):
+        """The binding's row in `credgatectl status`."""
+        r = node.ctl("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [line for line in r.stdout.splitlines() if line.startswith(name)]
+        self.assertEqual(len(rows), 1, r.stdout)
+        return rows[0]
+
     def wait_until(self, predicate, timeout=10.0, what="condition", interval=0.1):
         deadline = time.time() + timeout
         last = None

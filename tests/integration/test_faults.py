@@ -18,13 +18,6 @@ class Faults(IntegrationCase):
     def last_error(self, node):
         return self.wait_until(lambda: node.binding()["status"].get("lastError"), 10, "a last error")
 
-    def status_row(self, node):
-        r = node.ctl("status")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        rows = [line for line in r.stdout.splitlines() if line.startswith(BINDING)]
-        self.assertEqual(len(rows), 1, r.stdout)
-        return rows[0]
-
     def test_500_backs_off_with_bounded_requests_then_recovers(self):
         node = self.seed_node_with_faults(fail_status=500, fail_rate=1.0, paths=["auth/jwt/login"])
         err = self.last_error(node)

@@ -27,13 +27,6 @@ MAX_ATTEMPTS = 4
 
 
 class WireFaults(IntegrationCase):
-    def status_row(self, node):
-        r = node.ctl("status")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        rows = [line for line in r.stdout.splitlines() if line.startswith(BINDING)]
-        self.assertEqual(len(rows), 1, r.stdout)
-        return rows[0]
-
     def fault_on_read(self, expect_class, expect_text, requests_per_attempt=1, **fault):
         """The seed binding with `fault` on every secret read: the first read fails, the binding retries
         with backoff, status names the failure; then the fault is cleared and the secret arrives."""
@@ -176,8 +169,6 @@ class TlsFaults(IntegrationCase):
         self.assertIn(expect_text, self.status_row(node))
         # No request ever reached Vault's API through the refused handshake.
         self.assertEqual(self.dv.count("auth/jwt/login"), 0)
-
-    status_row = WireFaults.status_row
 
     def test_control_a_valid_certificate_for_the_address_is_accepted(self):
         self.serve([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])

@@ -42,6 +42,18 @@ std::unique_ptr<Server> make_server(EventLoop& loop, ServerOptions opts = {}, Ha
     return test::start_server(loop, std::move(opts), std::move(handler));
 }
 
+// A plain TCP connection to the server on loopback, for bytes no client would send.
+int connect_loopback(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    return fd;
+}
+
 ClientOptions without_keep_alive() {
     ClientOptions o;
     o.keep_alive_idle = Duration::zero();
@@ -432,13 +444,7 @@ TEST_CASE("at its connection limit, a new connection takes the place of the olde
     opts.max_connections = 2;
     auto server = make_server(loop, opts);
     auto slow_client = [&] {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(server->port());
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        int fd = connect_loopback(server->port());
         REQUIRE(::write(fd, "GET / HTTP/1.1\r\nHo", 18) == 18);  // a request that trickles in
         return fd;
     };
@@ -464,13 +470,7 @@ TEST_CASE("the server closes a connection that sends nothing within the read tim
     ServerOptions opts;
     opts.read_timeout = Duration{50};
     auto server = make_server(loop, opts);
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(server->port());
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    int fd = connect_loopback(server->port());
     REQUIRE(::write(fd, "GET / HTTP/1.1\r\n", 16) == 16);  // an unfinished header
     loop.run_until([&] { return server->accepted_connections() == 1; });
     CHECK(server->open_connections() == 1);
