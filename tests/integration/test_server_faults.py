@@ -21,6 +21,8 @@ BINDING = "vault-openai-apikeys-binding"
 FLOOD = 1000
 MAX_CONNECTIONS = 256          # http::kServerMaxConnections
 RSS_GROWTH_LIMIT_KB = 32 << 10  # what 256 connections with their buffers may cost, and then some
+if "ASAN_OPTIONS" in os.environ:  # tools/scripts/test-san: ASan's shadow memory and quarantine come on top
+    RSS_GROWTH_LIMIT_KB *= 4
 
 
 def rss_kb(pid):
