@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // A step of the wall clock (NTP; a host resumed from suspend) or a pause of credgated (SIGSTOP, a
 // starved CPU). Lease and token times are wall-clock instants computed when Vault answered, and the
-// timers armed from them wait on the monotonic clock: after a step, instants computed before it are
-// off by the step's size, and after a pause, a secret may have expired while nothing could act on it.
-// So every binding fetches a fresh secret at once (a new login, a new secret, the previous token
-// revoked after revokeGrace), exactly as an operator's rotation; what a timer already knows to have
-// expired is removed by that timer first. At most one such re-fetch per kClockRefetchSpacing; a later
-// event within it is acted on when the spacing has passed, so the last event always is.
+// timers armed from them wait on the monotonic clock.
+// - After a step, instants computed before it are off by the step's size (and a suspend, during which
+//   the monotonic clock stood still, left every timer late by its length). So every binding fetches a
+//   fresh secret at once (a new login, a new secret, the previous token revoked after revokeGrace),
+//   exactly as an operator's rotation. At most one such re-fetch per kClockRefetchSpacing; a later step
+//   within it is acted on when the spacing has passed, so the last step always is.
+// - After a pause the monotonic clock ran on, so every timer that came due during it fires as soon as
+//   the loop runs: a secret whose lease ended is removed, a refresh that was due starts. The pause is
+//   logged and shown, and nothing else is done: rotating every binding whenever the host is busy for
+//   a few seconds would turn load on the node into load on Vault.
 #include "daemon/app_impl.hpp"
 
 #include "common/log.hpp"
@@ -34,6 +38,12 @@ std::string describe(const runtime::ClockJump& jump) {
 void AppImpl::on_clock_jump(const runtime::ClockJump& jump) {
     if (stopping_) return;
     const std::string what = describe(jump);
+    if (jump.kind == runtime::ClockJump::Kind::paused) {
+        const std::string action = "the timers that came due meanwhile run now";
+        log::warning(kComponent, "{}; {}", what, action);
+        last_clock_event_ = ClockEvent{loop_.clock().now(), what, action};
+        return;
+    }
     const auto now = std::chrono::steady_clock::now();
     std::string action = "every binding fetches a fresh secret now";
     const bool held_back = last_clock_refetch_ && now - *last_clock_refetch_ < kClockRefetchSpacing;

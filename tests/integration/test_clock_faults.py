@@ -67,6 +67,26 @@ class ClockFaults(IntegrationCase):
         self.assertLessEqual(self.dv.count("auth/jwt/login"), 3)
         self.assertLessEqual(self.dv.count("openai/creds/my-role"), 3)
 
+    def test_a_pause_that_no_lease_noticed_costs_vault_nothing(self):
+        # A busy host can starve credgated for seconds (a package build, a VM's host under load): that is
+        # logged and shown, and a secret whose lease is far from its end is not fetched again.
+        node = self.seed_node(ttl="120s")
+        self.wait_state(node, "OK")
+        key1 = self.current_key(node.file_path())
+        self.dv.reset_stats()
+        node.signal(signal.SIGSTOP)
+        try:
+            time.sleep(4)
+        finally:
+            node.signal(signal.SIGCONT)
+        self.wait_until(lambda: "credgated did not run for" in node.log_text(), 10, "the pause to be noticed")
+        self.assertIn("the timers that came due meanwhile run now", self.status_text(node))
+        time.sleep(2)
+        self.assertEqual(self.current_key(node.file_path()), key1)
+        self.assertEqual(self.dv.count("auth/jwt/login"), 0)
+        self.assertEqual(self.dv.count("openai/creds/my-role"), 0)
+        self.assertEqual(node.binding()["status"]["state"], "OK")
+
     def faketime_node(self, ttl):
         if not os.path.exists(FAKETIME_LIB):
             skip_or_fail(f"{FAKETIME_LIB} is missing (Debian package faketime)")
