@@ -93,22 +93,26 @@ Engine::Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions op
 
 Engine::~Engine() = default;
 
-double Engine::fraction() {
-    double lo = std::clamp(options_.tuning.lease_fraction_min, 0.1, 0.99);
-    double hi = std::clamp(options_.tuning.lease_fraction_max, lo, 0.99);
-    return lo + (hi - lo) * std::clamp(options_.random(), 0.0, 1.0);
-}
-
-// A jittered point between `base` and `deadline`: the configured fraction of the span, never later
-// than min_lead before the deadline, and (when min_lead exceeds the span) never earlier than half
-// of it, so a short lease cannot turn into a tight refresh loop.
+// A jittered point between `base` and `deadline`: uniformly within the configured fraction window of
+// the span (80-90 % by default). When that window ends later than min_lead before the deadline, the
+// window keeps its width and moves earlier so that it ends there, rather than collapsing onto that
+// one instant: bindings that started together then drift apart with every cycle instead of
+// refreshing in step forever. Never earlier than half the span, so a short lease cannot turn into a
+// tight refresh loop.
 TimePoint Engine::point_in(TimePoint base, TimePoint deadline) {
     const TimePoint now = clock_.now();
     const Duration span = deadline - base;
     if (span <= Duration::zero()) return now;
-    TimePoint p = base + scale(span, fraction());
+    const double lo = std::clamp(options_.tuning.lease_fraction_min, 0.1, 0.99);
+    const double hi = std::clamp(options_.tuning.lease_fraction_max, lo, 0.99);
+    TimePoint first = base + scale(span, lo);
+    TimePoint last = base + scale(span, hi);
     const TimePoint latest = deadline - std::chrono::duration_cast<Duration>(options_.tuning.min_lead);
-    if (p > latest) p = latest;
+    if (last > latest) {
+        first -= last - latest;
+        last = latest;
+    }
+    TimePoint p = first + scale(last - first, std::clamp(options_.random(), 0.0, 1.0));
     const TimePoint floor = base + span / 2;
     if (p < floor) p = floor;
     return std::max(p, now);
@@ -413,7 +417,11 @@ void Engine::schedule() {
     const Held& h = *current_;
     const auto min_lead = std::chrono::duration_cast<Duration>(options_.tuning.min_lead);
     if (!h.leased) {
-        const TimePoint at = h.read_at + std::chrono::duration_cast<Duration>(options_.tuning.static_interval);
+        // Within the last tenth of the interval, at random each time: never staler than staticInterval,
+        // and bindings that started together do not re-read in the same second forever.
+        const auto interval = std::chrono::duration_cast<Duration>(options_.tuning.static_interval);
+        const double r = std::clamp(options_.random(), 0.0, 1.0);
+        const TimePoint at = h.read_at + interval - scale(interval / 10, 1.0 - r);
         const bool token_usable = h.can_spend(1) && (!h.token_expiry || *h.token_expiry - min_lead > at);
         arm_main(at, token_usable ? Action::reread : Action::fetch);
         arm_expiry();

@@ -147,7 +147,6 @@ private:
     void set_state_after_failure(const vault::VaultError& error, TimePoint retry_at);
     std::optional<TimePoint> effective_expiry() const;
     TimePoint point_in(TimePoint base, TimePoint deadline);
-    double fraction();
     std::weak_ptr<int> life() const { return life_; }
 
     std::string name_;

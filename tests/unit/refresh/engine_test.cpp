@@ -229,6 +229,72 @@ TEST_CASE("minLead wins over the fraction when the lease is short") {
     CHECK(*engine.status().next_attempt == t0 + 60s);
 }
 
+TEST_CASE("a short lease's refresh window keeps its width and ends minLead before expiry") {
+    for (auto [r, want] : {std::pair<double, Duration>{0.0, 22s}, {0.5, 23500ms}, {1.0, 25s}}) {
+        CAPTURE(r);
+        ManualClock clock;
+        FakeOps ops(clock);
+        ops.on_read = [](const vault::Token&) { return openai_secret(30s); };
+        auto o = options(r);
+        o.tuning.min_lead = 5s;
+        Engine engine("b", clock, ops, o);
+        const TimePoint t0 = clock.now();
+        engine.start();
+        // 80-90 % of 30 s is 24-27 s; minLead ends the window at 25 s, and it keeps its 3 s width.
+        CHECK(*engine.status().next_attempt == t0 + want);
+    }
+}
+
+// The spread (latest minus earliest) of the next attempts of `n` engines started at the same instant
+// with one seeded random source, after every engine has run `cycles` cycles.
+Duration spread_after(int n, int cycles, const std::function<vault::SecretResult()>& secret,
+                      std::chrono::seconds static_interval) {
+    std::mt19937_64 gen(7);
+    ManualClock clock;
+    std::vector<std::unique_ptr<FakeOps>> ops;
+    std::vector<std::unique_ptr<Engine>> engines;
+    for (int i = 0; i < n; ++i) {
+        ops.push_back(std::make_unique<FakeOps>(clock));
+        ops.back()->on_read = [secret](const vault::Token&) { return vault::VaultResult<vault::SecretResult>(secret()); };
+        EngineOptions o;
+        o.random = [&gen] { return std::uniform_real_distribution<double>(0.0, 1.0)(gen); };
+        o.tuning.min_lead = 5s;
+        o.tuning.static_interval = static_interval;
+        engines.push_back(std::make_unique<Engine>(fmt::format("b{}", i), clock, *ops.back(), o));
+        engines.back()->start();
+    }
+    auto done = [&] {
+        return std::all_of(ops.begin(), ops.end(), [&](const auto& x) { return x->reads > cycles; });
+    };
+    for (int step = 0; step < 100000 && !done(); ++step) clock.advance(100ms);
+    REQUIRE(done());
+    TimePoint lo = TimePoint::max(), hi = TimePoint::min();
+    for (const auto& e : engines) {
+        const TimePoint at = *e->status().next_attempt;
+        lo = std::min(lo, at);
+        hi = std::max(hi, at);
+    }
+    return hi - lo;
+}
+
+TEST_CASE("bindings started together drift apart: short leases and KV re-reads") {
+    // Each cycle adds an independent offset within a 3 s window (30 s leases, minLead 5 s): after five,
+    // fifty bindings spread over several seconds, not over the 1 s a window collapsed onto minLead gives.
+    const Duration leases = spread_after(50, 5, [] { return openai_secret(30s); }, 300s);
+    CAPTURE(leases.count());
+    CHECK(leases > 5s);
+    // KV re-reads every 60 s: each within the interval's last 6 s, so five re-reads spread them apart.
+    const Duration kv = spread_after(50, 5, [] {
+        vault::SecretResult s;
+        s.data_json = R"({"foo":"bar"})";
+        s.string_fields = {{"foo", "bar"}};
+        s.is_kv2 = true;
+        return s;
+    }, 60s);
+    CAPTURE(kv.count());
+    CHECK(kv > 10s);
+}
+
 TEST_CASE("failures back off exponentially with jitter up to 5 minutes") {
     ManualClock clock;
     FakeOps ops(clock);
@@ -469,7 +535,7 @@ TEST_CASE("a token shorter than its lease is renewed, unless that would spend it
     }
 }
 
-TEST_CASE("an unleased KV secret is re-read on the interval with the same token") {
+TEST_CASE("an unleased KV secret is re-read in the interval's last tenth with the same token") {
     ManualClock clock;
     FakeOps ops(clock);
     std::string value = "v1";
@@ -480,19 +546,19 @@ TEST_CASE("an unleased KV secret is re-read on the interval with the same token"
         s.is_kv2 = true;
         return vault::VaultResult<vault::SecretResult>(s);
     };
-    auto o = options();
+    auto o = options();  // random 0.5: halfway through the last tenth, 285 s
     o.tuning.static_interval = 300s;
     Engine engine("b", clock, ops, o);
     engine.start();
     CHECK_FALSE(engine.status().secret_expiry);
-    clock.advance(299s);
+    clock.advance(284s);
     CHECK(ops.reads == 1);
     clock.advance(1s);
     CHECK(ops.reads == 2);
     CHECK(ops.events.back() == "read hvs.t1");
     CHECK(ops.publishes == 1);  // unchanged: not re-published
     value = "v2";
-    clock.advance(300s);
+    clock.advance(285s);
     CHECK(ops.reads == 3);
     CHECK(ops.publishes == 2);
     CHECK(*ops.published == R"({"foo":"v2"})");
