@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Beast/Asio http::Client: per-host connection pools with bounded in-flight exchanges, TLS with
-// SNI and hostname verification, one deadline per exchange, body limits and 307/308 following.
+// SNI and hostname verification, one deadline per exchange (from its first send), body limits and 307/308 following.
 #include "http/client.hpp"
 
 #include "common/log.hpp"
@@ -122,12 +122,11 @@ public:
           resolver_(core_->io) {}
 
     void start() {
-        auto self = shared_from_this();
-        deadline_timer_.expires_after(request_.timeout);
-        deadline_timer_.async_wait([self](const error_code& ec) {
+        deadline_timer_.expires_after(core_->options.max_queue_wait);
+        deadline_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
             if (!ec) self->on_deadline();
         });
-        core_->acquire(self);
+        core_->acquire(shared_from_this());
     }
 
     const std::string& pool_key() const { return key_; }
@@ -141,6 +140,16 @@ public:
             return;
         }
         holding_slot_ = true;
+        // The deadline starts when the request is first sent, not when it was queued behind the
+        // per-host in-flight limit: a request waiting its turn has not yet cost the server anything.
+        // Redirects re-queue within it.
+        if (!deadline_armed_) {
+            deadline_armed_ = true;
+            deadline_timer_.expires_after(request_.timeout);
+            deadline_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+                if (!ec) self->on_deadline();
+            });
+        }
         if (idle) {
             conn_ = std::move(idle);
             conn_->reused = true;
@@ -165,6 +174,13 @@ private:
             std::erase(waiting, shared_from_this());
         }
         abort_io();
+        if (!deadline_armed_) {
+            finish(fail(ErrorKind::transport,
+                        step_ + " " + url_.authority() + ": not sent after waiting " +
+                            ms_text(core_->options.max_queue_wait) + " for a free slot (in-flight limit " +
+                            std::to_string(core_->options.max_in_flight_per_host) + " per host)"));
+            return;
+        }
         finish(fail(ErrorKind::transport, step_ + " " + url_.authority() + ": timed out after " +
                                               ms_text(request_.timeout)));
     }
@@ -386,6 +402,7 @@ private:
     int redirects_ = 0;
     bool finished_ = false;
     bool holding_slot_ = false;
+    bool deadline_armed_ = false;
     net::steady_timer deadline_timer_;
     tcp::resolver resolver_;
     std::unique_ptr<Connection> conn_;

@@ -19,13 +19,16 @@ namespace credgate::http {
 inline constexpr size_t kDefaultMaxInFlightPerHost = 4;
 inline constexpr Duration kDefaultKeepAliveIdle{std::chrono::seconds{30}};
 inline constexpr int kDefaultMaxRedirects = 3;
+inline constexpr Duration kDefaultMaxQueueWait{std::chrono::minutes{10}};
 
 struct ClientOptions {
     // PEM bundle of trusted CAs for https; the system's default verify paths when unset.
     std::optional<std::string> ca_file;
-    // Concurrent exchanges per scheme+host+port; further requests wait in FIFO order (their
-    // deadline keeps running while they wait).
+    // Concurrent exchanges per scheme+host+port; further requests wait in FIFO order. A request's
+    // own deadline (Request::timeout) starts when it is sent; the wait for a slot is bounded by
+    // max_queue_wait instead.
     size_t max_in_flight_per_host = kDefaultMaxInFlightPerHost;
+    Duration max_queue_wait = kDefaultMaxQueueWait;
     // An idle keep-alive connection is closed after this long; zero disables connection reuse.
     Duration keep_alive_idle = kDefaultKeepAliveIdle;
     // 307 and 308 are followed (same method and body) at most this many times.

@@ -180,6 +180,33 @@ TEST_CASE("in-flight requests per host are bounded; excess requests queue") {
     CHECK(run_three(4) == 3);  // concurrent, one connection each
 }
 
+TEST_CASE("the deadline starts when a request is sent, not while it waits for an in-flight slot") {
+    EventLoop loop;
+    std::vector<std::unique_ptr<Timer>> answers;
+    // Each request answered 300 ms after it arrives; one at a time, four of them: the last is sent
+    // 900 ms after it was queued, and answered 300 ms later, well within its own 1000 ms.
+    auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) {
+        answers.push_back(loop.clock().make_timer());
+        answers.back()->arm(loop.clock().now() + Duration{300},
+                            [respond] { respond(text_response(200, "ok")); });
+    });
+    auto client = new_client(loop, in_flight(1));
+    int ok = 0, done = 0;
+    std::vector<std::string> errors;
+    for (int i = 0; i < 4; ++i) {
+        Request r = get(base(*server) + "/slow");
+        r.timeout = Duration{1000};
+        client->send(r, [&](Result<Response> res) {
+            ++done;
+            if (res) ++ok;
+            else errors.push_back(res.error().message);
+        });
+    }
+    loop.run_until([&] { return done == 4; });
+    CHECK(errors.empty());
+    CHECK(ok == 4);
+}
+
 TEST_CASE("the response body limit is enforced by the client") {
     EventLoop loop;
     auto server = make_server(loop, {}, [](const ServerRequest&, Responder respond) {
@@ -368,17 +395,18 @@ TEST_CASE("fetch_sync runs one exchange on its own loop") {
     CHECK(missing.error().message.find("absent.sock") != std::string::npos);
 }
 
-TEST_CASE("requests queued behind the in-flight bound keep their own deadline") {
+TEST_CASE("a request queued behind the in-flight bound waits at most max_queue_wait") {
     EventLoop loop;
     std::vector<Responder> never;
     auto server = make_server(loop, {}, [&](const ServerRequest&, Responder respond) { never.push_back(respond); });
-    auto client = new_client(loop, in_flight(1));
+    auto options = in_flight(1);
+    options.max_queue_wait = Duration{50};
+    auto client = new_client(loop, options);
     std::optional<Result<Response>> running;
     std::optional<Result<Response>> queued;
     Request r = get(base(*server) + "/hang");
     r.timeout = Duration{200};
     client->send(r, [&](Result<Response> res) { running = std::move(res); });
-    r.timeout = Duration{50};
     client->send(r, [&](Result<Response> res) { queued = std::move(res); });
     loop.run_until([&] { return running && queued; });
     REQUIRE(running);
@@ -387,7 +415,8 @@ TEST_CASE("requests queued behind the in-flight bound keep their own deadline") 
     REQUIRE(!*running);
     REQUIRE(!*queued);
     CHECK(running->error().message == "read response from " + where + ": timed out after 200 ms");
-    CHECK(queued->error().message == "wait for a connection to " + where + ": timed out after 50 ms");
+    CHECK(queued->error().message ==
+          "wait for a connection to " + where + ": not sent after waiting 50 ms for a free slot (in-flight limit 1 per host)");
     CHECK(never.size() == 1);
 }
 
