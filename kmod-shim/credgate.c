@@ -12,6 +12,7 @@
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/refcount.h>
@@ -66,6 +67,16 @@ static DEFINE_MUTEX(credgate_lock);		/* the tree and credgate_nr_files */
 static struct kobject *credgate_root;		/* /sys/module/credgate/credentials */
 static LIST_HEAD(credgate_workloads);
 static unsigned int credgate_nr_files;
+
+/*
+ * How many files the module may hold at once: a bound on the kernel memory it can pin, which an
+ * operator may set lower than the ABI's ceiling. Read-only once loaded.
+ */
+static unsigned int credgate_max_files = CREDGATE_SHIM_FILES_MAX;
+module_param_named(max_files, credgate_max_files, uint, 0444);
+static_assert(CREDGATE_SHIM_FILES_MAX == 4096, "the description of max_files names the ceiling");
+MODULE_PARM_DESC(max_files,
+		 "the most credential files held at once, 1 to 4096 (default 4096); a CREATE beyond it fails with ENOSPC");
 
 static struct credgate_blob *credgate_blob_alloc(size_t len)
 {
@@ -300,7 +311,7 @@ static int credgate_create(const struct credgate_parsed_op *p)
 	binding = workload ? credgate_dir_find(&workload->children, p->dir) : NULL;
 	if (binding && credgate_file_find(binding, p->file))
 		return -EEXIST;
-	if (credgate_nr_files >= CREDGATE_SHIM_FILES_MAX)
+	if (credgate_nr_files >= credgate_max_files)
 		return -ENOSPC;
 
 	cf = kzalloc(sizeof(*cf), GFP_KERNEL);
@@ -501,6 +512,11 @@ static int __init credgate_init(void)
 {
 	int err;
 
+	if (credgate_max_files < 1 || credgate_max_files > CREDGATE_SHIM_FILES_MAX) {
+		pr_err("max_files=%u is out of range: it must be 1 to %u\n", credgate_max_files,
+		       CREDGATE_SHIM_FILES_MAX);
+		return -EINVAL;
+	}
 	credgate_root = kobject_create_and_add("credentials", &THIS_MODULE->mkobj.kobj);
 	if (!credgate_root)
 		return -ENOMEM;

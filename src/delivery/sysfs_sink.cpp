@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstddef>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -41,11 +43,43 @@ void set_field(char* field, size_t size, std::string_view value) {
 
 std::string binding_dir(const std::string& binding) { return std::string{kBindingDirPrefix} + binding; }
 
+// The module's max_files parameter, beside its credentials directory; nullopt when it cannot be read
+// (a module built before the parameter holds CREDGATE_SHIM_FILES_MAX).
+std::optional<unsigned> read_max_files(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buf[32];
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    ::close(fd);
+    if (n <= 0) return std::nullopt;
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(buf, buf + n, value);
+    if (ec != std::errc{} || (end != buf + n && *end != '\n')) return std::nullopt;
+    return value;
+}
+
 }  // namespace
 
 bool sysfs_module_loaded(const std::string& root) {
     struct stat st {};
     return ::stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string SysfsSink::max_files_path() const {
+    const auto slash = options_.root.find_last_of('/');
+    return (slash == std::string::npos ? std::string{"."} : options_.root.substr(0, slash)) + "/parameters/max_files";
+}
+
+Error SysfsSink::create_refused(const Target& t, int e) const {
+    Error err = sys_error("create", path_of(t), e);
+    if (e != ENOSPC) return err;
+    // The module holds as many files as it may: name the bound and where an operator sets it.
+    const std::string param = max_files_path();
+    if (const auto n = read_max_files(param))
+        err.message += fmt::format(" (credgate.ko holds at most {} file{}: {})", *n, *n == 1 ? "" : "s", param);
+    else
+        err.message += fmt::format(" (credgate.ko holds at most {} files)", CREDGATE_SHIM_FILES_MAX);
+    return err;
 }
 
 Result<std::unique_ptr<SysfsSink>> SysfsSink::create(SysfsSinkOptions options) {
@@ -115,6 +149,7 @@ Result<void> SysfsSink::submit(unsigned opcode, const Target& t, std::string_vie
         return fail(ErrorKind::unsupported, fmt::format("cannot {} '{}': the credgate kernel module is "
                                                         "going away ('{}': {})",
                                                         kVerbs[opcode], path_of(t), options_.control, std::strerror(e)));
+    if (n < 0 && opcode == CREDGATE_SHIM_OP_CREATE) return fail(create_refused(t, e));
     if (n < 0) return fail(sys_error(kVerbs[opcode], path_of(t), e));
     if (static_cast<size_t>(n) != buf.size())
         return fail(ErrorKind::internal, fmt::format("cannot {} '{}': short write to '{}'", kVerbs[opcode],

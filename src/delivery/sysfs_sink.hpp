@@ -54,6 +54,10 @@ private:
     Result<void> submit(unsigned opcode, const Target& target, std::string_view content,
                         const Ownership& owner) const;
     FileId id_of(const struct stat& st) const;
+    // The module's max_files parameter file: <root>/../parameters/max_files.
+    std::string max_files_path() const;
+    // A refused CREATE; ENOSPC names the module's bound on files and its parameter.
+    Error create_refused(const Target& target, int e) const;
 
     SysfsSinkOptions options_;
     uint64_t fs_magic_ = 0;  // of the root's file system: sysfs's, except in unit tests

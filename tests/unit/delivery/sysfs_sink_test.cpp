@@ -158,3 +158,70 @@ TEST_CASE("a failed registration removes the empty sysfs node and writes no cont
     CHECK(ops[2].opcode == CREDGATE_SHIM_OP_REMOVE);
     for (const auto& op : ops) CHECK(op.content.empty());
 }
+
+// /dev/full refuses every write with ENOSPC, as credgate.ko refuses a CREATE once it holds max_files.
+TEST_CASE("a CREATE refused for space names the module's bound on files and its parameter") {
+    TempDir tmp;
+    const auto module = tmp.path() / "credgate";
+    const auto root = module / "credentials";
+    std::filesystem::create_directories(root);
+    const Target target{kUuid, "openai", "vault.json"};
+    const std::string node = (root / kUuid / "crb-openai" / "vault.json").string();
+    bool registered = false;
+    Hooks hooks;
+    hooks.before_content = [&](const Target&, FileId) -> Result<void> {
+        registered = true;
+        return {};
+    };
+    auto sink = SysfsSink::create({.root = root.string(), .control = "/dev/full", .hooks = hooks});
+    REQUIRE(sink);
+
+    SUBCASE("the parameter is read for the bound") {
+        std::filesystem::create_directories(module / "parameters");
+        std::ofstream(module / "parameters" / "max_files") << "1\n";
+        auto published = (*sink)->publish(target, "secret", Ownership{});
+        REQUIRE_FALSE(published);
+        CHECK(published.error().message ==
+              "cannot create '" + node + "': No space left on device (credgate.ko holds at most 1 file: " +
+                  (module / "parameters" / "max_files").string() + ")");
+    }
+    SUBCASE("several files") {
+        std::filesystem::create_directories(module / "parameters");
+        std::ofstream(module / "parameters" / "max_files") << "64\n";
+        auto published = (*sink)->publish(target, "secret", Ownership{});
+        REQUIRE_FALSE(published);
+        CHECK(published.error().message.ends_with("(credgate.ko holds at most 64 files: " +
+                                                  (module / "parameters" / "max_files").string() + ")"));
+    }
+    SUBCASE("a module without the parameter holds the ABI's bound") {
+        auto published = (*sink)->publish(target, "secret", Ownership{});
+        REQUIRE_FALSE(published);
+        CHECK(published.error().message ==
+              "cannot create '" + node + "': No space left on device (credgate.ko holds at most 4096 files)");
+    }
+    SUBCASE("an unreadable value is not shown as a bound") {
+        std::filesystem::create_directories(module / "parameters");
+        std::ofstream(module / "parameters" / "max_files") << "many\n";
+        auto published = (*sink)->publish(target, "secret", Ownership{});
+        REQUIRE_FALSE(published);
+        CHECK(published.error().message.ends_with("(credgate.ko holds at most 4096 files)"));
+    }
+    CHECK_FALSE(registered);
+}
+
+TEST_CASE("a refused REPLACE of an existing node keeps the plain system error") {
+    TempDir tmp;
+    const auto root = tmp.path() / "credgate" / "credentials";
+    std::filesystem::create_directories(root / kUuid / "crb-openai");
+    std::filesystem::create_directories(tmp.path() / "credgate" / "parameters");
+    std::ofstream(tmp.path() / "credgate" / "parameters" / "max_files") << "1\n";
+    std::ofstream(root / kUuid / "crb-openai" / "vault.json").close();
+    ::chmod((root / kUuid / "crb-openai" / "vault.json").c_str(), 0400);
+    auto sink = SysfsSink::create({.root = root.string(), .control = "/dev/full", .hooks = {}});
+    REQUIRE(sink);
+    auto published = (*sink)->publish({kUuid, "openai", "vault.json"}, "secret", Ownership{::getuid()});
+    REQUIRE_FALSE(published);
+    CHECK(published.error().message == "cannot replace '" +
+                                           (root / kUuid / "crb-openai" / "vault.json").string() +
+                                           "': No space left on device");
+}
