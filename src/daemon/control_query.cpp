@@ -40,4 +40,18 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return std::nullopt;
 }
 
+std::vector<QueryParam> query_params(std::string_view query) {
+    std::vector<QueryParam> params;
+    while (!query.empty()) {
+        const size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        const size_t eq = pair.find('=');
+        const std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        params.push_back({pair.substr(0, eq), decode(value)});
+    }
+    return params;
+}
+
 }  // namespace credgate::daemon
