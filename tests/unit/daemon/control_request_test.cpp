@@ -208,15 +208,20 @@ TEST_CASE("a refusal answers {\"errors\": [message]} as valid JSON") {
     for (const auto& [name, value] : response.headers) CHECK(name != "Allow");
 }
 
-TEST_CASE("a query splits into its pairs in order, each value decoded") {
-    auto params = query_params("a=1&&b&c=%zz&a=x+y&");
-    REQUIRE(params.size() == 4);
+TEST_CASE("a query splits into its pairs in order, each value percent-decoded") {
+    auto params = query_params("a=1&&b&c=%zz&a=x+y&d=a%2Db%2f&e=%4&f=%");
+    REQUIRE(params.size() == 7);
     CHECK(params[0].name == "a");
     CHECK(params[0].value == "1");
     CHECK(params[1].name == "b");
     CHECK(params[1].value == "");
     CHECK(params[2].name == "c");
     CHECK_FALSE(params[2].value);
+    CHECK(params[3].name == "a");
     CHECK(params[3].value == "x y");
+    CHECK(params[4].value == "a-b/");
+    CHECK_FALSE(params[5].value);
+    CHECK_FALSE(params[6].value);
     CHECK(query_params("").empty());
+    CHECK(query_params("&&").empty());
 }
