@@ -13,6 +13,8 @@
 #include <charconv>
 #include <initializer_list>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace credgate::daemon {
 namespace {
