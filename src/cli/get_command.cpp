@@ -4,6 +4,7 @@
 #include "cli/control_client.hpp"
 #include "cli/control_commands.hpp"
 #include "cli/yaml_emit.hpp"
+#include "policy/values.hpp"
 
 #include <fmt/format.h>
 
@@ -24,6 +25,11 @@ int run_get(const GetOptions& o) {
     if (o.kind != "binding" && o.kind != "bindings" && o.kind != "credentialbinding" &&
         o.kind != "credentialbindings") {
         std::fprintf(stderr, "credgatectl get: unknown resource kind '%s'; use 'binding'\n", o.kind.c_str());
+        return kExitUsage;
+    }
+    // Checked here, as credgated checks it: a name is sent in the path as it is, so "a?b" must not ask for "a".
+    if (auto error = policy::object_name_error(o.name)) {
+        std::fprintf(stderr, "credgatectl get: binding %s\n", error->c_str());
         return kExitUsage;
     }
     auto reply = ask_credgated("get", o.target, "GET", "/v1/bindings/" + o.name);

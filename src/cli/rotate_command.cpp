@@ -4,6 +4,7 @@
 #include "cli/control_client.hpp"
 #include "cli/control_commands.hpp"
 #include "cli/yaml_emit.hpp"
+#include "policy/values.hpp"
 
 #include <rapidjson/document.h>
 
@@ -46,6 +47,11 @@ std::string summary(const std::string& name, const std::string& record) {
 }
 
 int run_rotate(const RotateOptions& o) {
+    // Checked here, as credgated checks it: a name is sent in the path as it is, so "a?b" must not ask for "a".
+    if (auto error = policy::object_name_error(o.name)) {
+        std::fprintf(stderr, "credgatectl rotate: binding %s\n", error->c_str());
+        return kExitUsage;
+    }
     auto reply = ask_credgated("rotate", o.target, "POST", "/v1/bindings/" + o.name + "/rotate", kRotateTimeout);
     if (!reply) return kExitUnavailable;
     switch (reply->status) {

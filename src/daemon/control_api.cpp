@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Control API handlers and their JSON rendering (the control_*.cpp files and audit_feed.cpp are the
-// only places in src/daemon that see rapidjson).
+// The control API's decoded commands run against the daemon, and their JSON rendering (the control_*.cpp
+// files and audit_feed.cpp are the only places in src/daemon that see rapidjson).
 #include "daemon/control_api.hpp"
 
 #include "common/log.hpp"
@@ -8,6 +8,7 @@
 #include "daemon/control_audit.hpp"
 #include "daemon/control_identities.hpp"
 #include "daemon/control_json.hpp"
+#include "daemon/control_request.hpp"
 #include "daemon/handover_window.hpp"
 #include "policy/values.hpp"
 #include "protection/file_owner.hpp"
@@ -23,8 +24,6 @@ namespace credgate::daemon {
 namespace {
 
 using namespace control_json;
-constexpr std::string_view kBindingsPrefix = "/v1/bindings/";
-constexpr std::string_view kRotateSuffix = "/rotate";
 
 void write_binding(Writer& w, const BindingSnapshot& b, TimePoint now) {
     const auto& d = b.definition;
@@ -321,7 +320,8 @@ bool peer_allowed(const std::optional<http::PeerCredentials>& peer, uid_t own_ui
 namespace {
 
 // POST /v1/bindings/<name>/rotate: answered when the rotation ended, or at kRotateReplyTimeout.
-void rotate_binding(App& app, Clock& clock, const std::string& name, http::Responder respond) {
+void run(App& app, Clock& clock, control::RotateBinding command, http::Responder respond) {
+    const std::string name = std::move(command.name);
     // Owned by the completion, so it goes with it; a Responder answers only once.
     std::shared_ptr<Timer> deadline = clock.make_timer();
     deadline->arm(clock.now() + kRotateReplyTimeout, [respond, name] {
@@ -346,6 +346,42 @@ void rotate_binding(App& app, Clock& clock, const std::string& name, http::Respo
     });
 }
 
+void run(App& app, Clock& clock, control::GetStatus, http::Responder respond) {
+    const TimePoint now = clock.now();
+    respond(json_response(200, status_json(app.status(), now)));
+}
+
+void run(App& app, Clock& clock, control::GetBinding command, http::Responder respond) {
+    const TimePoint now = clock.now();
+    for (const auto& b : app.status().bindings)
+        if (b.definition.binding.meta.name == command.name) return respond(json_response(200, binding_json(b, now)));
+    respond(error_response(404, fmt::format("no binding named '{}'", command.name)));
+}
+
+void run(App& app, Clock&, control::GetIssuer, http::Responder respond) {
+    respond(json_response(200, issuer_json(app.issuer())));
+}
+
+void run(App& app, Clock&, control::Reload, http::Responder respond) {
+    auto outcome = app.reload();
+    respond(json_response(outcome.ok ? 200 : 422, reload_json(outcome)));
+}
+
+void run(App& app, Clock&, control::Handover, http::Responder respond) {
+    auto outcome = app.handover();
+    respond(json_response(outcome.ok ? 200 : 500, handover_json(outcome)));
+}
+
+void run(App& app, Clock&, control::GetIdentities, http::Responder respond) { serve_identities(app, respond); }
+
+void run(App& app, Clock&, control::Explain command, http::Responder respond) {
+    serve_explain(app, command, respond);
+}
+
+void run(App& app, Clock&, control::ReadAudit command, http::Responder respond) {
+    serve_audit(app, command, respond);
+}
+
 }  // namespace
 
 http::Handler control_handler(App& app, Clock& clock) {
@@ -359,41 +395,9 @@ http::Handler control_handler(App& app, Clock& clock) {
             respond(error_response(403, "permission denied: the control socket is for root only"));
             return;
         }
-        const TimePoint now = clock.now();
-        if (req.path == "/v1/status") {
-            if (req.method != "GET") return respond(error_response(405, "use GET /v1/status"));
-            return respond(json_response(200, status_json(app.status(), now)));
-        }
-        if (req.path.starts_with(kBindingsPrefix) && req.path.ends_with(kRotateSuffix) &&
-            req.path.size() > kBindingsPrefix.size() + kRotateSuffix.size()) {
-            if (req.method != "POST") return respond(error_response(405, "use POST /v1/bindings/<name>/rotate"));
-            const std::string name = req.path.substr(
-                kBindingsPrefix.size(), req.path.size() - kBindingsPrefix.size() - kRotateSuffix.size());
-            return rotate_binding(app, clock, name, std::move(respond));
-        }
-        if (req.path.starts_with(kBindingsPrefix)) {
-            if (req.method != "GET") return respond(error_response(405, "use GET /v1/bindings/<name>"));
-            const std::string name = req.path.substr(kBindingsPrefix.size());
-            for (const auto& b : app.status().bindings)
-                if (b.definition.binding.meta.name == name) return respond(json_response(200, binding_json(b, now)));
-            return respond(error_response(404, fmt::format("no binding named '{}'", name)));
-        }
-        if (req.path == "/v1/issuer") {
-            if (req.method != "GET") return respond(error_response(405, "use GET /v1/issuer"));
-            return respond(json_response(200, issuer_json(app.issuer())));
-        }
-        if (req.path == "/v1/reload") {
-            if (req.method != "POST") return respond(error_response(405, "use POST /v1/reload"));
-            auto outcome = app.reload();
-            return respond(json_response(outcome.ok ? 200 : 422, reload_json(outcome)));
-        }
-        if (req.path == "/v1/handover") {
-            if (req.method != "POST") return respond(error_response(405, "use POST /v1/handover"));
-            auto outcome = app.handover();
-            return respond(json_response(outcome.ok ? 200 : 500, handover_json(outcome)));
-        }
-        if (serve_identities(app, req, respond) || serve_audit(app, req, respond)) return;
-        respond(error_response(404, fmt::format("no such endpoint: {} {}", req.method, req.path)));
+        auto command = decode_control_request(req);
+        if (!command) return respond(refusal_response(command.error()));
+        std::visit([&](auto& c) { run(app, clock, std::move(c), std::move(respond)); }, *command);
     };
 }
 

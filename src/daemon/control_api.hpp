@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The control API on the root-only unix socket (HTTP/1.1 + JSON): GET /v1/status,
 // GET /v1/bindings/<name>, POST /v1/bindings/<name>/rotate, GET /v1/issuer, POST /v1/reload,
-// POST /v1/handover; and the operator views
+// POST /v1/handover (routes and their checks in control_request.hpp); and the operator views
 // GET /v1/identities, GET /v1/explain (control_identities.hpp), GET /v1/audit (control_audit.hpp).
 #pragma once
 

@@ -1,32 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-// The audit endpoint: filters checked, a page read from AuditFeed, or a wait for the next event.
+// The audit endpoint: the binding filter checked, a page read from AuditFeed, or a wait for the next event.
 #include "daemon/control_audit.hpp"
 
 #include "daemon/control_json.hpp"
-#include "daemon/control_query.hpp"
 #include "protection/protection.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 
 namespace credgate::daemon {
 namespace {
 
 using namespace control_json;
 
-constexpr const char* kVerdicts[] = {"allow", "deny", "audit-deny"};
+}  // namespace
 
-void serve(App& app, const http::ServerRequest& req, const http::Responder& respond) {
+void serve_audit(App& app, const control::ReadAudit& command, const http::Responder& respond) {
     AuditFilter filter;
-    if (auto v = query_param(req.query, "verdict")) {
-        if (std::none_of(std::begin(kVerdicts), std::end(kVerdicts), [&](const char* k) { return *v == k; }))
-            return respond(error_response(400, fmt::format("verdict '{}' is not one of allow, deny, audit-deny", *v)));
-        filter.verdict = *v;
-    }
+    if (command.verdict) filter.verdict = *command.verdict;
     auto& feed = app.audit();
-    if (auto b = query_param(req.query, "binding")) {
+    if (const auto& b = command.binding) {
         const auto defs = app.definitions();
         const bool defined = std::any_of(defs.begin(), defs.end(),
                                          [&](const policy::BindingDefinition& d) { return d.binding.meta.name == *b; });
@@ -35,15 +29,9 @@ void serve(App& app, const http::ServerRequest& req, const http::Responder& resp
                 error_response(404, fmt::format("credgated has no binding named '{}' and no recent event names one", *b)));
         filter.binding = *b;
     }
-    uint64_t since = 0;
-    if (auto s = query_param(req.query, "since")) {
-        auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), since);
-        if (ec != std::errc{} || end != s->data() + s->size())
-            return respond(error_response(400, fmt::format("since '{}' is not an event number", *s)));
-    }
     const std::string enforcement = protection::to_string(app.protection().mode());
-    auto page = feed.read(since, filter);
-    if (!page.events.empty() || page.missed > 0 || query_param(req.query, "wait") != "1")
+    auto page = feed.read(command.since, filter);
+    if (!page.events.empty() || page.missed > 0 || !command.wait)
         return respond(json_response(200, audit_page_json(page, enforcement)));
     // Nothing yet: answered by the next matching event, or empty after kAuditWaitMax.
     const bool waiting = feed.wait(page.next, filter, [respond, enforcement](AuditPage later) {
@@ -54,7 +42,6 @@ void serve(App& app, const http::ServerRequest& req, const http::Responder& resp
                                                 kAuditMaxWaiters)));
 }
 
-}  // namespace
 
 std::string audit_page_json(const AuditPage& page, const std::string& enforcement) {
     rapidjson::StringBuffer sb;
@@ -70,13 +57,6 @@ std::string audit_page_json(const AuditPage& page, const std::string& enforcemen
     boolean(w, "more", page.more);
     w.EndObject();
     return sb.GetString();
-}
-
-bool serve_audit(App& app, const http::ServerRequest& req, const http::Responder& respond) {
-    if (req.path != "/v1/audit") return false;
-    if (req.method != "GET") respond(error_response(405, "use GET /v1/audit"));
-    else serve(app, req, respond);
-    return true;
 }
 
 }  // namespace credgate::daemon

@@ -5,14 +5,15 @@
 
 #include "daemon/app.hpp"
 #include "daemon/audit_feed.hpp"
+#include "daemon/control_request.hpp"
 #include "http/server.hpp"
 
 #include <string>
 
 namespace credgate::daemon {
 
-// Answers the request when its path is /v1/audit; false leaves it to the caller.
-bool serve_audit(App& app, const http::ServerRequest& request, const http::Responder& respond);
+// GET /v1/audit, decoded by decode_control_request: a page of events, or with `wait` the next one.
+void serve_audit(App& app, const control::ReadAudit& command, const http::Responder& respond);
 
 // {"enforcement", "events": [...], "next", "missed", "more"}
 std::string audit_page_json(const AuditPage& page, const std::string& enforcement);

@@ -4,7 +4,6 @@
 #include "daemon/control_identities.hpp"
 
 #include "daemon/control_json.hpp"
-#include "daemon/control_query.hpp"
 #include "identity/caching_resolver.hpp"
 #include "identity/host_resolver.hpp"
 #include "policy/values.hpp"
@@ -14,7 +13,6 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <map>
 
 namespace credgate::daemon {
@@ -171,15 +169,11 @@ std::string identities_json(const App& app) {
     return sb.GetString();
 }
 
-void serve_explain(App& app, const http::ServerRequest& req, const http::Responder& respond) {
-    const auto pid_text = query_param(req.query, "pid");
-    pid_t pid = 0;
-    if (pid_text) {
-        auto [end, ec] = std::from_chars(pid_text->data(), pid_text->data() + pid_text->size(), pid);
-        if (ec != std::errc{} || end != pid_text->data() + pid_text->size()) pid = 0;
-    }
-    if (pid <= 0) return respond(error_response(400, "give the process as pid=<number>"));
-    const auto binding = query_param(req.query, "binding");
+}  // namespace
+
+void serve_explain(App& app, const control::Explain& command, const http::Responder& respond) {
+    const pid_t pid = command.pid;
+    const auto& binding = command.binding;
 
     const auto defs = app.definitions();
     std::vector<const policy::BindingDefinition*> chosen;
@@ -202,8 +196,6 @@ void serve_explain(App& app, const http::ServerRequest& req, const http::Respond
     }
     respond(json_response(200, explain_json(*facts, out, enforcement_of(app))));
 }
-
-}  // namespace
 
 Result<identity::ProcessFacts> process_facts(const App& app, pid_t pid) {
     auto facts = identity::read_process_facts(pid);
@@ -282,18 +274,6 @@ std::string explain_json(const identity::ProcessFacts& f, const std::vector<Bind
     return sb.GetString();
 }
 
-bool serve_identities(App& app, const http::ServerRequest& req, const http::Responder& respond) {
-    if (req.path == "/v1/identities") {
-        if (req.method != "GET") respond(error_response(405, "use GET /v1/identities"));
-        else respond(json_response(200, identities_json(app)));
-        return true;
-    }
-    if (req.path == "/v1/explain") {
-        if (req.method != "GET") respond(error_response(405, "use GET /v1/explain?pid=<pid>[&binding=<name>]"));
-        else serve_explain(app, req, respond);
-        return true;
-    }
-    return false;
-}
+void serve_identities(App& app, const http::Responder& respond) { respond(json_response(200, identities_json(app))); }
 
 }  // namespace credgate::daemon

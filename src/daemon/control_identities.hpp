@@ -4,6 +4,7 @@
 #pragma once
 
 #include "daemon/app.hpp"
+#include "daemon/control_request.hpp"
 #include "http/server.hpp"
 #include "identity/explain.hpp"
 #include "identity/process_facts.hpp"
@@ -13,8 +14,9 @@
 
 namespace credgate::daemon {
 
-// Answers the request when its path is one of these endpoints; false leaves it to the caller.
-bool serve_identities(App& app, const http::ServerRequest& request, const http::Responder& respond);
+// GET /v1/identities and GET /v1/explain, decoded by decode_control_request.
+void serve_identities(App& app, const http::Responder& respond);
+void serve_explain(App& app, const control::Explain& command, const http::Responder& respond);
 
 // The facts of `pid` with the executed file the kernel recorded, where credgated enforces.
 Result<identity::ProcessFacts> process_facts(const App& app, pid_t pid);

@@ -28,16 +28,18 @@ std::optional<std::string> decode(std::string_view text) {
 
 }  // namespace
 
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+std::vector<QueryParam> query_params(std::string_view query) {
+    std::vector<QueryParam> params;
     while (!query.empty()) {
         const size_t amp = query.find('&');
         const std::string_view pair = query.substr(0, amp);
         query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
         const size_t eq = pair.find('=');
-        if (pair.substr(0, eq) != name) continue;
-        return decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        const std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        params.push_back({pair.substr(0, eq), decode(value)});
     }
-    return std::nullopt;
+    return params;
 }
 
 }  // namespace credgate::daemon

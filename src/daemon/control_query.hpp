@@ -5,11 +5,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace credgate::daemon {
 
-// The value of the first `name=value` pair, decoded ('+' is a space); nullopt when absent or when
-// its value is not valid percent-encoding.
-std::optional<std::string> query_param(std::string_view query, std::string_view name);
+// One `name=value` pair, as written in the query; `value` is decoded ('+' is a space), nullopt when
+// it is not valid percent-encoding ("name" alone has the value "").
+struct QueryParam {
+    std::string_view name;
+    std::optional<std::string> value;
+};
+
+// Every pair of `query` in order; empty pairs ("a=1&&b=2", a trailing '&') are skipped.
+std::vector<QueryParam> query_params(std::string_view query);
 
 }  // namespace credgate::daemon

@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "daemon/build_info.hpp"  // changes with every commit: included only where needed
 #include "daemon/control_api.hpp"
+#include "daemon/control_request.hpp"
 #include "daemon/diagnostic_report.hpp"
 #include "daemon/metrics.hpp"
 #include "http/server.hpp"
@@ -102,6 +103,7 @@ Result<void> AppImpl::init() {
         return refuse(r.error(), fmt::format("open the control socket '{}'", config_.control.socket));
     http::ServerOptions co;
     co.listen = config_.control.socket;
+    co.max_body_bytes = kControlMaxBodyBytes;
     auto ctl = http::Server::create(loop_, co, control_handler(*this, loop_.clock()));
     if (!ctl) return refuse(ctl.error(), fmt::format("open the control socket '{}'", config_.control.socket));
     control_ = std::move(*ctl);

@@ -35,11 +35,10 @@ struct Fixture {
 };
 
 void control_query(const http::ServerRequest& request) {
-    for (auto name : {"pid", "binding", "verdict", "since", "wait", ""}) {
-        auto value = daemon::query_param(request.query, name);
-        if (!value) continue;
+    for (const auto& param : daemon::query_params(request.query)) {
+        if (!param.value) continue;
         uint64_t number = 0;
-        (void)std::from_chars(value->data(), value->data() + value->size(), number);
+        (void)std::from_chars(param.value->data(), param.value->data() + param.value->size(), number);
     }
 }
 

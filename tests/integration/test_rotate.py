@@ -84,6 +84,11 @@ class Rotate(IntegrationCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertEqual(r.stdout, "")
         self.assertIn("credgated has no binding named 'no-such-binding'", r.stderr)
+        # A name no policy can give is a usage error, not a request for part of it.
+        for args in (["rotate", "no-such?x"], ["get", "binding", "No/such"]):
+            r = node.ctl(*args)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn(f"binding name '{args[-1]}' contains", r.stderr)
         self.assertEqual(self.dv.count("auth/jwt/login"), logins)
 
     def test_a_blocked_binding_says_why_and_exits_4(self):

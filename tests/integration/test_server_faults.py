@@ -185,6 +185,18 @@ class ControlSocketAbuse(IntegrationCase):
         # A body announced over 1 MiB: 413 before any of it is read.
         out = self.raw(node, b"POST /v1/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 413 "), out[:200])
+        # And one just over the control API's 4 KiB (kControlMaxBodyBytes): no endpoint takes a body.
+        out = self.raw(node, b"POST /v1/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 4097\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 413 "), out[:200])
+        # A body that is not {}: 400, refused before the reload runs.
+        out = self.raw(node, b"POST /v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                             b"Content-Length: 15\r\n\r\n{\"force\": true}", shut_write=True)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:200])
+        self.assertIn(b"takes no parameters in its body", out)
+        # A wrong method: 405 with the one method the path takes.
+        out = self.raw(node, b"GET /v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", shut_write=True)
+        self.assertTrue(out.startswith(b"HTTP/1.1 405 "), out[:200])
+        self.assertIn(b"\r\nAllow: POST\r\n", out)
         # Half-closed: a request cut short, then the client's end shut: closed without an answer.
         self.assertEqual(self.raw(node, b"GET /v1/sta", shut_write=True), b"")
         # Half-closed after a whole request: it is still answered.

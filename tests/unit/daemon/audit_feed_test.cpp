@@ -5,7 +5,6 @@
 #include "common/time_text.hpp"
 #include "daemon/audit_feed.hpp"
 #include "daemon/control_audit.hpp"
-#include "daemon/control_query.hpp"
 #include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
@@ -154,15 +153,4 @@ TEST_CASE("an audit page renders its events as they are, with next, missed and m
     CHECK(d["next"].GetUint64() == 2);
     CHECK(d["missed"].GetUint64() == 0);
     CHECK_FALSE(d["more"].GetBool());
-}
-
-TEST_CASE("query parameters are found by name and percent-decoded") {
-    CHECK(query_param("pid=42&binding=agent-key", "binding") == "agent-key");
-    CHECK(query_param("pid=42&binding=agent-key", "pid") == "42");
-    CHECK(query_param("binding=a%2Db+c", "binding") == "a-b c");
-    CHECK(query_param("wait", "wait") == "");
-    CHECK_FALSE(query_param("pid=42", "binding"));
-    CHECK_FALSE(query_param("binding=%4", "binding"));
-    CHECK_FALSE(query_param("binding=%zz", "binding"));
-    CHECK_FALSE(query_param("", "pid"));
 }
