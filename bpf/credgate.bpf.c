@@ -892,6 +892,25 @@ int BPF_PROG(credgate_bprm_creds_for_exec, struct linux_binprm *bprm, int ret)
 	return 0;
 }
 
+/* Whether some binding of the generation may match the exec: an alternative requires the executed
+ * file, or one requires no executed file at all. Never false where the scan could match. */
+static __always_inline bool credgate_exec_indexed(__u32 generation, const struct credgate_subject *s)
+{
+	struct credgate_rule_key key = {
+		.generation = generation,
+		.binding = CREDGATE_RULE_EXEC_INDEX,
+		.fact = CREDGATE_FACT_EXE,
+	};
+
+	if (bpf_map_lookup_elem(&credgate_rules, &key))
+		return true;
+	if (!s->exe_ino)
+		return false;
+	key.v[0] = s->exe_dev;
+	key.v[1] = s->exe_ino;
+	return bpf_map_lookup_elem(&credgate_rules, &key) != 0;
+}
+
 struct credgate_exec_ctx {
 	struct credgate_subject *s;
 	bool matched;
@@ -921,8 +940,13 @@ static __always_inline bool credgate_matches_any(struct credgate_subject *s)
 	n = state->n_bindings[state->generation & 1];
 	if (n > CREDGATE_MAX_BINDINGS)
 		n = CREDGATE_MAX_BINDINGS;
-	if (n)
-		bpf_loop(n, credgate_exec_match_one, &ctx, 0);
+	if (!n)
+		return false;
+	/* Most execs run a program no binding names: the exec index answers that with one or two
+	 * lookups, where the scan would look at every binding. */
+	if (!credgate_exec_indexed(state->generation & 1, s))
+		return false;
+	bpf_loop(n, credgate_exec_match_one, &ctx, 0);
 	return ctx.matched;
 }
 

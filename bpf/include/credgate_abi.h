@@ -9,10 +9,10 @@
 #endif
 
 /* ---- limits (every map size is named here) ------------------------------------------------ */
-#define CREDGATE_MAX_OBJECTS 16384      /* protected inodes: credential files, dirs, trusted execs, pins */
-#define CREDGATE_MAX_BINDINGS 256       /* per generation */
+#define CREDGATE_MAX_OBJECTS 65536      /* protected inodes: credential files, dirs, trusted execs, pins */
+#define CREDGATE_MAX_BINDINGS 10000     /* per generation (a rule key's binding is a __u16) */
 #define CREDGATE_MAX_ALTERNATIVES 8     /* OR-ed alternatives per binding */
-#define CREDGATE_MAX_RULE_ENTRIES 65536 /* set members, both generations together */
+#define CREDGATE_MAX_RULE_ENTRIES 131072 /* set members and exec index entries, both generations together */
 #define CREDGATE_MAX_CGROUP_DEPTH 16    /* ancestors checked for a cgroup term */
 #define CREDGATE_MAX_OWNERS 8           /* executables whose processes are credgated */
 #define CREDGATE_MAX_OWN_IDS 256        /* ids of our own maps, programs and links (two versions during an upgrade) */
@@ -71,6 +71,12 @@ struct credgate_rule_key {
 	__u8 fact;
 	__u64 v[2];
 };
+
+/* The exec index: entries of credgate_rules with binding CREDGATE_RULE_EXEC_INDEX (alternative 0,
+ * fact CREDGATE_FACT_EXE) let an exec skip the scan of every binding when no binding can match it.
+ * v = {dev, ino}: some alternative of some binding of that generation requires this executed file.
+ * v = {0, 0}: some alternative requires no executed file at all, so every exec is scanned. */
+#define CREDGATE_RULE_EXEC_INDEX 0xffffu
 
 /* credgate_binds is an array indexed by generation * CREDGATE_MAX_BINDINGS + binding. */
 struct credgate_binding {

@@ -20,6 +20,7 @@ static_assert(sizeof(credgate_rule_key) == 24 && offsetof(credgate_rule_key, v) 
 static_assert(sizeof(credgate_binding) == 8 + 4 * CREDGATE_MAX_ALTERNATIVES + 8);
 static_assert(sizeof(credgate_state) == 32 + 8 * CREDGATE_MAX_CRED_DEVS + 8 && offsetof(credgate_state, n_bindings) == 24);
 static_assert(CREDGATE_BINDING_NONE >= CREDGATE_MAX_BINDINGS);
+static_assert(CREDGATE_RULE_EXEC_INDEX >= CREDGATE_MAX_BINDINGS && CREDGATE_RULE_EXEC_INDEX <= 0xffffu);
 static_assert(sizeof(credgate_own_key) == 8);
 static_assert(sizeof(credgate_task) == 40);
 static_assert(sizeof(credgate_audit_event) == 6 * 8 + 8 * 4 + CREDGATE_COMM_LEN);

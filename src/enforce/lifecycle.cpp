@@ -326,6 +326,32 @@ Result<void> adopt_or_replace(Enforcer::Impl& impl) {
     return {};
 }
 
+// A pinned map is adopted only when it has this build's layout: the programs index and size their
+// lookups by it (a rule set of 10,000 bindings in a map made for 256 would fail every match). Maps
+// made by a credgated with another layout are refused, with what differs; they are not replaced
+// here, because the protection they hold would lapse between removing them and filling new ones.
+Result<void> check_map_layout(const bpf_map* map, int fd, const std::string& pin, const std::string& pin_dir) {
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+        return fail(ErrorKind::internal, fmt::format("cannot read pinned map '{}': {}", pin, errno_text(errno)));
+    std::string diff;
+    auto compare = [&](std::string_view what, unsigned long long pinned, unsigned long long ours) {
+        if (pinned != ours) diff += fmt::format("{}{} {} (this build: {})", diff.empty() ? "" : ", ", what, pinned, ours);
+    };
+    compare("type", info.type, static_cast<unsigned long long>(bpf_map__type(map)));
+    compare("key size", info.key_size, bpf_map__key_size(map));
+    compare("value size", info.value_size, bpf_map__value_size(map));
+    compare("max entries", info.max_entries, bpf_map__max_entries(map));
+    compare("flags", info.map_flags, bpf_map__map_flags(map));
+    if (diff.empty()) return {};
+    return fail(ErrorKind::unsupported,
+                fmt::format("pinned map '{}' was made by a credgated with another map layout: {}. It cannot be adopted. "
+                            "To change layouts, stop credgated, remove the pins (rm -r {}; nothing is protected until "
+                            "credgated starts again) and start it",
+                            pin, diff, pin_dir));
+}
+
 Result<void> load_or_adopt(Enforcer::Impl& impl) {
     const std::string& pin_dir = impl.settings.pin_dir;
     if (auto r = ensure_dir(pin_dir); !r) return r;
@@ -350,6 +376,7 @@ Result<void> load_or_adopt(Enforcer::Impl& impl) {
                             fmt::format("cannot open pinned map '{}': {} (only a registered credgated executable "
                                         "running as root may)", pin, errno_text(errno)));
             impl.loaded.owned_fds.push_back(fd);
+            if (auto r = check_map_layout(map, fd, pin, pin_dir); !r) return r;
             if (int err = bpf_map__reuse_fd(map, fd); err)
                 return fail(ErrorKind::internal, fmt::format("cannot reuse pinned map '{}': {}", pin, errno_text(err)));
             any_pinned = true;

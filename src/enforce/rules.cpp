@@ -88,8 +88,10 @@ Result<void> Enforcer::apply_rules(const identity::CompiledRules& rules) {
         k.v[0] = v0;
         k.v[1] = v1;
         if (bpf_map_update_elem(maps.rules, &k, &one, BPF_ANY) != 0)
-            return fail(ErrorKind::internal, fmt::format("cannot add a rule for binding {}: {} (limit {} entries)", b,
-                                                         errno_text(errno), CREDGATE_MAX_RULE_ENTRIES));
+            return fail(ErrorKind::internal,
+                        fmt::format("cannot add a rule for {}: {} (limit {} entries)",
+                                    b == CREDGATE_RULE_EXEC_INDEX ? std::string("the exec index") : fmt::format("binding {}", b),
+                                    errno_text(errno), CREDGATE_MAX_RULE_ENTRIES));
         return {};
     };
     std::set<FileKey> trusted;
@@ -102,7 +104,14 @@ Result<void> Enforcer::apply_rules(const identity::CompiledRules& rules) {
             for (uint32_t a = 0; a < rec.n_alternatives; ++a) {
                 const auto& alt = alts[a];
                 rec.fact_mask[a] = alt.fact_mask;
-                for (const auto& e : alt.exes) if (auto r = add(b, a, CREDGATE_FACT_EXE, e.dev, e.ino); !r) return r;
+                // The exec index: the files this alternative requires, or {0, 0} when it requires none.
+                if (alt.fact_mask != 0 && !(alt.fact_mask & (1u << CREDGATE_FACT_EXE))) {
+                    if (auto r = add(CREDGATE_RULE_EXEC_INDEX, 0, CREDGATE_FACT_EXE, 0, 0); !r) return r;
+                }
+                for (const auto& e : alt.exes) {
+                    if (auto r = add(b, a, CREDGATE_FACT_EXE, e.dev, e.ino); !r) return r;
+                    if (auto r = add(CREDGATE_RULE_EXEC_INDEX, 0, CREDGATE_FACT_EXE, e.dev, e.ino); !r) return r;
+                }
                 for (auto u : alt.uids) if (auto r = add(b, a, CREDGATE_FACT_UID, u, 0); !r) return r;
                 for (auto g : alt.gids) if (auto r = add(b, a, CREDGATE_FACT_GID, g, 0); !r) return r;
                 for (auto c : alt.cgroups) if (auto r = add(b, a, CREDGATE_FACT_CGROUP, c, 0); !r) return r;

@@ -3,7 +3,8 @@
 // protects files, prints audit lines. VM test scripts run it as "credgated" and then attack the files.
 //
 //   probe                           print "supported" or "unsupported: <why>"; exit 0 / 1
-//   apply [--mode M] [--pin-dir D] [--candidate EXE]... [--dir DIR]... SPEC...
+//   apply [--mode M] [--pin-dir D] [--candidate EXE]... [--dir DIR]... [--spec-file F] SPEC...
+//       (--spec-file: more SPECs, one per line, after those on the command line)
 //       SPEC = FILE::ALT[||ALT...]   ALT = key=v1,v2[&key=v...]   (binding index = SPEC position)
 //       e.g. '/run/c/a::process:path=/tmp/agent&process:uid=1000||systemd:unit=agent.service'
 //   audit [--pin-dir D] --count N --timeout-ms T   print up to N audit JSON lines
@@ -14,12 +15,18 @@
 //   objects [--pin-dir D]           print every protected inode: "DEV INO binding=B flags=F"
 //   hold [--pin-dir D]              adopt, print "ready", sleep until killed (a resident credgated)
 //   unload [--pin-dir D]            remove the pins (detaches enforcement)
+//   stats [--pin-dir D]             per pinned program "program NAME RUNS RUN_TIME_NS" (the kernel's BPF
+//       statistics: kernel.bpf_stats_enabled=1) and per pinned map "map NAME MEMLOCK_BYTES MAX_ENTRIES";
+//       bpftool cannot show them to anyone but a registered credgated, which this tool is
+#include <bpf/bpf.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -67,7 +74,7 @@ int main(int argc, char** argv) {
     if (argc < 2) return die("usage: credgate-enforce-test probe|apply|audit|hold|unload ...");
     const std::string cmd = argv[1];
     enforce::Settings settings;
-    std::vector<std::string> candidates, specs, dirs;
+    std::vector<std::string> candidates, specs, dirs, spec_files;
     int count = 1, timeout_ms = 1000;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -78,7 +85,23 @@ int main(int argc, char** argv) {
         else if (a == "--dir") dirs.push_back(next());
         else if (a == "--count") count = std::stoi(next());
         else if (a == "--timeout-ms") timeout_ms = std::stoi(next());
+        else if (a == "--spec-file") spec_files.push_back(next());
         else specs.push_back(a);
+    }
+
+    for (const auto& path : spec_files) {
+        std::FILE* f = std::fopen(path.c_str(), "r");
+        if (!f) return die("cannot open " + path);
+        char* line = nullptr;
+        size_t cap = 0;
+        ssize_t len;
+        while ((len = getline(&line, &cap, f)) > 0) {
+            std::string spec(line, static_cast<size_t>(len));
+            while (!spec.empty() && (spec.back() == '\n' || spec.back() == '\r')) spec.pop_back();
+            if (!spec.empty()) specs.push_back(spec);
+        }
+        std::free(line);
+        std::fclose(f);
     }
 
     if (cmd == "probe") {
@@ -92,6 +115,48 @@ int main(int argc, char** argv) {
     auto enforcer = enforce::Enforcer::create(settings);
     if (!enforcer) return die(enforcer.error().message);
 
+    if (cmd == "stats") {
+        auto each_pin = [](const std::string& dir, auto&& fn) {
+            DIR* d = opendir(dir.c_str());
+            if (!d) return;
+            while (dirent* e = readdir(d)) {
+                if (e->d_name[0] == '.') continue;
+                int fd = bpf_obj_get((dir + "/" + e->d_name).c_str());
+                if (fd < 0) continue;
+                fn(fd);
+                close(fd);
+            }
+            closedir(d);
+        };
+        each_pin(settings.pin_dir + "/links", [](int link) {
+            bpf_link_info li{};
+            __u32 len = sizeof(li);
+            if (bpf_obj_get_info_by_fd(link, &li, &len) != 0) return;
+            int prog = bpf_prog_get_fd_by_id(li.prog_id);
+            if (prog < 0) return;
+            bpf_prog_info pi{};
+            len = sizeof(pi);
+            if (bpf_obj_get_info_by_fd(prog, &pi, &len) == 0)
+                std::printf("program %s %llu %llu\n", pi.name, static_cast<unsigned long long>(pi.run_cnt),
+                            static_cast<unsigned long long>(pi.run_time_ns));
+            close(prog);
+        });
+        each_pin(settings.pin_dir + "/maps", [](int map) {
+            bpf_map_info mi{};
+            __u32 len = sizeof(mi);
+            if (bpf_obj_get_info_by_fd(map, &mi, &len) != 0) return;
+            // The kernel's charge for the map, as bpftool reads it: "memlock:" in the fd's fdinfo.
+            unsigned long long memlock = 0;
+            if (std::FILE* f = std::fopen(("/proc/self/fdinfo/" + std::to_string(map)).c_str(), "r")) {
+                char line[256];
+                while (std::fgets(line, sizeof(line), f))
+                    if (std::sscanf(line, "memlock: %llu", &memlock) == 1) break;
+                std::fclose(f);
+            }
+            std::printf("map %s %llu %u\n", mi.name, memlock, mi.max_entries);
+        });
+        return 0;
+    }
     if (cmd == "unload") {
         enforcer->reset();
         auto r = enforce::remove_pins(settings.pin_dir);

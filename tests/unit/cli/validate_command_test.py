@@ -127,6 +127,31 @@ with tempfile.TemporaryDirectory() as tmp:
         check(rc == 0 and "0 warnings" in out and "can be replaced" not in err,
               "a root-owned program in root-owned directories: no warning", out + err)
 
+# A node at the limit: 10,000 bindings validate (the kernel's tables hold them); one more is refused,
+# naming the binding that does not fit and the limit.
+def many_bindings(n):
+    objects = ["apiVersion: credgate.io/v1alpha1\nkind: CredentialSource\nmetadata:\n  name: src\nspec:\n"
+               "  vault:\n    address: http://127.0.0.1:8200\n    role: r\n    path: kv/data/x\n    audience: [vault]\n",
+               "apiVersion: credgate.io/v1alpha1\nkind: WorkloadIdentity\nmetadata:\n  name: agent\nspec:\n"
+               "  workloadID: agent\n  selectors:\n    - process:uid: 1000\n"]
+    objects += [f"apiVersion: credgate.io/v1alpha1\nkind: CredentialBinding\nmetadata:\n  name: b{i}\nspec:\n"
+                f"  workloadID: agent\n  credentialSource: src\n  output:\n    file: b{i}.json\n" for i in range(n)]
+    return "---\n".join(objects)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    policy = os.path.join(tmp, "many.yaml")
+    with open(policy, "w") as f:
+        f.write(many_bindings(10000))
+    rc, out, err = run("validate", "--config", config, policy)
+    check(rc == 0 and out.startswith("valid: 10002 objects (1 CredentialSource, 1 WorkloadIdentity, 10000 CredentialBinding)"),
+          f"10,000 bindings: exit {rc}, want 0 and a summary counting them", out + err[-400:])
+    with open(policy, "w") as f:
+        f.write(many_bindings(10001))
+    rc, out, err = run("validate", "--config", config, policy)
+    check(rc == 1 and "CredentialBinding/b10000: 10001 bindings; the kernel rules hold at most 10000" in err,
+          f"10,001 bindings: exit {rc}, want 1 naming the binding past the limit", err[-600:])
+
 # Usage errors exit 2.
 for args in ([], ["validate", "--no-such-option"], ["no-such-command"], ["validate", "--config"]):
     rc, out, err = run(*args)

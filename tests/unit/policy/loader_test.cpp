@@ -588,7 +588,7 @@ TEST_CASE("policies beyond the kernel rule limits are invalid") {
     auto ds = validate_policy_set(set, kTd);
     REQUIRE(ds.size() == 2);
     CHECK(ds[0].to_string() == "<input>: WorkloadIdentity/agent: spec.selectors: 9 alternatives; the kernel rules hold at most 8 per identity");
-    CHECK(ds[1].to_string() == "<input>: CredentialBinding/one-too-many: 257 bindings; the kernel rules hold at most 256");
+    CHECK(ds[1].to_string() == "<input>: CredentialBinding/one-too-many: 10001 bindings; the kernel rules hold at most 10000");
 }
 
 TEST_CASE("an optional section with no value takes its defaults; a required one does not") {
