@@ -123,12 +123,13 @@ int main(int argc, char** argv) {
                 if (e->d_name[0] == '.') continue;
                 int fd = bpf_obj_get((dir + "/" + e->d_name).c_str());
                 if (fd < 0) continue;
-                fn(fd);
+                fn(fd, e->d_name);
                 close(fd);
             }
             closedir(d);
         };
-        each_pin(settings.pin_dir + "/links", [](int link) {
+        // Programs by their pins' names: the kernel keeps only the first 15 bytes of a name.
+        each_pin(settings.pin_dir + "/links", [](int link, const char* pin) {
             bpf_link_info li{};
             __u32 len = sizeof(li);
             if (bpf_obj_get_info_by_fd(link, &li, &len) != 0) return;
@@ -137,11 +138,11 @@ int main(int argc, char** argv) {
             bpf_prog_info pi{};
             len = sizeof(pi);
             if (bpf_obj_get_info_by_fd(prog, &pi, &len) == 0)
-                std::printf("program %s %llu %llu\n", pi.name, static_cast<unsigned long long>(pi.run_cnt),
+                std::printf("program %s %llu %llu\n", pin, static_cast<unsigned long long>(pi.run_cnt),
                             static_cast<unsigned long long>(pi.run_time_ns));
             close(prog);
         });
-        each_pin(settings.pin_dir + "/maps", [](int map) {
+        each_pin(settings.pin_dir + "/maps", [](int map, const char* pin) {
             bpf_map_info mi{};
             __u32 len = sizeof(mi);
             if (bpf_obj_get_info_by_fd(map, &mi, &len) != 0) return;
@@ -153,7 +154,7 @@ int main(int argc, char** argv) {
                     if (std::sscanf(line, "memlock: %llu", &memlock) == 1) break;
                 std::fclose(f);
             }
-            std::printf("map %s %llu %u\n", mi.name, memlock, mi.max_entries);
+            std::printf("map %s %llu %u\n", pin, memlock, mi.max_entries);
         });
         return 0;
     }
