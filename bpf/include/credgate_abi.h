@@ -10,7 +10,7 @@
 
 /* ---- limits (every map size is named here) ------------------------------------------------ */
 #define CREDGATE_MAX_OBJECTS 16384      /* protected inodes: credential files, dirs, trusted execs, pins */
-#define CREDGATE_MAX_BINDINGS 256       /* per generation */
+#define CREDGATE_MAX_BINDINGS 10000     /* per generation */
 #define CREDGATE_MAX_ALTERNATIVES 8     /* OR-ed alternatives per binding */
 #define CREDGATE_MAX_RULE_ENTRIES 65536 /* set members, both generations together */
 #define CREDGATE_MAX_CGROUP_DEPTH 16    /* ancestors checked for a cgroup term */
