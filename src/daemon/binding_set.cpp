@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 namespace credgate::daemon {
 namespace {
 constexpr const char* kComponent = "daemon";
@@ -96,6 +98,13 @@ void BindingSet::first_attempt_over(BindingRuntime* rt) {
     if (!was_fetching) return;
     --fetching_first_;
     start_waiting();
+    if (fetching_first_ == 0 && start_queue_.empty()) {
+        // Every binding started has had its first fetch: the memory of the start (the parsed policy
+        // documents, thousands of requests, responses and JWT-SVIDs) is free but scattered between
+        // what the bindings keep; glibc returns the free pages of its heap to the system only when
+        // asked (malloc_trim), so without this the start's peak stays resident.
+        ::malloc_trim(0);
+    }
 }
 
 void BindingSet::retry(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
