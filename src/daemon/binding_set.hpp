@@ -91,9 +91,6 @@ public:
     // Removes the files of every stopped binding (shutdown: nothing may outlive credgated).
     void unpublish_retired();
 
-    // Bindings waiting for their turn to fetch their first secret (paced start).
-    size_t waiting_to_start() const noexcept { return start_queue_.size(); }
-
 private:
     http::Client* client_for(const std::optional<std::string>& ca_file);
     // Starts waiting bindings while fewer than kMaxFirstFetches fetch their first secret.

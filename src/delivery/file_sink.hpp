@@ -21,11 +21,11 @@ namespace credgate::delivery {
 // (kMountSizeBytes), as its size.
 inline constexpr size_t kMaxPublishedBytes = 16 * 1024 * 1024;
 inline constexpr size_t kMaxFileBytes = 1024 * 1024;
-// tmpfs counts whole pages: each binding's file and, while it is being replaced, its temporary file take
-// a page each however small they are, so a mount of kMaxPublishedBytes alone is full at 4,096 files
-// (4 KiB pages), whatever their bytes. The mount's limit leaves those pages for every binding a node may hold on top of the
-// bytes themselves, which max_total_bytes bounds. It is a limit, not an allocation: tmpfs holds only the
-// pages in use.
+// tmpfs counts whole pages: each binding's file and, while it is being replaced, its temporary file
+// take a page each however small they are, so a mount of kMaxPublishedBytes alone is full at 4,096
+// files (4 KiB pages), whatever their bytes. The mount's limit leaves those pages for every binding a
+// node may hold, on top of the bytes themselves, which max_total_bytes bounds. It is a limit, not an
+// allocation: tmpfs holds only the pages in use.
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr size_t kMountSizeBytes = kMaxPublishedBytes + 2 * policy::kMaxBindings * kPageBytes;
 

@@ -258,7 +258,6 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
     expired_ = false;
     ever_published_ = true;
     succeeded(now);
-    first_attempt_over();
     status_.lease_id = current_->lease_id;
     status_.state = State::ok;
     schedule();
@@ -287,6 +286,7 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
                   secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string(),
                   current_->accessor);
     answer_rotations({});
+    first_attempt_over();
 }
 
 // A refresh succeeded: the backoff starts over, and the last error, if any, is now a past one.
