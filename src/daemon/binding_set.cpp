@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 namespace credgate::daemon {
 namespace {
 constexpr const char* kComponent = "daemon";
@@ -62,6 +64,8 @@ void BindingSet::start(policy::BindingDefinition def, const std::map<std::string
             refresh::EngineOptions eo;
             eo.tuning = rt->def.binding.refresh;
             eo.log_fields = rt->log_fields();
+            eo.random = random_;
+            eo.on_first_attempt = [this, raw = rt.get()] { first_attempt_over(raw); };
             rt->engine = std::make_unique<refresh::Engine>(name, context_.loop.clock(), *rt->ops, eo);
         }
     }
@@ -69,7 +73,38 @@ void BindingSet::start(policy::BindingDefinition def, const std::map<std::string
         log::error(rt->log_fields(), kComponent, "Binding '{}' is blocked: {}", name, rt->blocked);
     auto* raw = rt.get();
     running_[name] = std::move(rt);
-    if (raw->engine) raw->engine->start();
+    if (!raw->engine) return;
+    start_queue_.push_back(raw);
+    start_waiting();
+}
+
+void BindingSet::start_waiting() {
+    if (starting_) return;  // a first fetch that failed at once: the loop below goes on
+    starting_ = true;
+    while (fetching_first_ < kMaxFirstFetches && !start_queue_.empty()) {
+        BindingRuntime* rt = start_queue_.front();
+        start_queue_.pop_front();
+        if (rt->start != BindingRuntime::Start::waiting) continue;  // stopped while it waited
+        rt->start = BindingRuntime::Start::fetching;
+        ++fetching_first_;
+        rt->engine->start();
+    }
+    starting_ = false;
+}
+
+void BindingSet::first_attempt_over(BindingRuntime* rt) {
+    const bool was_fetching = rt->start == BindingRuntime::Start::fetching;
+    rt->start = BindingRuntime::Start::done;
+    if (!was_fetching) return;
+    --fetching_first_;
+    start_waiting();
+    if (fetching_first_ == 0 && start_queue_.empty()) {
+        // Every binding started has had its first fetch: the memory of the start (the parsed policy
+        // documents, thousands of requests, responses and JWT-SVIDs) is free but scattered between
+        // what the bindings keep; glibc returns the free pages of its heap to the system only when
+        // asked (malloc_trim), so without this the start's peak stays resident.
+        ::malloc_trim(0);
+    }
 }
 
 void BindingSet::retry(policy::BindingDefinition def, const std::map<std::string, std::string>& refused) {
@@ -82,6 +117,7 @@ void BindingSet::retry(policy::BindingDefinition def, const std::map<std::string
         start(std::move(def), refused);
         return;
     }
+    if (rt.start == BindingRuntime::Start::waiting) return;  // its first fetch is yet to come
     auto st = rt.engine->status().state;
     if (st == refresh::State::failed || st == refresh::State::retrying || st == refresh::State::expired)
         rt.engine->refresh_now();

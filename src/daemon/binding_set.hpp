@@ -8,6 +8,8 @@
 #include "policy/binding_definition.hpp"
 #include "refresh/engine.hpp"
 
+#include <cstddef>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,10 +38,21 @@ struct BindingRuntime {
     std::string blocked;  // non-empty: not started, and why
     std::unique_ptr<DaemonBindingOps> ops;
     std::unique_ptr<refresh::Engine> engine;
+    // Paced start: waiting for its turn, fetching its first secret, or past that.
+    enum class Start { waiting, fetching, done } start = Start::waiting;
 
     // Carried by every log line about the binding: CREDGATE_BINDING and SPIFFE_ID.
     log::Fields log_fields() const { return log::binding_fields(def.binding.meta.name, def.spiffe_id); }
 };
+
+// Paced start: at most this many bindings fetch their first secret at once; the others wait, in the
+// order they were started, and each begins when one of those ends (delivered or failed). Two per
+// connection the HTTP client opens to a Vault host (http::kDefaultMaxInFlightPerHost): while one
+// binding waits for its login, another's read can use the connection, so Vault is kept as busy as
+// without pacing, but no request waits in the client's queue behind thousands of others (with 10,000
+// bindings started at once, each binding's read queued behind every other's login, and a JWT-SVID
+// could age towards its expiry before its login was even sent).
+inline constexpr size_t kMaxFirstFetches = 8;
 
 // What bindings are started with; each must outlive the BindingSet.
 struct BindingContext {
@@ -80,11 +93,20 @@ public:
 
 private:
     http::Client* client_for(const std::optional<std::string>& ca_file);
+    // Starts waiting bindings while fewer than kMaxFirstFetches fetch their first secret.
+    void start_waiting();
+    void first_attempt_over(BindingRuntime* rt);
 
     BindingContext context_;
     std::map<std::string, std::unique_ptr<http::Client>> clients_;  // by CA file
     std::map<std::string, std::unique_ptr<BindingRuntime>> running_;
     std::vector<std::unique_ptr<BindingRuntime>> retired_;
+    // Runtimes (in running_ or retired_, which keep them until the set is destroyed) waiting to start.
+    std::deque<BindingRuntime*> start_queue_;
+    size_t fetching_first_ = 0;
+    bool starting_ = false;  // start_waiting() is on the stack
+    // One random source for every engine's jitter (an engine's own would be a Mersenne Twister each).
+    refresh::RandomSource random_ = refresh::default_random_source();
 };
 
 }  // namespace credgate::daemon

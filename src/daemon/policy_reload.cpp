@@ -88,7 +88,8 @@ ReloadOutcome AppImpl::reload() {
             bindings_->retry(std::move(d), *refused);
             continue;
         }
-        if (std::find(out.plan.added.begin(), out.plan.added.end(), n) != out.plan.added.end())
+        // plan_reload lists names sorted: a search, not a scan per binding (10,000 bindings).
+        if (std::binary_search(out.plan.added.begin(), out.plan.added.end(), n))
             log::notice(log::binding_fields(n, d.spiffe_id), kComponent, "Binding '{}' was added: starting it", n);
         bindings_->start(std::move(d), *refused);
     }

@@ -5,6 +5,7 @@
 
 #include "delivery/private_mount.hpp"
 #include "delivery/sink.hpp"
+#include "policy/values.hpp"
 
 #include <cstddef>
 #include <map>
@@ -16,16 +17,24 @@
 namespace credgate::delivery {
 
 // The most bytes credgated keeps published at once, over every credential file. ramfs has no
-// limit of its own, so this bound is credgated's; tmpfs gets it as its size too.
+// limit of its own, so this bound is credgated's; tmpfs gets it, plus room for whole pages
+// (kMountSizeBytes), as its size.
 inline constexpr size_t kMaxPublishedBytes = 16 * 1024 * 1024;
 inline constexpr size_t kMaxFileBytes = 1024 * 1024;
+// tmpfs counts whole pages: each binding's file and, while it is being replaced, its temporary file
+// take a page each however small they are, so a mount of kMaxPublishedBytes alone is full at 4,096
+// files (4 KiB pages), whatever their bytes. The mount's limit leaves those pages for every binding a
+// node may hold, on top of the bytes themselves, which max_total_bytes bounds. It is a limit, not an
+// allocation: tmpfs holds only the pages in use.
+inline constexpr size_t kPageBytes = 4096;
+inline constexpr size_t kMountSizeBytes = kMaxPublishedBytes + 2 * policy::kMaxBindings * kPageBytes;
 
 struct FileSinkOptions {
     std::string root = "/run/credgate/credentials";
     // Mount a private file system at root (needs root). Off: use root as a plain directory.
     bool mount = false;
     MountChoice filesystem = MountChoice::automatic;
-    size_t mount_size_bytes = kMaxPublishedBytes;
+    size_t mount_size_bytes = kMountSizeBytes;
     size_t max_total_bytes = kMaxPublishedBytes;
     size_t max_file_bytes = kMaxFileBytes;
     Hooks hooks;

@@ -121,6 +121,12 @@ Result<std::vector<BindingDefinition>> resolve_bindings(const policy::PolicySet&
         if (!uuid) return fail(uuid.error());
         BindingDefinition d{b, *src, *id, spiffe->str(), *uuid, {}};
         d.fingerprint = fingerprint(b, *src, *id, d.spiffe_id);
+        // Where each field was written serves only the loader's diagnostics, which are done: a running
+        // binding keeps none of it (with thousands of bindings sharing one identity and one source, these
+        // copies were most of a binding's memory).
+        d.binding.meta.field_locations.clear();
+        d.source.meta.field_locations.clear();
+        d.identity.meta.field_locations.clear();
         out.push_back(std::move(d));
     }
     return out;

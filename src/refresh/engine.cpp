@@ -89,6 +89,7 @@ Engine::Engine(std::string name, Clock& clock, BindingOps& ops, EngineOptions op
           ops_.revoke_self(t, std::move(done));
       }, options_.backoff_min, options_.backoff_max, options_.random) {
     revocations_.on_idle([this] { maybe_finish_stop(); });
+    status_.message = "waiting to fetch the first secret";
 }
 
 Engine::~Engine() = default;
@@ -285,6 +286,7 @@ void Engine::commit(std::shared_ptr<Held> fresh, const vault::SecretResult& secr
                   secret.is_kv2 ? fmt::format(" (KV v2 version {})", secret.kv2_version) : std::string(),
                   current_->accessor);
     answer_rotations({});
+    first_attempt_over();
 }
 
 // A refresh succeeded: the backoff starts over, and the last error, if any, is now a past one.
@@ -515,6 +517,11 @@ void Engine::on_failure(const vault::VaultError& error) {
     set_state_after_failure(error, retry_at);
     arm_main(retry_at, Action::fetch);
     answer_rotations(fail(error.to_error().kind, error.describe()));
+    first_attempt_over();
+}
+
+void Engine::first_attempt_over() {
+    if (auto done = std::exchange(options_.on_first_attempt, {})) done();
 }
 
 void Engine::set_state_after_failure(const vault::VaultError& error, TimePoint retry_at) {
@@ -579,6 +586,7 @@ void Engine::stop(bool revoke, std::function<void()> done) {
     // Set last: revocations answered synchronously above must not finish the stop half-way.
     stop_done_ = std::move(done);
     maybe_finish_stop();
+    first_attempt_over();
 }
 
 void Engine::settle_after_stop(const Held* held) {

@@ -82,6 +82,9 @@ struct EngineOptions {
     RandomSource random;  // default: a seeded Mersenne Twister
     // Carried by every log line of the binding; default: CREDGATE_BINDING=<name>.
     log::Fields log_fields;
+    // Called once, when the first fetch after start() has ended (its secret delivered, or failed), or
+    // when the engine is stopped before that: the daemon paces the first fetches of many bindings.
+    std::function<void()> on_first_attempt;
 };
 
 // How a rotation an operator asked for ended: the new secret delivered, or why not.
@@ -143,6 +146,7 @@ private:
     // An operation in flight at stop() has answered: revoke the token it brought, then let stop finish.
     void settle_after_stop(const Held* held);
     void maybe_finish_stop();
+    void first_attempt_over();
     bool answered_with_current(const std::shared_ptr<Held>& held);
     void set_state_after_failure(const vault::VaultError& error, TimePoint retry_at);
     std::optional<TimePoint> effective_expiry() const;

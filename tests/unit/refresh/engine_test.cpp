@@ -1106,3 +1106,59 @@ TEST_CASE("every log line of a binding carries its name and SPIFFE ID for the jo
     CHECK(plain.field(0, "CREDGATE_BINDING") == "kv");
     CHECK(plain.field(0, "SPIFFE_ID").empty());
 }
+
+TEST_CASE("on_first_attempt runs once, when the first fetch has ended, whether it delivered or failed") {
+    SUBCASE("delivered") {
+        ManualClock clock;
+        FakeOps ops(clock);
+        ops.async = true;
+        int calls = 0;
+        auto o = options();
+        o.on_first_attempt = [&] { ++calls; };
+        Engine engine("b", clock, ops, o);
+        CHECK(engine.status().message == "waiting to fetch the first secret");
+        engine.start();
+        CHECK(calls == 0);
+        ops.complete_next();  // the login
+        CHECK(calls == 0);
+        ops.complete_next();  // the read, then the delivery
+        CHECK(calls == 1);
+        CHECK(engine.status().state == State::ok);
+        // Later refreshes do not call it again.
+        clock.advance(*engine.status().next_attempt - clock.now());
+        ops.complete_all();
+        CHECK(ops.publishes == 2);
+        CHECK(calls == 1);
+    }
+    SUBCASE("failed") {
+        ManualClock clock;
+        FakeOps ops(clock);
+        ops.on_read = [](const vault::Token&) {
+            return vault::VaultResult<vault::SecretResult>(
+                std::unexpected(vault_error(vault::ErrorClass::unavailable, 503, true)));
+        };
+        int calls = 0;
+        auto o = options();
+        o.on_first_attempt = [&] { ++calls; };
+        Engine engine("b", clock, ops, o);
+        engine.start();
+        CHECK(calls == 1);
+        CHECK(engine.status().state == State::retrying);
+        clock.advance(10s);
+        CHECK(ops.reads >= 2);
+        CHECK(calls == 1);
+    }
+    SUBCASE("stopped before it started") {
+        ManualClock clock;
+        FakeOps ops(clock);
+        int calls = 0;
+        auto o = options();
+        o.on_first_attempt = [&] { ++calls; };
+        Engine engine("b", clock, ops, o);
+        engine.stop(true);
+        CHECK(calls == 1);
+        engine.start();
+        CHECK(ops.logins == 0);
+        CHECK(calls == 1);
+    }
+}

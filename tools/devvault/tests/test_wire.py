@@ -122,7 +122,12 @@ class EnvelopeAndRoutingTest(DevVaultTestCase):
         dv.call("HEAD", "sys/health")
         stats = dv.root_call("GET", "sys/devvault/stats")["data"]
         self.assertEqual(stats["requests"]["sys/health"], {"GET": 3, "HEAD": 1})
-        self.assertEqual(set(stats), {"requests", "openai_requests", "live_tokens", "live_leases", "live_openai_keys"})
+        self.assertEqual(set(stats), {"requests", "requests_per_second", "openai_requests", "live_tokens",
+                                      "live_leases", "live_openai_keys"})
+        # Every Vault request above (not the stats calls themselves) in the second it was served.
+        per_second = stats["requests_per_second"]
+        self.assertEqual(sum(per_second.values()), 4, per_second)
+        self.assertTrue(all(k.isdigit() for k in per_second), per_second)
         self.assertBody(dv.call("GET", "sys/devvault/stats", token="hvs.nope"), 403, err("permission denied"))
 
     def test_keep_alive_serves_many_requests_on_one_connection(self):
