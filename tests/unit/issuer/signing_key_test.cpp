@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Signatures of one SigningKey: the same input signs to the same bytes every time (RFC 6979 nonces
-// for ES256), whether the key's signer is fresh or has signed before. Validity: issuer_test.cpp.
+// for ES256), whether the key's signer is fresh or has signed before, and from several threads at once.
+// Validity: issuer_test.cpp.
 #include "issuer/signing_key.hpp"
 
 #include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
 
 using namespace credgate;
 using namespace credgate::issuer;
@@ -31,4 +36,25 @@ TEST_CASE("a key signs the same input to the same bytes, first and later, and af
         REQUIRE(fresh);
         CHECK(*fresh == *first);
     }
+}
+
+TEST_CASE("threads that share a key all get its signatures") {
+    auto key = SigningKey::generate(policy::SigningAlgorithm::es256);
+    REQUIRE(key);
+    auto expected = key->sign("header.claims");
+    REQUIRE(expected);
+    constexpr int kThreads = 4;
+    constexpr int kSignatures = 50;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < kSignatures; ++i) {
+                auto s = key->sign("header.claims");
+                if (!s || *s != *expected) ++wrong;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(wrong.load() == 0);
 }
