@@ -17,6 +17,8 @@
 #include <botan/system_rng.h>
 #include <botan/x509_key.h>
 
+#include <mutex>
+
 namespace credgate::issuer {
 namespace {
 
@@ -43,6 +45,14 @@ struct SigningKey::Impl {
     std::unique_ptr<Botan::Private_Key> key;
     std::vector<std::pair<std::string, std::string>> jwk;
     std::string kid;
+    // Built on the first signature and kept: a PK_Signer's construction derives the RFC 6979 nonce
+    // generator from the private scalar and draws and inverts a blinding factor, which took most of
+    // a token's signing time when done per signature. A PK_Signer keeps per-message state (the
+    // hash, the blinding pair it advances on every signature), so one signature at a time: the
+    // mutex makes sign() safe from any thread, though the issuer calls it on the event loop's
+    // thread only, where it is never contended. Declared after `key`, which it refers to.
+    std::mutex signer_mutex;
+    std::unique_ptr<Botan::PK_Signer> signer;  // guarded by signer_mutex
 };
 
 SigningKey::SigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -163,15 +173,20 @@ std::string SigningKey::pkcs8_pem() const { return Botan::PKCS8::PEM_encode(*imp
 std::string SigningKey::public_key_pem() const { return Botan::X509::PEM_encode(*impl_->key); }
 
 Result<std::vector<uint8_t>> SigningKey::sign(std::string_view input) const {
+    std::lock_guard lock(impl_->signer_mutex);
     try {
         auto& rng = Botan::system_rng();
         // IEEE 1363 is the fixed-width R||S encoding JWS requires for ECDSA (RFC 7518 §3.4).
-        Botan::PK_Signer signer(*impl_->key, rng, padding_for(impl_->alg), Botan::IEEE_1363);
-        auto sig = signer.sign_message(reinterpret_cast<const uint8_t*>(input.data()), input.size(), rng);
+        if (!impl_->signer)
+            impl_->signer =
+                std::make_unique<Botan::PK_Signer>(*impl_->key, rng, padding_for(impl_->alg), Botan::IEEE_1363);
+        auto sig = impl_->signer->sign_message(reinterpret_cast<const uint8_t*>(input.data()), input.size(), rng);
         if (impl_->alg == policy::SigningAlgorithm::es256 && sig.size() != 64)
             return fail(ErrorKind::internal, "ES256 signature has " + std::to_string(sig.size()) + " bytes, not 64");
         return sig;
     } catch (const std::exception& e) {
+        // A throw may leave part of the message in the signer's hash: the next signature starts afresh.
+        impl_->signer.reset();
         return fail(ErrorKind::internal, std::string("cannot sign with key ") + impl_->kid + ": " + e.what());
     }
 }

@@ -36,6 +36,8 @@ public:
     std::string pkcs8_pem() const;      // a secret
     std::string public_key_pem() const;  // SubjectPublicKeyInfo
     // The JWS signature over `input`: raw R||S (64 bytes) for ES256, PKCS#1 v1.5 for RS256.
+    // Deterministic (RFC 6979 nonces for ES256). Safe from any thread: the key's one signer, built on
+    // the first call, signs one input at a time.
     Result<std::vector<uint8_t>> sign(std::string_view input) const;
 
     struct Impl;  // opaque outside signing_key.cpp

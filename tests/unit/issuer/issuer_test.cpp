@@ -241,6 +241,24 @@ TEST_CASE("RS256 and EdDSA tokens verify against their JWKS") {
     }
 }
 
+TEST_CASE("every token a key signs verifies, not only the first") {
+    // A key keeps one signer for all its signatures, and the signer changes state with each one.
+    for (auto alg : {policy::SigningAlgorithm::es256, policy::SigningAlgorithm::rs256,
+                     policy::SigningAlgorithm::eddsa}) {
+        CAPTURE(algorithm_name(alg));
+        ManualClock clock;
+        auto issuer = Issuer::create(options(alg), clock);
+        REQUIRE(issuer);
+        for (int i = 0; i < 8; ++i) {
+            CAPTURE(i);
+            clock.advance(std::chrono::seconds(1));
+            auto token = (*issuer)->mint(request());
+            REQUIRE(token);
+            CHECK(verify_with_jwks(token->jwt, (*issuer)->jwks_json()));
+        }
+    }
+}
+
 TEST_CASE("the JWKS and discovery documents describe the signing keys") {
     ManualClock clock;
     auto opts = options();
