@@ -4,6 +4,7 @@
 // usage: credgate-bench-open FILE ITERATIONS [MODE]
 //   open       open()+close() of FILE
 //   read       pread() of one byte from one open fd of FILE
+//   cat        open(), read() to the end (4 KiB at a time), close(): what an agent does to read its key
 //   fanotify   open()+close() of FILE while a fanotify FAN_OPEN_PERM listener on FILE's mount answers
 //              FAN_ALLOW to every open (what a userspace enforcer costs); needs CAP_SYS_ADMIN
 //   fork       fork() and _exit() of a child, waited for (FILE is not used)
@@ -49,6 +50,29 @@ static int bench_read(const char *path, long iterations)
 		}
 	}
 	close(fd);
+	return 0;
+}
+
+static int bench_cat(const char *path, long iterations)
+{
+	char buf[4096];
+
+	for (long i = 0; i < iterations; i++) {
+		ssize_t n;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			perror(path);
+			return 1;
+		}
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		close(fd);
+		if (n < 0) {
+			perror("read");
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -156,9 +180,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 3 || argc > 4 ||
-	    (strcmp(mode, "open") && strcmp(mode, "read") && strcmp(mode, "fanotify") && strcmp(mode, "fork") &&
-	     strcmp(mode, "exec"))) {
-		fprintf(stderr, "usage: %s FILE ITERATIONS [open|read|fanotify|fork|exec]\n", argv[0]);
+	    (strcmp(mode, "open") && strcmp(mode, "read") && strcmp(mode, "cat") && strcmp(mode, "fanotify") &&
+	     strcmp(mode, "fork") && strcmp(mode, "exec"))) {
+		fprintf(stderr, "usage: %s FILE ITERATIONS [open|read|cat|fanotify|fork|exec]\n", argv[0]);
 		return 2;
 	}
 	iterations = strtol(argv[2], NULL, 10);
@@ -172,6 +196,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (!strcmp(mode, "read"))
 		rc = bench_read(argv[1], iterations);
+	else if (!strcmp(mode, "cat"))
+		rc = bench_cat(argv[1], iterations);
 	else if (!strcmp(mode, "fork"))
 		rc = bench_fork(iterations);
 	else if (!strcmp(mode, "exec"))
