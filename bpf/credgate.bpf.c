@@ -932,19 +932,21 @@ static __always_inline bool credgate_matches_any(struct credgate_subject *s)
 {
 	struct credgate_exec_ctx ctx = { .s = s };
 	struct credgate_state *state;
-	__u32 zero = 0, n;
+	__u32 zero = 0, n, generation;
 
 	state = bpf_map_lookup_elem(&credgate_state, &zero);
 	if (!state)
 		return false;
-	n = state->n_bindings[state->generation & 1];
+	/* Read once: the slot count and the index come from the same generation. */
+	generation = state->generation & 1;
+	n = state->n_bindings[generation];
 	if (n > CREDGATE_MAX_BINDINGS)
 		n = CREDGATE_MAX_BINDINGS;
 	if (!n)
 		return false;
 	/* Most execs run a program no binding names: the exec index answers that with one or two
 	 * lookups, where the scan would look at every binding. */
-	if (!credgate_exec_indexed(state->generation & 1, s))
+	if (!credgate_exec_indexed(generation, s))
 		return false;
 	bpf_loop(n, credgate_exec_match_one, &ctx, 0);
 	return ctx.matched;
