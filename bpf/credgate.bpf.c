@@ -255,15 +255,25 @@ static __noinline bool credgate_match_alternative(const struct credgate_subject 
 	return true;
 }
 
-static __always_inline bool credgate_match_binding(const struct credgate_subject *s, __u32 binding)
+/* The live rule generation (0 or 1); -1 only if the state map cannot be read. */
+static __always_inline int credgate_live_generation(void)
 {
-	__u32 zero = 0, index, generation, alternative;
+	__u32 zero = 0;
 	struct credgate_state *state = bpf_map_lookup_elem(&credgate_state, &zero);
+
+	return state ? (int)(state->generation & 1) : -1;
+}
+
+/* Whether the subject matches binding `binding` of rule generation `generation`. A caller that looks at
+ * several things of one generation (the exec scan) reads the generation once and passes it. */
+static __always_inline bool credgate_match_binding(const struct credgate_subject *s, __u32 generation,
+						   __u32 binding)
+{
+	__u32 index, alternative;
 	struct credgate_binding *b;
 
-	if (!state || binding >= CREDGATE_MAX_BINDINGS)
+	if (binding >= CREDGATE_MAX_BINDINGS || generation > 1)
 		return false;
-	generation = state->generation & 1;
 	index = generation * CREDGATE_MAX_BINDINGS + binding;
 	b = bpf_map_lookup_elem(&credgate_binds, &index);
 	if (!b)
@@ -445,11 +455,14 @@ static __always_inline int credgate_gate_credential(const struct credgate_object
 {
 	struct credgate_subject s = {};
 	struct task_struct *task = bpf_get_current_task_btf();
+	int generation;
 
 	credgate_subject_init(&s);
 	if (credgate_is_owner(&s))
 		return 0;
-	if (credgate_match_binding(&s, o->binding) && !(BPF_CORE_READ(task, ptrace) & PT_PTRACED)) {
+	generation = credgate_live_generation();
+	if (generation >= 0 && credgate_match_binding(&s, (__u32)generation, o->binding) &&
+	    !(BPF_CORE_READ(task, ptrace) & PT_PTRACED)) {
 		if (grant) {
 			credgate_mark_workload();
 			credgate_emit(&s, key, o->binding, hook, CREDGATE_VERDICT_ALLOW);
@@ -913,6 +926,7 @@ static __always_inline bool credgate_exec_indexed(__u32 generation, const struct
 
 struct credgate_exec_ctx {
 	struct credgate_subject *s;
+	__u32 generation;
 	bool matched;
 };
 
@@ -920,7 +934,7 @@ static long credgate_exec_match_one(__u32 binding, void *data)
 {
 	struct credgate_exec_ctx *ctx = data;
 
-	if (credgate_match_binding(ctx->s, binding)) {
+	if (credgate_match_binding(ctx->s, ctx->generation, binding)) {
 		ctx->matched = true;
 		return 1;
 	}
@@ -937,8 +951,10 @@ static __always_inline bool credgate_matches_any(struct credgate_subject *s)
 	state = bpf_map_lookup_elem(&credgate_state, &zero);
 	if (!state)
 		return false;
-	/* Read once: the slot count and the index come from the same generation. */
+	/* Read once: the slot count, the index and every binding of the scan come from one generation
+	 * (a swap during the scan leaves the retired half intact while this hook can still be reading it). */
 	generation = state->generation & 1;
+	ctx.generation = generation;
 	n = state->n_bindings[generation];
 	if (n > CREDGATE_MAX_BINDINGS)
 		n = CREDGATE_MAX_BINDINGS;

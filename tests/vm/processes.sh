@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # A process that may hold a key is protected as a whole and from its exec: threads, memory read before
-# the first read, core dumps, dump signals and limits, perf sampling, inherited fds, credgated itself.
+# the first read, core dumps, dump signals and limits, perf sampling, inherited fds, credgated itself,
+# and the exec index that decides it at exec, alone and while the rules are swapped (two guest CPUs).
 # Each attack is tried as another uid (1001), as the same uid outside the identity (1000 outside the
 # unit) and as root; each has a control showing the same operation works where credgate is not involved.
 source "$(dirname "$0")/lib.sh"
@@ -160,5 +161,80 @@ expect_denied "root: ptrace(PTRACE_ATTACH) of credgated" /tmp/attack ptrace "$ho
 expect_denied "root: kill -SEGV of credgated (a dump-triggering signal)" kill -SEGV "$holder"
 expect_denied "root: prlimit --core=unlimited on credgated" /tmp/attack prlimit-core "$holder"
 stop "$other"; stop "$holder"
+
+# ---- 9. the exec index ------------------------------------------------------------------------------
+# At exec, a program a rule names is protected by its trusted-program mark, whoever runs it. Any other
+# program is first looked up in the generation's exec index (bpf/README.md): with no alternative that
+# names no program it matches nothing, and the binding scan runs only when some alternative (a uid and a
+# unit alone) could match it.
+named="$p/cred::process:path=/tmp/workload&process:uid=1000"
+unnamed="$p/cred3::process:uid=1000&systemd:unit=late.service"
+"$driver" apply "$named" >/dev/null || { echo "FAIL: apply (exec index)"; exit 1; }
+rm -f /tmp/go
+start unbound setpriv --reuid 1000 --regid 1000 --clear-groups -- /tmp/unbound "$p/plain" /tmp/unbound.ready --after /tmp/go
+expect_read "control (exec index, every rule names a program): uid 1000 reads its own process running a program no rule names" \
+  "STOLEN plain-data" as 1000 /tmp/attack mem-early "$pid" "$addr" /tmp/go
+stop "$pid"
+rm -f /tmp/go
+start workload setpriv --reuid 1001 --regid 1001 --clear-groups -- /tmp/workload "$p/plain" /tmp/workload.ready --after /tmp/go
+expect_denied "uid 1001: its own process running a program a rule names is protected from its exec (the program's mark), whatever its uid" \
+  as 1001 /tmp/attack mem-early "$pid" "$addr" /tmp/go
+stop "$pid"
+"$driver" apply "$unnamed" >/dev/null || { echo "FAIL: apply (exec index)"; exit 1; }
+rm -f /tmp/go
+start unbound setpriv --reuid 1000 --regid 1000 --clear-groups -- /tmp/unbound "$p/plain" /tmp/unbound.ready --after /tmp/go
+expect_read "control (exec index, a rule names no program): uid 1000 reads its own process running outside the rule's unit" \
+  "STOLEN plain-data" as 1000 /tmp/attack mem-early "$pid" "$addr" /tmp/go
+stop "$pid"
+for who in 1000 0; do
+  rm -f /tmp/go
+  start unbound in_cgroup system.slice/late.service setpriv --reuid 1000 --regid 1000 --clear-groups -- \
+    /tmp/unbound "$p/plain" /tmp/unbound.ready --after /tmp/go
+  label="uid $who (outside the unit)"; [[ $who == 0 ]] && label=root
+  expect_denied "$label: /proc/<pid>/mem of a process that matches a rule naming no program, opened between its exec and its first read" \
+    as $who /tmp/attack mem-early "$pid" "$addr" /tmp/go
+  stop "$pid"
+done
+
+# ---- 10. execs racing rule swaps (two guest CPUs) ---------------------------------------------------
+# The rules are swapped back and forth while processes exec: one set is the unit rule alone, the other
+# adds the named program's binding (a second slot, another index entry). The unit rule's process is
+# protected from its exec whatever set is live, and the same program outside the unit never is.
+rm -f /tmp/race.stop /tmp/race.swaps
+(
+  swaps=0
+  while [[ ! -e /tmp/race.stop ]]; do
+    "$driver" apply "$unnamed" "$named" >/dev/null && "$driver" apply "$unnamed" >/dev/null ||
+      { echo "apply failed" >/tmp/race.swaps; exit 1; }
+    swaps=$((swaps + 2)); echo "$swaps" >/tmp/race.swaps
+  done
+) & swapper=$!
+# Rounds go on until the swapper has made 8 swaps (each one a credgate-enforce-test run, seconds long
+# under TCG), and for at least 20 rounds.
+swaps_done() { local n; n=$(cat /tmp/race.swaps 2>/dev/null || echo 0); [[ $n =~ ^[0-9]+$ ]] && echo "$n" || echo -1; }
+rounds=0 protected=0 unprotected=0 race_errors=()
+while ((rounds < 20 || $(swaps_done) < 8)); do
+  (($(swaps_done) < 0 || rounds >= 400)) && break  # the swapper failed, or stopped swapping
+  round=$((rounds += 1))
+  start unbound in_cgroup system.slice/late.service setpriv --reuid 1000 --regid 1000 --clear-groups -- \
+    /tmp/unbound "$p/plain" /tmp/unbound.ready --after /tmp/never
+  if out=$(as 1000 /tmp/attack memread "$pid" "$addr" 2>&1) || [[ "$out" == *"nothing in memory yet"* ]]; then
+    race_errors+=("round $round: a process of the unit rule was readable after its exec: $out")
+  elif [[ "$out" == *"ermission denied"* || "$out" == *"not permitted"* ]]; then protected=$((protected + 1))
+  else race_errors+=("round $round: memread failed for another reason: $out"); fi
+  stop "$pid"
+  start unbound setpriv --reuid 1000 --regid 1000 --clear-groups -- /tmp/unbound "$p/plain" /tmp/unbound.ready --after /tmp/never
+  # It holds nothing yet: an open /proc/<pid>/mem finds its buffer empty.
+  out=$(as 1000 /tmp/attack memread "$pid" "$addr" 2>&1)
+  if [[ "$out" == *"nothing in memory yet"* ]]; then unprotected=$((unprotected + 1))
+  else race_errors+=("round $round: control: the same program outside the unit: $out"); fi
+  stop "$pid"
+done
+touch /tmp/race.stop; wait "$swapper"
+swaps=$(cat /tmp/race.swaps 2>/dev/null)
+if [[ ! $swaps =~ ^[0-9]+$ ]]; then failed "execs racing rule swaps: the swapper stopped: ${swaps:-no swap done}"
+elif ((swaps < 8)); then failed "execs racing rule swaps: only $swaps swaps during $((2 * rounds)) execs"
+elif ((${#race_errors[@]})); then failed "execs racing rule swaps ($swaps swaps): ${race_errors[*]:0:3}"
+else pass "execs racing $swaps rule swaps on two CPUs: the unit rule's process protected from its exec $protected/$rounds times, the same program outside the unit readable $unprotected/$rounds times (control)"; fi
 
 finish
