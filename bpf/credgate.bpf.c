@@ -952,7 +952,7 @@ static __always_inline bool credgate_matches_any(struct credgate_subject *s)
 	if (!state)
 		return false;
 	/* Read once: the slot count, the index and every binding of the scan come from one generation
-	 * (a swap during the scan leaves the retired half intact while this hook can still be reading it). */
+	 * (the half a swap retires is emptied only after a grace period: bpf/README.md, Rules). */
 	generation = state->generation & 1;
 	ctx.generation = generation;
 	n = state->n_bindings[generation];

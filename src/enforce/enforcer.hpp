@@ -117,12 +117,15 @@ public:
     // that half only. apply_rules fills the inactive half and flips, making the whole new set live
     // at once (readers see the old or the new set), registers every rule's trusted executables and
     // drops the marks of programs no rule names. It needs an empty inactive half and refuses
-    // otherwise: the caller empties it with clear_inactive_half, and only kRuleGracePeriod after the
-    // flip that retired it (or after adoption, whose last flip is unknown). Nothing here waits.
+    // otherwise: the caller empties it with clear_inactive_half, kRuleGracePeriod after the flip that
+    // retired it (or after adoption, whose last flip is unknown). apply_rules never waits.
     Result<void> apply_rules(const identity::CompiledRules& rules);
     // Whether the inactive half is known to be empty: true after a fresh load (new maps) and after
     // clear_inactive_half; false after adoption, after a flip and after an apply that failed midway.
     bool inactive_half_clean() const noexcept;
+    // Empties the inactive half once every BPF program running at the call has returned (an RCU
+    // grace period, rcu_barrier.hpp: it blocks for milliseconds; after kRuleGracePeriod, usually
+    // less), so no hook that read the generation before the flip can find its half changing.
     Result<void> clear_inactive_half();
     Result<void> set_mode(policy::EnforcementMode mode);
 

@@ -8,6 +8,7 @@
 #include "enforce/audit_ring.hpp"
 #include "enforce/enforcer.hpp"
 #include "enforce/kernel_maps.hpp"
+#include "enforce/rcu_barrier.hpp"
 #include "enforce/skeleton.hpp"
 
 namespace credgate::enforce {
@@ -19,6 +20,7 @@ struct Enforcer::Impl {
     detail::KernelMaps maps;
     bool adopted = false;
     bool inactive_clean = false;  // the inactive rule half is known to be empty
+    detail::RcuBarrier rcu;       // waited on before the retired half is emptied
     detail::AuditRing audit;
 
     std::string maps_dir() const { return settings.pin_dir + "/maps"; }

@@ -402,6 +402,9 @@ Result<void> start(Enforcer::Impl& impl) {
     const Support& support = probe();
     if (!support.supported) return fail(ErrorKind::unsupported, support.message);
     impl.self_path = detail::self_executable_path();
+    auto rcu = detail::RcuBarrier::create();
+    if (!rcu) return fail(rcu.error());
+    impl.rcu = std::move(*rcu);
     if (auto r = load_or_adopt(impl); !r) return r;
     // New maps hold no rules; pinned ones hold whatever the last flip, perhaps a moment ago, retired.
     impl.inactive_clean = !impl.adopted;

@@ -150,6 +150,9 @@ Result<void> Enforcer::clear_inactive_half() {
     auto current = impl_->maps.read_state();
     if (!current) return fail(current.error());
     const uint32_t inactive = (current->generation & 1) ^ 1;
+    // A hook that read the generation before the flip may still be looking this half up: wait until
+    // every program running now has returned (the caller's grace period makes this wait short).
+    if (auto r = impl_->rcu.wait(); !r) return r;
     std::vector<credgate_rule_key> stale;
     credgate_rule_key key{}, next_key{};
     const void* cursor = nullptr;

@@ -69,7 +69,8 @@ public:
     // Compiles every binding's identity and swaps the kernel rule set at once. Bindings whose
     // identity cannot be compiled are returned as name -> reason (they must not publish). Within
     // enforce::kRuleGracePeriod of the previous swap the kernel write is deferred to a timer (the
-    // bindings' slots are settled now); it never blocks.
+    // bindings' slots are settled now); it blocks at most for the RCU grace period that emptying the
+    // retired half waits for (Enforcer::clear_inactive_half).
     virtual Result<std::map<std::string, std::string>> apply(
         const std::vector<policy::BindingDefinition>& bindings) = 0;
     // Sink hook: registers a new, still empty credential file under a sink's `root` for its binding's

@@ -53,4 +53,30 @@ expect_read   "process:name AND uid: 'agentname' as uid 1000 reads" secret-name 
 expect_denied "process:name AND uid: 'agentname' as uid 1001 is refused" as 1001 /tmp/agentname "$cg/name"
 expect_denied "process:name AND uid: another name as uid 1000 is refused" as 1000 cat "$cg/name"
 
+
+# ---- a rule swap empties the retired half only after every running program has returned ----------
+# (bpf/README.md, Rules) The wait is the kernel's: an update of an array-of-maps entry calls
+# synchronize_rcu(). A kprobe on synchronize_rcu, with stack traces, sees who calls it: an apply that
+# adopts the pinned state and empties the half the last flip retired, and, as the control, a run of the
+# same tool that adopts and empties nothing (stats). One guest CPU: the kprobe patches kernel text.
+t=/sys/kernel/tracing
+mountpoint -q "$t" || mount -t tracefs nodev "$t"
+echo 'p:credgate_sync synchronize_rcu' >>"$t/kprobe_events"
+echo stacktrace >"$t/events/kprobes/credgate_sync/trigger"
+echo 1 >"$t/events/kprobes/credgate_sync/enable"
+barrier_waits() { grep -A8 'credgate-enforc.*credgate_sync:' "$t/trace" | grep -c 'bpf_map_update_value'; }
+: >"$t/trace"
+"$driver" stats >/dev/null || { echo "FAIL: stats"; exit 1; }
+waits=$(barrier_waits)
+if ((waits == 0)); then pass "control: a run that adopts the pinned state and empties no rule half waits for no grace period"
+else failed "control: credgate-enforce-test stats waited for $waits grace period(s) in a map update"; fi
+: >"$t/trace"
+"$driver" apply "$cg/uid::process:uid=1000" >/dev/null || { echo "FAIL: apply (grace period)"; exit 1; }
+waits=$(barrier_waits)
+if ((waits == 1)); then pass "a rule swap waits for one RCU grace period (synchronize_rcu from a map update) before it empties the retired half"
+else failed "a rule swap waited for $waits grace period(s) in a map update (wanted 1): $(grep -A8 credgate_sync "$t/trace" | head -20 | tr '\n' ' ')"; fi
+echo 0 >"$t/events/kprobes/credgate_sync/enable"
+echo '!stacktrace' >"$t/events/kprobes/credgate_sync/trigger"
+echo '-:credgate_sync' >>"$t/kprobe_events"
+
 finish
