@@ -24,7 +24,6 @@ public:
     // Creates the two maps (a one-entry array and an array of maps holding it).
     static Result<RcuBarrier> create();
     Result<void> wait() const;
-    bool ready() const noexcept { return outer_ >= 0; }
 
 private:
     void close_fds() noexcept;

@@ -53,7 +53,6 @@ expect_read   "process:name AND uid: 'agentname' as uid 1000 reads" secret-name 
 expect_denied "process:name AND uid: 'agentname' as uid 1001 is refused" as 1001 /tmp/agentname "$cg/name"
 expect_denied "process:name AND uid: another name as uid 1000 is refused" as 1000 cat "$cg/name"
 
-
 # ---- a rule swap empties the retired half only after every running program has returned ----------
 # (bpf/README.md, Rules) The wait is the kernel's: an update of an array-of-maps entry calls
 # synchronize_rcu(). A kprobe on synchronize_rcu, with stack traces, sees who calls it: an apply that
