@@ -231,8 +231,8 @@ revokeOnShutdown: {"true" if revoke_on_shutdown else "false"}
         out = output if output is not None else self.log
         self.proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
         if wait:
-            deadline = time.time() + START_TIMEOUT_S
-            while time.time() < deadline:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"credgated exited with {self.proc.returncode}:\n{self.log_text()}")
                 try:
@@ -367,9 +367,9 @@ class IntegrationCase(unittest.TestCase):
         return rows[0]
 
     def wait_until(self, predicate, timeout=10.0, what="condition", interval=0.1):
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         last = None
-        while time.time() < deadline:
+        while time.monotonic() < deadline:
             last = predicate()
             if last:
                 return last

@@ -121,8 +121,8 @@ def main():
         if r.returncode != 0:
             raise SystemExit(f"reload failed: {r.stdout}{r.stderr}")
         names = [f"soak-{i:03d}" for i in range(args.bindings)]
-        deadline = time.time() + 120
-        while time.time() < deadline:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             states = [node.binding(n)["status"]["state"] for n in names]
             if all(s == "OK" for s in states):
                 break
@@ -135,15 +135,15 @@ def main():
               flush=True)
 
         readers = Readers(paths)
-        start = time.time()
+        start = time.monotonic()
         samples = []  # (minutes since start, rss kB, open fds)
         not_ok = []   # (binding, state) seen after the first delivery
         dead_keys = []
         refreshes = 0
         last_keys = {}
         next_sample = start
-        while time.time() - start < args.minutes * 60:
-            now = time.time()
+        while time.monotonic() - start < args.minutes * 60:
+            now = time.monotonic()
             if now >= next_sample:
                 samples.append(((now - start) / 60, proc_rss_kb(pid), len(os.listdir(f"/proc/{pid}/fd"))))
                 next_sample += args.sample_seconds

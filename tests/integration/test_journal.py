@@ -76,9 +76,9 @@ class Journal(IntegrationCase):
         subprocess.run(["mount", "--bind", "/run/credgate-test-journald.conf", "/etc/systemd/journald.conf"],
                        check=True)
         cls.journald = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
+        deadline = time.monotonic() + 10
         while not os.path.exists("/run/systemd/journal/stdout"):
-            if time.time() > deadline or cls.journald.poll() is not None:
+            if time.monotonic() > deadline or cls.journald.poll() is not None:
                 raise RuntimeError("the private systemd-journald did not start")
             time.sleep(0.05)
 

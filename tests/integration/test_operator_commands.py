@@ -168,11 +168,11 @@ class OperatorCommands(IntegrationCase):
         missing = os.path.join(self.tmp, "no-such.sock")
         for argv in (["identities"], ["explain", "--pid", "1"], ["audit"], ["audit", "--follow"], ["status"],
                      ["get", "binding", BINDING], ["issuer"], ["reload"], ["rotate", BINDING]):
-            started = time.time()
+            started = time.monotonic()
             r = subprocess.run([CREDGATECTL, *argv, "--socket", missing], capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 3, (argv, r.stdout, r.stderr))
             self.assertIn("credgated is not running or the control socket", r.stderr)
-            self.assertLess(time.time() - started, 10, argv)
+            self.assertLess(time.monotonic() - started, 10, argv)
 
 
 if __name__ == "__main__":

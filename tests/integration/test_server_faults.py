@@ -76,12 +76,12 @@ class SlowFlood:
 
 class IssuerFlood(IntegrationCase):
     def get(self, url):
-        t0 = time.time()
+        t0 = time.monotonic()
         conn = http.client.HTTPConnection("127.0.0.1", int(url.split(":")[2].split("/")[0]), timeout=5)
         try:
             conn.request("GET", "/" + url.split("/", 3)[3])
             r = conn.getresponse()
-            return r.status, r.read(), time.time() - t0
+            return r.status, r.read(), time.monotonic() - t0
         finally:
             conn.close()
 

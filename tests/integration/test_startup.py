@@ -41,8 +41,8 @@ class Startup(IntegrationCase):
             del os.environ["NOTIFY_SOCKET"]
             del os.environ["WATCHDOG_USEC"]
         messages = []
-        deadline = time.time() + 2
-        while time.time() < deadline:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
             try:
                 messages.append(sock.recv(4096).decode())
             except socket.timeout:

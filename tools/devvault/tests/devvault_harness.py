@@ -250,8 +250,8 @@ class DevVaultTestCase(unittest.TestCase):
         return json.loads(body)
 
     def wait_until(self, predicate, timeout=3.0, what="condition"):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             if predicate():
                 return
             time.sleep(0.02)
