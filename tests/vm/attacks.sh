@@ -45,7 +45,8 @@ printf 'import os\ntry:\n    print("STOLEN", open("'"$cg"'/cred").read(), flush=
 newdecoy() { echo decoy >"/run/decoys/$1"; chown 1000:1000 "/run/decoys/$1"; chmod 0644 "/run/decoys/$1"; }
 for d in a b c e; do newdecoy $d; done
 setpriv --reuid 1000 --regid 1000 --clear-groups -- sleep 600 & victim=$!
-sleep 0.5
+# The controls below need the victim running as uid 1000: wait for setpriv's exec of sleep.
+for _ in $(seq 300); do [[ $(readlink "/proc/$victim/exe") == */sleep ]] && break; sleep 0.1; done
 expect_ok "control: uid 1000 hard-links, renames, chmods and unlinks its unprotected file" \
   as 1000 sh -c 'ln /run/decoys/a /run/decoys/a.link && mv /run/decoys/b /run/decoys/b2 && chmod 0600 /run/decoys/c && rm /run/decoys/a.link'
 expect_ok "control: root sets a trusted.* xattr on an unprotected file" /tmp/attack setxattr /run/decoys/e
@@ -136,8 +137,9 @@ expect_denied "after the attacks an unbound reader is still refused" as 1001 cat
 expect_read "after the attacks the agent's second instance still reads" secret-agent in_agent_unit 1000 /tmp/agent.py client /tmp/agent.sock
 
 # ---- audit ---------------------------------------------------------------------------------
-setpriv --reuid 1001 --regid 1001 --clear-groups -- /tmp/attack open-and-wait "$cg/cred" >/dev/null & live=$!
-sleep 1
+setpriv --reuid 1001 --regid 1001 --clear-groups -- /tmp/attack open-and-wait "$cg/cred" >/tmp/live.out & live=$!
+# It prints its refusal once the open has been denied, and the ring keeps the record until it is read.
+for _ in $(seq 300); do [[ -s /tmp/live.out ]] && break; sleep 0.1; done
 audit=$("$driver" audit --count 2000 --timeout-ms 1500)
 if grep -q '"hook":"file_open","verdict":"deny".*"comm":"attack","exe":"/tmp/attack"' <<<"$audit"; then
   pass "audit: a denial is a JSON line with hook, verdict, comm and exe path"
